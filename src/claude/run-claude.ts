@@ -1,0 +1,177 @@
+/**
+ * Runs the Claude Code CLI once, parsing stream-json as it arrives.
+ *
+ * The child runs in its own process group; on timeout or abort the whole group
+ * gets SIGTERM, then SIGKILL after a grace period, and when the CLI exits
+ * anything left in its group (background shells, dev servers) is killed, so
+ * no grandchild outlives the run. CLI failures never throw: the outcome says
+ * what happened. Only a missing binary throws (CLAUDE_NOT_FOUND).
+ */
+import { execa } from 'execa';
+import { SamgitaError } from '../errors.js';
+import { logger } from '../log/logger.js';
+import { type ClaudeOutcome, type RunSummary, accumulate, classifyOutcome, emptySummary } from './accumulate.js';
+import { type ClaudeArgsOptions, buildClaudeArgs, usesJsonSchema } from './args.js';
+import { buildClaudeEnv } from './env.js';
+import type { ClaudeEvent } from './events.js';
+import { signalGroup } from './process-group.js';
+import { createStreamParser } from './stream-parser.js';
+
+export const CLAUDE_INSTALL_HINT =
+  'install with `npm install -g @anthropic-ai/claude-code` or set SAMGITA_CLAUDE_BIN';
+
+export interface RunClaudeOptions {
+  bin: string;
+  cwd: string;
+  /** A ready argv; or give `claude` to build one. */
+  args?: readonly string[];
+  claude?: ClaudeArgsOptions;
+  /** Merged over a minimal safe base env (see buildClaudeEnv). */
+  env?: Record<string, string | undefined>;
+  timeoutMs: number;
+  /** Time between SIGTERM and SIGKILL of the group. Default 3000. */
+  killGraceMs?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: ClaudeEvent) => void;
+  onStderr?: (line: string) => void;
+}
+
+export interface ClaudeRunResult {
+  outcome: ClaudeOutcome;
+  summary: RunSummary;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  pid: number | undefined;
+  /** The last ~4 KB of stderr. */
+  stderrTail: string;
+  durationMs: number;
+  /** With --json-schema: the result's structured output. */
+  structuredOutput?: unknown;
+}
+
+const STDERR_TAIL = 4096;
+
+export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult> {
+  const args = opts.args ? [...opts.args] : opts.claude ? buildClaudeArgs(opts.claude) : undefined;
+  if (!args) throw new TypeError('runClaude needs `args` or `claude`');
+  const env = buildClaudeEnv(opts.env ?? {});
+  const grace = opts.killGraceMs ?? 3000;
+  const started = Date.now();
+  const log = logger().child({ component: 'claude' });
+
+  let summary = emptySummary();
+  if (opts.signal?.aborted) {
+    return {
+      outcome: classifyOutcome(summary, { exitCode: undefined, signal: undefined, cancelled: true }),
+      summary,
+      exitCode: undefined,
+      signal: undefined,
+      pid: undefined,
+      stderrTail: '',
+      durationMs: 0,
+    };
+  }
+
+  const child = execa(opts.bin, args, {
+    cwd: opts.cwd,
+    env,
+    extendEnv: false,
+    detached: true,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    stripFinalNewline: false,
+  });
+  const pid = child.pid;
+  log.debug({ bin: opts.bin, cwd: opts.cwd, pid, argc: args.length }, 'claude started');
+
+  const parser = createStreamParser();
+  const handle = (events: ClaudeEvent[]) => {
+    for (const e of events) {
+      summary = accumulate(summary, e);
+      try {
+        opts.onEvent?.(e);
+      } catch (err) {
+        log.warn({ err }, 'onEvent handler threw');
+      }
+    }
+  };
+  child.stdout?.on('data', (chunk: Buffer) => handle(parser.push(chunk)));
+
+  let stderrTail = '';
+  let stderrLine = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
+    if (!opts.onStderr) return;
+    stderrLine += text;
+    let nl = stderrLine.indexOf('\n');
+    while (nl !== -1) {
+      opts.onStderr(stderrLine.slice(0, nl));
+      stderrLine = stderrLine.slice(nl + 1);
+      nl = stderrLine.indexOf('\n');
+    }
+  });
+
+  let timedOut = false;
+  let cancelled = false;
+  let exited = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const terminate = () => {
+    if (pid === undefined || exited || killTimer) return;
+    log.info({ pid, timedOut, cancelled }, 'stopping claude process group');
+    signalGroup(pid, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), grace);
+    killTimer.unref();
+  };
+  const timeout = setTimeout(() => {
+    timedOut = true;
+    terminate();
+  }, opts.timeoutMs);
+  timeout.unref();
+  const onAbort = () => {
+    cancelled = true;
+    terminate();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  // When the CLI itself exits, whatever is left in its group goes too; this also
+  // closes pipes a grandchild may still hold, so the streams below can end.
+  child.once('exit', () => {
+    exited = true;
+    if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+  });
+
+  const r = await child;
+  clearTimeout(timeout);
+  if (killTimer) clearTimeout(killTimer);
+  opts.signal?.removeEventListener('abort', onAbort);
+  if (stderrLine && opts.onStderr) opts.onStderr(stderrLine);
+  handle(parser.end());
+
+  const spawnCode = (r as { code?: string }).code;
+  if (spawnCode === 'ENOENT' || (r.failed && pid === undefined && /ENOENT/.test(r.message ?? ""))) {
+    throw new SamgitaError('CLAUDE_NOT_FOUND', `Claude Code CLI not found: ${opts.bin}`, {
+      hint: CLAUDE_INSTALL_HINT,
+      details: { bin: opts.bin },
+      cause: r.cause,
+    });
+  }
+  if (pid === undefined) {
+    throw new SamgitaError('CLAUDE_FAILED', `could not start ${opts.bin}: ${r.shortMessage ?? r.message}`, {
+      details: { bin: opts.bin },
+      cause: r.cause,
+    });
+  }
+
+  const exitCode = r.exitCode;
+  const signal = r.signal;
+  const outcome = classifyOutcome(summary, { exitCode, signal, timedOut, cancelled });
+  const durationMs = Date.now() - started;
+  log.debug({ pid, exitCode, signal, outcome: outcome.kind, durationMs }, 'claude finished');
+  const result: ClaudeRunResult = { outcome, summary, exitCode, signal, pid, stderrTail, durationMs };
+  if (usesJsonSchema(args) && summary.structuredOutput !== undefined) result.structuredOutput = summary.structuredOutput;
+  return result;
+}
