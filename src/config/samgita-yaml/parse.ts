@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { SamgitaError } from '../../errors.js';
 import { DURATION_HINT } from './duration.js';
@@ -45,7 +45,7 @@ export function parseSamgitaYaml(text: string, file = SAMGITA_YAML_FILE): Samgit
 
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((e): SamgitaYamlIssue => {
-      const { message, hint } = describeYamlError(e.code, e.message, text, e.pos);
+      const { message, hint } = describeYamlError(e.code, e.message, doc.contents, e.pos);
       return { path: '', message, hint, ...pos(e.pos[0]) };
     });
     throw toError('CONFIG_YAML_SYNTAX', issues, file);
@@ -157,12 +157,12 @@ function toError(
 function describeYamlError(
   code: string,
   message: string,
-  text: string,
+  root: unknown,
   range: [number, number],
 ): { message: string; hint: string } {
   switch (code) {
     case 'DUPLICATE_KEY': {
-      const key = text.slice(range[0], range[1]).trim();
+      const key = keyAt(root, range[0]);
       return {
         message: key ? `duplicate key '${key}'` : 'duplicate key in a mapping',
         hint: 'each key may appear only once in a mapping; remove or merge the repeated one',
@@ -516,6 +516,21 @@ function locate(root: unknown, path: PathSegment[], atKey: boolean): number {
     }
   }
   return offset;
+}
+
+/** The text of the mapping key that starts at `offset`, searching the whole tree. */
+function keyAt(root: unknown, offset: number): string | undefined {
+  let found: string | undefined;
+  visit(root as Node, {
+    Pair(_, pair) {
+      if (rangeStart(pair.key) === offset) {
+        found = keyString(pair.key);
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function keyString(key: unknown): string | undefined {

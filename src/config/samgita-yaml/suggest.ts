@@ -2,8 +2,8 @@ import { distance } from 'fastest-levenshtein';
 
 /**
  * The candidate closest to `input` by edit distance, if it is close enough to be
- * a plausible typo (at most 3 edits, and at most a third of the longer string),
- * or if one is a prefix of the other (e.g. 'phase' / 'phases').
+ * a plausible typo: 1 edit for names of up to 3 characters, otherwise 2 edits
+ * or a third of the longer name, whichever is more, but never more than 3.
  */
 export function closest(input: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
@@ -17,6 +17,7 @@ export function closest(input: string, candidates: readonly string[]): string | 
     }
   }
   if (best === undefined) return undefined;
-  const limit = Math.min(3, Math.max(1, Math.floor(Math.max(input.length, best.length) / 3)));
+  const longest = Math.max(input.length, best.length);
+  const limit = longest <= 3 ? 1 : Math.min(3, Math.max(2, Math.floor(longest / 3)));
   return bestDistance <= limit ? best : undefined;
 }
