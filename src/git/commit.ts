@@ -1,0 +1,62 @@
+import { git } from './git.js';
+
+export interface CommitIdentity {
+  name: string;
+  email: string;
+}
+
+export interface CheckpointCommit {
+  sha: string;
+  files: string[];
+}
+
+/** Builds `Key: value` trailer arguments; values are kept on one line. */
+export function trailerArgs(trailers: Record<string, string>): string[] {
+  return Object.entries(trailers).flatMap(([k, v]) => ['--trailer', `${k}: ${v.replace(/\s+/g, ' ').trim()}`]);
+}
+
+/**
+ * Commits everything in the worktree as a checkpoint with Samgita trailers.
+ * Returns null when there was nothing to commit.
+ */
+export async function commitCheckpoint(
+  worktree: string,
+  message: string,
+  trailers: Record<string, string>,
+  identity: CommitIdentity,
+): Promise<CheckpointCommit | null> {
+  await git(worktree, ['add', '--all']);
+  const staged = (await git(worktree, ['diff', '--cached', '--name-only', '-z'])).split('\0').filter(Boolean);
+  if (staged.length === 0) return null;
+  await git(
+    worktree,
+    [
+      '-c',
+      `user.name=${identity.name}`,
+      '-c',
+      `user.email=${identity.email}`,
+      'commit',
+      '--no-verify',
+      '-q',
+      '-m',
+      message,
+      ...trailerArgs(trailers),
+    ],
+    { env: { GIT_COMMITTER_NAME: identity.name, GIT_COMMITTER_EMAIL: identity.email } },
+  );
+  const sha = (await git(worktree, ['rev-parse', 'HEAD'])).trim();
+  return { sha, files: staged };
+}
+
+/** Files changed on the branch since it left `base`, and the latest commits: repo state for the Reason step. */
+export async function branchState(
+  worktree: string,
+  base: string,
+): Promise<{ changedFiles: string[]; recentCommits: string[] }> {
+  const changed = await git(worktree, ['diff', '--name-only', `${base}...HEAD`], { allowFailure: true });
+  const log = await git(worktree, ['log', '--oneline', '-n', '10'], { allowFailure: true });
+  return {
+    changedFiles: changed.split('\n').filter(Boolean),
+    recentCommits: log.split('\n').filter(Boolean),
+  };
+}

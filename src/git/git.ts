@@ -1,0 +1,40 @@
+import { execa } from 'execa';
+import { SamgitaError } from '../errors.js';
+
+export interface GitOptions {
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  /** Return null instead of throwing when git exits non-zero. */
+  allowFailure?: boolean;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Runs one git command; every call has a timeout so a stuck git cannot hang a runner. */
+export async function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
+  const result = await execa('git', args, {
+    cwd,
+    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    reject: false,
+    stdin: 'ignore',
+    env: { GIT_TERMINAL_PROMPT: '0', ...options.env },
+  });
+  if (result.exitCode !== 0 || result.timedOut) {
+    if (options.allowFailure) return '';
+    const why = result.timedOut
+      ? `timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`
+      : result.stderr.trim();
+    throw new SamgitaError('GIT_FAILED', `git ${args.join(' ')} failed in ${cwd}: ${why}`, {
+      details: { exitCode: result.exitCode, stderr: result.stderr.slice(-2000) },
+    });
+  }
+  return result.stdout;
+}
+
+export async function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<string | null> {
+  try {
+    return await git(cwd, args, options);
+  } catch {
+    return null;
+  }
+}

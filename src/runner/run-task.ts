@@ -1,0 +1,657 @@
+import path from 'node:path';
+import type pg from 'pg';
+import type { ClaudeEvent } from '../claude/events.js';
+import { type ClaudeRunResult, runClaude } from '../claude/run-claude.js';
+import { withTransaction } from '../db/pool.js';
+import { errorMessage } from '../errors.js';
+import { type Actor, recordEvent } from '../events/record.js';
+import { branchState, commitCheckpoint } from '../git/commit.js';
+import { git } from '../git/git.js';
+import { ensureWorktree } from '../git/worktree.js';
+import type { Logger } from '../log/logger.js';
+import { addTaskJob, advanceProject } from '../queue/enqueue.js';
+import { backoffMs } from './backoff.js';
+import { buildContext } from './context.js';
+import { AgentLogWriter } from './log-writer.js';
+import { agentSettings, effectiveConfig } from './task-config.js';
+import {
+  addUsage,
+  type Checkpoint,
+  endStep,
+  loadTask,
+  saveStep,
+  spendSoFar,
+  startStep,
+  type TaskRecord,
+} from './task-store.js';
+import { runVerify, summarizeVerifyFailure, verifyCommands } from './verify.js';
+
+export interface TaskRunContext {
+  pool: pg.Pool;
+  runnerId: string;
+  host: string;
+  claudeBin: string;
+  samgitaHome: string;
+  /** Extra environment for the CLI (tests point it at a local API). */
+  claudeEnv?: Record<string, string | undefined>;
+  log: Logger;
+  /** Fires when the runner shuts down or the project is cancelled: stop at the next safe point. */
+  signal: AbortSignal;
+  /** Called after each task settles, e.g. to wake the progress display. */
+  onSettled?: (taskId: string, status: string) => void;
+}
+
+const PROVIDER = 'anthropic';
+
+type Settle =
+  | { kind: 'completed' }
+  | { kind: 'retry'; reason: string; delayMs: number; countAttempt: boolean }
+  | { kind: 'requeue'; reason: string; runAt: Date }
+  | { kind: 'park'; reason: string; pauseProject?: string }
+  | { kind: 'dead'; reason: string };
+
+export function taskSlug(key: string): string {
+  return key
+    .toLowerCase()
+    .replace(/[^a-z0-9/._-]+/g, '-')
+    .replace(/\/+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 80);
+}
+
+/**
+ * Runs one claimed task through RARV. Never throws for task-level failures:
+ * the task row records the outcome and the job is rescheduled explicitly, so
+ * the domain table stays the single source of truth. Only infrastructure
+ * errors (the database is gone) propagate, and graphile-worker retries them.
+ */
+export async function runTask(ctx: TaskRunContext, taskId: string): Promise<void> {
+  const task = await loadTask(ctx.pool, taskId);
+  if (!task) return;
+  if (!['queued', 'running'].includes(task.status)) return;
+  if (task.project_status !== 'running') {
+    // Paused or cancelled after the job was queued: hand the task back; resume re-queues it.
+    await ctx.pool.query(
+      `update tasks set status = case when status in ('queued', 'running') then 'pending' else status end, updated_at = now() where id = $1`,
+      [taskId],
+    );
+    return;
+  }
+  const pause = await ctx.pool.query<{ paused_until: Date }>(
+    'select paused_until from provider_pauses where provider = $1 and paused_until > now()',
+    [PROVIDER],
+  );
+  if (pause.rows[0]) {
+    await settle(ctx, task, null, {
+      kind: 'requeue',
+      reason: 'provider paused by a rate limit',
+      runAt: pause.rows[0].paused_until,
+    });
+    return;
+  }
+
+  const actor: Actor = { type: 'runner', id: ctx.runnerId };
+  const config = effectiveConfig(task.config);
+  const agentRunId = await claim(ctx, task, actor, config.limits.max_attempts);
+  const log = ctx.log.child({ task: task.key, agentRun: agentRunId });
+  const logs = new AgentLogWriter(ctx.pool, agentRunId);
+  const taskTimeout = AbortSignal.timeout(config.limits.task_timeout);
+  const signal = AbortSignal.any([ctx.signal, taskTimeout]);
+  let outcome: Settle;
+  try {
+    outcome = await rarv(ctx, task, agentRunId, logs, signal, log);
+  } catch (err) {
+    log.error({ err }, 'task attempt failed');
+    outcome = taskTimeout.aborted
+      ? {
+          kind: 'retry',
+          reason: `task timed out after ${config.limits.task_timeout} ms`,
+          delayMs: backoffMs(task.attempts + 1),
+          countAttempt: true,
+        }
+      : ctx.signal.aborted
+        ? { kind: 'requeue', reason: 'runner shutting down', runAt: new Date() }
+        : { kind: 'retry', reason: errorMessage(err), delayMs: backoffMs(task.attempts + 1), countAttempt: true };
+  } finally {
+    await logs.close();
+  }
+  await settle(ctx, task, agentRunId, outcome);
+}
+
+async function claim(ctx: TaskRunContext, task: TaskRecord, actor: Actor, maxAttempts: number): Promise<string> {
+  return withTransaction(ctx.pool, async (db) => {
+    const settings = agentSettings(effectiveConfig(task.config), task.agent_type, task.checkpoint.escalations ?? 0);
+    const run = await db.query<{ id: string }>(
+      `insert into agent_runs (project_id, current_task_id, runner_id, agent_type, node, pid, model, attempt, status)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, 'idle') returning id`,
+      [
+        task.project_id,
+        task.id,
+        ctx.runnerId,
+        task.agent_type,
+        ctx.host,
+        String(process.pid),
+        settings.model,
+        task.attempts + 1,
+      ],
+    );
+    const agentRunId = run.rows[0]!.id;
+    await db.query(
+      `update tasks set status = 'running', attempts = attempts + 1, max_attempts = $3, agent_id = $2,
+              started_at = coalesce(started_at, now()), error = null, updated_at = now()
+        where id = $1`,
+      [task.id, agentRunId, maxAttempts],
+    );
+    await recordEvent(db, {
+      projectId: task.project_id,
+      kind: 'agent.spawned',
+      subjectType: 'agent_run',
+      subjectId: agentRunId,
+      actor,
+      data: {
+        task_id: task.id,
+        task_key: task.key,
+        agent_type: task.agent_type,
+        model: settings.model,
+        host: ctx.host,
+      },
+    });
+    await recordEvent(db, {
+      projectId: task.project_id,
+      kind: 'task.started',
+      subjectType: 'task',
+      subjectId: task.id,
+      actor,
+      data: { key: task.key, attempt: task.attempts + 1, agent_run_id: agentRunId, resumed_at: task.rarv_step },
+    });
+    task.attempts += 1;
+    return agentRunId;
+  });
+}
+
+async function rarv(
+  ctx: TaskRunContext,
+  task: TaskRecord,
+  agentRunId: string,
+  logs: AgentLogWriter,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<Settle> {
+  const config = effectiveConfig(task.config);
+  const repo = task.working_path;
+  if (!repo) return { kind: 'park', reason: 'the project has no local working path to run in' };
+  const checkpoint: Checkpoint = { continuity: [], escalations: 0, ...task.checkpoint };
+  const base = config.git.base_branch ?? task.default_branch ?? 'HEAD';
+  const branch = `${config.git.branch_prefix}${taskSlug(task.key)}`;
+  const worktreeDir = path.join(ctx.samgitaHome, 'worktrees', task.project_id, taskSlug(task.key));
+  const wt = await ensureWorktree(repo, worktreeDir, branch, base);
+  checkpoint.baseSha ??= (await git(repo, ['rev-parse', base])).trim();
+  logs.system(`worktree ${wt.path} on ${branch}${wt.resumed ? ' (resumed from its last checkpoint)' : ''}`);
+
+  const commands = verifyCommands(config.verify);
+  const trailers = { 'Samgita-Task': task.id, 'Samgita-Project': task.project_id, 'Samgita-Agent': task.agent_type };
+  const identity = { name: config.git.author_name, email: config.git.author_email };
+  let loop = task.rarv_loop;
+  let step = task.rarv_step && task.rarv_step !== 'done' ? task.rarv_step : 'reason';
+  let prompt = '';
+  let lastAct: ClaudeRunResult | null = null;
+
+  while (!signal.aborted) {
+    const settings = agentSettings(config, task.agent_type, checkpoint.escalations ?? 0);
+
+    if (step === 'reason') {
+      const state = await branchState(wt.path, checkpoint.baseSha);
+      const memories = await ctx.pool.query<{ content: string }>(
+        `select content from memories where project_id = $1 and (task_id is null or task_id <> $2)
+          order by importance desc, inserted_at desc limit 8`,
+        [task.project_id, task.id],
+      );
+      const context = buildContext({
+        projectName: task.project_name,
+        task: {
+          key: task.key,
+          title: task.title,
+          description: task.description,
+          phase: task.phase,
+          agentType: task.agent_type,
+          acceptanceCriteria: task.payload.acceptanceCriteria ?? [],
+        },
+        requirement: task.requirement_key
+          ? { key: task.requirement_key, title: task.requirement_title ?? '', body: task.requirement_body ?? '' }
+          : null,
+        prdExcerpt: prdExcerpt(task.prd_content ?? '', task.requirement_key),
+        continuity: [...(checkpoint.continuity ?? []), ...(task.payload.reviewFeedback ?? [])],
+        memories: memories.rows.map((m) => m.content),
+        repo: { branch, ...state },
+        verifyCommands: commands.map((c) => c.command),
+      });
+      prompt = context.prompt;
+      const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'reason', {
+        sections: context.sections.map((s) => ({ name: s.name, tokens: s.tokens, truncated: s.truncated })),
+      });
+      await endStep(ctx.pool, id, 'completed', { tokens: context.tokens, budget: context.budget, prompt });
+      step = 'act';
+      await saveStep(ctx.pool, task.id, step, loop, checkpoint, { branch });
+      continue;
+    }
+
+    if (step === 'act') {
+      if (!prompt) {
+        // Resumed straight into Act: rebuild the prompt first.
+        step = 'reason';
+        continue;
+      }
+      const spend = await spendSoFar(ctx.pool, task.project_id, task.phase, task.id);
+      const over = budgetExceeded(config.budget, spend);
+      if (over) return { kind: 'park', reason: over, pauseProject: `budget reached: ${over}` };
+      const maxBudgetUsd = remainingUsd(config.budget, spend);
+      const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'act', {
+        model: settings.model,
+        tier: settings.tier,
+        max_budget_usd: maxBudgetUsd,
+      });
+      await ctx.pool.query('update agent_runs set model = $2 where id = $1', [agentRunId, settings.model]);
+      const result = await runClaude({
+        bin: ctx.claudeBin,
+        cwd: wt.path,
+        claude: {
+          prompt,
+          model: settings.model,
+          permissionMode: config.claude.permission_mode,
+          allowedTools: settings.allowedTools,
+          disallowedTools: settings.disallowedTools,
+          maxTurns: settings.maxTurns,
+          ...(maxBudgetUsd !== undefined ? { maxBudgetUsd } : {}),
+          appendSystemPrompt: settings.systemPrompt,
+          extraArgs: config.claude.extra_args,
+        },
+        ...(ctx.claudeEnv ? { env: ctx.claudeEnv } : {}),
+        timeoutMs: config.limits.claude_timeout,
+        signal,
+        onEvent: (e: ClaudeEvent) => logs.event(e),
+        onStderr: (line) => logs.stderr(line),
+      });
+      lastAct = result;
+      const usage = { usage: result.summary.usage, costUsd: result.summary.costUsd };
+      await addUsage(ctx.pool, { taskId: task.id, agentRunId, projectId: task.project_id }, usage.usage, usage.costUsd);
+      await ctx.pool.query('update agent_runs set session_id = coalesce($2, session_id) where id = $1', [
+        agentRunId,
+        result.summary.sessionId ?? null,
+      ]);
+      const kind = result.outcome.kind;
+      const ok = kind === 'success' || kind === 'max_turns';
+      await endStep(
+        ctx.pool,
+        id,
+        ok ? 'completed' : 'failed',
+        { outcome: result.outcome, session_id: result.summary.sessionId, turns: result.summary.numTurns },
+        usage,
+      );
+      if (!ok) return actFailure(ctx, task, result);
+      const commit = await commitCheckpoint(
+        wt.path,
+        `${task.title}\n\nRARV loop ${loop + 1} of task ${task.key}.`,
+        trailers,
+        identity,
+      );
+      if (commit) {
+        checkpoint.lastCommit = commit.sha;
+        await recordArtifacts(ctx.pool, task, wt.path, commit.sha, commit.files);
+      }
+      step = 'reflect';
+      await saveStep(ctx.pool, task.id, step, loop, checkpoint, {
+        sessionId: result.summary.sessionId ?? null,
+        headSha: commit?.sha ?? null,
+      });
+      continue;
+    }
+
+    if (step === 'reflect') {
+      const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'reflect', {});
+      const said = (lastAct?.summary.resultText ?? '').trim().slice(0, 2000);
+      const learning = said ? `${task.key} (${task.agent_type}): ${said}` : `${task.key}: no summary from the agent`;
+      await ctx.pool.query(
+        `insert into memories (project_id, task_id, type, content, importance) values ($1, $2, 'episodic', $3, 0.5)`,
+        [task.project_id, task.id, learning],
+      );
+      await endStep(ctx.pool, id, 'completed', { memory: learning });
+      step = 'verify';
+      await saveStep(ctx.pool, task.id, step, loop, checkpoint);
+      continue;
+    }
+
+    // verify
+    const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'verify', { commands });
+    const result = await runVerify(wt.path, commands, { timeoutMs: config.verify.timeout, signal });
+    for (const s of result.steps)
+      logs.verify(`$ ${s.command} → ${s.timedOut ? 'timed out' : `exit ${s.exitCode}`}\n${s.output}`);
+    await endStep(ctx.pool, id, result.passed ? 'completed' : 'failed', result);
+    if (signal.aborted) break;
+    if (result.passed) {
+      checkpoint.verify = { passed: true, summary: 'all verify commands passed' };
+      await saveStep(ctx.pool, task.id, 'done', loop, checkpoint);
+      return { kind: 'completed' };
+    }
+    const failure = summarizeVerifyFailure(result);
+    checkpoint.verify = { passed: false, summary: failure };
+    checkpoint.continuity = [...(checkpoint.continuity ?? []), `Loop ${loop + 1}: ${failure}`];
+    await ctx.pool.query(
+      `insert into memories (project_id, task_id, type, content, importance) values ($1, $2, 'procedural', $3, 0.7)`,
+      [task.project_id, task.id, `${task.key}: ${failure.slice(0, 1500)}`],
+    );
+    loop += 1;
+    if (loop >= config.limits.rarv_loops * ((checkpoint.escalations ?? 0) + 1)) {
+      const next = agentSettings(config, task.agent_type, (checkpoint.escalations ?? 0) + 1);
+      if (next.tier === settings.tier) {
+        await saveStep(ctx.pool, task.id, 'reason', loop, checkpoint);
+        return {
+          kind: 'retry',
+          reason: `verify still failing after ${loop} RARV loops: ${failure.slice(0, 500)}`,
+          delayMs: backoffMs(task.attempts),
+          countAttempt: true,
+        };
+      }
+      checkpoint.escalations = (checkpoint.escalations ?? 0) + 1;
+      log.info({ from: settings.model, to: next.model }, 'escalating to a stronger model');
+      logs.system(`escalating from ${settings.model} to ${next.model} after ${loop} failed verify loops`);
+    }
+    step = 'reason';
+    await saveStep(ctx.pool, task.id, step, loop, checkpoint);
+  }
+  return {
+    kind: 'requeue',
+    reason: 'stopped at a checkpoint (runner shutting down or project stopped)',
+    runAt: new Date(),
+  };
+}
+
+function actFailure(ctx: TaskRunContext, task: TaskRecord, result: ClaudeRunResult): Settle {
+  const o = result.outcome;
+  switch (o.kind) {
+    case 'rate_limited': {
+      const runAt = o.resetsAt && o.resetsAt.getTime() > Date.now() ? o.resetsAt : new Date(Date.now() + 60_000);
+      return { kind: 'requeue', reason: `rate limited until ${runAt.toISOString()}: ${o.message}`, runAt };
+    }
+    case 'overloaded':
+    case 'server_error':
+      return {
+        kind: 'retry',
+        reason: `${o.kind}: ${o.message}`,
+        delayMs: backoffMs(task.attempts),
+        countAttempt: false,
+      };
+    case 'auth_failed':
+    case 'billing':
+      return {
+        kind: 'park',
+        reason: o.message,
+        pauseProject:
+          o.kind === 'auth_failed'
+            ? `Claude authentication failed: ${o.message}`
+            : `Claude billing error: ${o.message}`,
+      };
+    case 'max_budget':
+      return { kind: 'park', reason: o.message, pauseProject: `budget reached: ${o.message}` };
+    case 'cancelled':
+      return { kind: 'requeue', reason: 'cancelled', runAt: new Date() };
+    default:
+      ctx.log.warn({ outcome: o, stderr: result.stderrTail.slice(-500) }, 'claude run failed');
+      return {
+        kind: 'retry',
+        reason: `${o.kind}: ${o.message}`,
+        delayMs: backoffMs(task.attempts),
+        countAttempt: true,
+      };
+  }
+}
+
+async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string | null, s: Settle): Promise<void> {
+  const actor: Actor = { type: 'runner', id: ctx.runnerId };
+  let status = 'queued';
+  await withTransaction(ctx.pool, async (db) => {
+    const current = await db.query<{ status: string; attempts: number; max_attempts: number }>(
+      'select status, attempts, max_attempts from tasks where id = $1 for update',
+      [task.id],
+    );
+    const row = current.rows[0];
+    if (!row) return;
+    // Cancelled (or re-planned) while we worked: keep that decision.
+    const superseded = row.status === 'cancelled' || row.status === 'pending';
+    const finishRun = async (runStatus: string, error: unknown) => {
+      if (!agentRunId) return;
+      await db.query(
+        `update agent_runs set status = $2, ended_at = now(), error = $3, total_tasks = total_tasks + $4,
+                total_duration_ms = (extract(epoch from now() - started_at) * 1000)::bigint
+          where id = $1`,
+        [agentRunId, runStatus, error === null ? null : JSON.stringify(error), runStatus === 'completed' ? 1 : 0],
+      );
+    };
+    if (superseded) {
+      status = row.status;
+      await finishRun('cancelled', { reason: `task ${row.status} while running` });
+      return;
+    }
+    if (s.kind === 'completed') {
+      status = 'completed';
+      await db.query(
+        `update tasks set status = 'completed', completed_at = now(), error = null,
+                duration_ms = (extract(epoch from now() - started_at) * 1000)::bigint,
+                result = jsonb_build_object('branch', branch, 'commit', head_sha, 'verify', checkpoint->'verify'),
+                updated_at = now()
+          where id = $1`,
+        [task.id],
+      );
+      await finishRun('completed', null);
+      await recordEvent(db, {
+        projectId: task.project_id,
+        kind: 'task.completed',
+        subjectType: 'task',
+        subjectId: task.id,
+        actor,
+        data: { key: task.key },
+      });
+      if (agentRunId) {
+        await recordEvent(db, {
+          projectId: task.project_id,
+          kind: 'agent.completed',
+          subjectType: 'agent_run',
+          subjectId: agentRunId,
+          actor,
+          data: { task_id: task.id },
+        });
+      }
+      return;
+    }
+    const error = { message: s.reason, kind: s.kind, at: new Date().toISOString() };
+    if (s.kind === 'park') {
+      status = 'pending';
+      await db.query(
+        `update tasks set status = 'pending', attempts = greatest(attempts - 1, 0), error = $2, updated_at = now() where id = $1`,
+        [task.id, JSON.stringify(error)],
+      );
+      await finishRun('cancelled', error);
+      if (s.pauseProject) {
+        await db.query(
+          `update projects set status = 'paused', status_reason = $2, updated_at = now() where id = $1 and status = 'running'`,
+          [task.project_id, s.pauseProject],
+        );
+        await recordEvent(db, {
+          projectId: task.project_id,
+          kind: s.pauseProject.startsWith('budget') ? 'budget.exceeded' : 'project.paused',
+          subjectType: 'project',
+          subjectId: task.project_id,
+          actor,
+          data: { reason: s.pauseProject, task_id: task.id },
+        });
+      }
+      return;
+    }
+    if (s.kind === 'requeue') {
+      await db.query(
+        `update tasks set status = 'queued', attempts = greatest(attempts - $3, 0), error = $2, run_after = $4, updated_at = now() where id = $1`,
+        [task.id, JSON.stringify(error), agentRunId ? 1 : 0, s.runAt],
+      );
+      if (s.reason.startsWith('rate limited')) {
+        await db.query(
+          `insert into provider_pauses (provider, paused_until, reason) values ($1, $2, $3)
+           on conflict (provider) do update set paused_until = greatest(provider_pauses.paused_until, excluded.paused_until),
+                 reason = excluded.reason, updated_at = now()`,
+          [PROVIDER, s.runAt, s.reason],
+        );
+        await recordEvent(db, {
+          projectId: task.project_id,
+          kind: 'rate_limit.hit',
+          subjectType: 'task',
+          subjectId: task.id,
+          actor,
+          data: { until: s.runAt.toISOString() },
+        });
+      }
+      await finishRun('cancelled', error);
+      await addTaskJob(db, { id: task.id, priority: task.priority, max_attempts: row.max_attempts }, s.runAt);
+      return;
+    }
+    const attempts = s.kind === 'retry' && !s.countAttempt ? Math.max(row.attempts - 1, 0) : row.attempts;
+    if (s.kind === 'dead' || attempts >= row.max_attempts) {
+      status = 'dead_letter';
+      await db.query(
+        `update tasks set status = 'dead_letter', attempts = $3, error = $2, completed_at = now(), updated_at = now() where id = $1`,
+        [task.id, JSON.stringify(error), attempts],
+      );
+      await finishRun('failed', error);
+      await recordEvent(db, {
+        projectId: task.project_id,
+        kind: 'task.failed',
+        subjectType: 'task',
+        subjectId: task.id,
+        actor,
+        data: { key: task.key, error: s.reason },
+      });
+      await recordEvent(db, {
+        projectId: task.project_id,
+        kind: 'task.dead_lettered',
+        subjectType: 'task',
+        subjectId: task.id,
+        actor,
+        data: { key: task.key, attempts },
+      });
+      if (agentRunId) {
+        await recordEvent(db, {
+          projectId: task.project_id,
+          kind: 'agent.crashed',
+          subjectType: 'agent_run',
+          subjectId: agentRunId,
+          actor,
+          data: { task_id: task.id, error: s.reason },
+        });
+      }
+      return;
+    }
+    const runAt = new Date(Date.now() + s.delayMs);
+    await db.query(
+      `update tasks set status = 'queued', attempts = $3, error = $2, run_after = $4, updated_at = now() where id = $1`,
+      [task.id, JSON.stringify(error), attempts, runAt],
+    );
+    await finishRun('failed', error);
+    await recordEvent(db, {
+      projectId: task.project_id,
+      kind: 'task.retrying',
+      subjectType: 'task',
+      subjectId: task.id,
+      actor,
+      data: { key: task.key, error: s.reason, run_at: runAt.toISOString(), attempts },
+    });
+    await addTaskJob(db, { id: task.id, priority: task.priority, max_attempts: row.max_attempts }, runAt);
+  });
+  ctx.onSettled?.(task.id, status);
+  if (status === 'completed' || status === 'dead_letter') await advanceProject(ctx.pool, task.project_id, actor);
+}
+
+function budgetExceeded(
+  budget: {
+    project: { usd: number | null; tokens: number | null };
+    phase: { usd: number | null; tokens: number | null };
+    task: { usd: number | null; tokens: number | null };
+  },
+  spend: Awaited<ReturnType<typeof spendSoFar>>,
+): string | null {
+  const checks: [string, number | null, number, string][] = [
+    ['project', budget.project.usd, spend.projectUsd, 'USD'],
+    ['phase', budget.phase.usd, spend.phaseUsd, 'USD'],
+    ['task', budget.task.usd, spend.taskUsd, 'USD'],
+    ['project', budget.project.tokens, spend.projectTokens, 'tokens'],
+    ['phase', budget.phase.tokens, spend.phaseTokens, 'tokens'],
+    ['task', budget.task.tokens, spend.taskTokens, 'tokens'],
+  ];
+  for (const [scope, cap, used, unit] of checks) {
+    if (cap !== null && used >= cap) {
+      const fmt = unit === 'USD' ? `$${used.toFixed(2)} of $${cap.toFixed(2)}` : `${used} of ${cap} tokens`;
+      return `${scope} budget spent (${fmt}); raise budget.${scope}.${unit === 'USD' ? 'usd' : 'tokens'} in samgita.yaml to continue`;
+    }
+  }
+  return null;
+}
+
+function remainingUsd(
+  budget: { project: { usd: number | null }; phase: { usd: number | null }; task: { usd: number | null } },
+  spend: Awaited<ReturnType<typeof spendSoFar>>,
+): number | undefined {
+  const left = [
+    budget.project.usd === null ? Number.POSITIVE_INFINITY : budget.project.usd - spend.projectUsd,
+    budget.phase.usd === null ? Number.POSITIVE_INFINITY : budget.phase.usd - spend.phaseUsd,
+    budget.task.usd === null ? Number.POSITIVE_INFINITY : budget.task.usd - spend.taskUsd,
+  ];
+  const min = Math.min(...left);
+  return Number.isFinite(min) ? Math.max(0.01, Math.floor(min * 100) / 100) : undefined;
+}
+
+/** The PRD around the requirement's ID, or the PRD's start: the part an agent most needs. */
+export function prdExcerpt(prd: string, requirementKey: string | null, maxChars = 6000): string {
+  if (!prd) return '';
+  if (requirementKey) {
+    const at = prd.indexOf(requirementKey);
+    if (at >= 0) {
+      const start = Math.max(0, prd.lastIndexOf('\n#', at));
+      return prd.slice(start, start + maxChars);
+    }
+  }
+  return prd.slice(0, maxChars);
+}
+
+const ARTIFACT_MAX_BYTES = 256 * 1024;
+
+/** Records the files a checkpoint commit touched as artifacts (FR-8.4), content included when small text. */
+async function recordArtifacts(
+  pool: pg.Pool,
+  task: TaskRecord,
+  worktree: string,
+  sha: string,
+  files: string[],
+): Promise<void> {
+  for (const file of files.slice(0, 200)) {
+    const type = /\.(md|mdx|txt|rst|adoc)$/i.test(file)
+      ? 'doc'
+      : /(^|\/)(Dockerfile|docker-compose[^/]*|\.github\/workflows\/.*|.*\.(ya?ml|toml|json|ini|env))$/i.test(file)
+        ? 'config'
+        : 'code';
+    const blob = (await git(worktree, ['rev-parse', `${sha}:${file}`], { allowFailure: true })).trim();
+    if (!blob) continue; // deleted in this commit
+    const size = Number((await git(worktree, ['cat-file', '-s', blob], { allowFailure: true })).trim());
+    const content =
+      size <= ARTIFACT_MAX_BYTES ? await git(worktree, ['cat-file', 'blob', blob], { allowFailure: true }) : null;
+    await pool.query(
+      `insert into artifacts (project_id, task_id, type, path, content, content_hash, metadata)
+       values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing`,
+      [
+        task.project_id,
+        task.id,
+        type,
+        file,
+        content?.includes('\0') ? null : content,
+        blob,
+        JSON.stringify({ commit: sha, size }),
+      ],
+    );
+  }
+}
