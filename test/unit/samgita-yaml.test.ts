@@ -20,6 +20,9 @@ import {
 } from '../../src/config/samgita-yaml/index.js';
 import { SamgitaError } from '../../src/errors.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: generated JSON Schema is walked structurally
+type JsonNode = Record<string, any>;
+
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, '../fixtures/samgita-yaml');
 
@@ -401,9 +404,7 @@ describe('validation errors', () => {
   });
 
   it('author_email must look like an email address', () => {
-    expect(fail('git:\n  author_email: nobody\n').message).toBe(
-      'git.author_email must be an email address',
-    );
+    expect(fail('git:\n  author_email: nobody\n').message).toBe('git.author_email must be an email address');
   });
 
   it('reports every issue, sorted by position; the error is the first one', () => {
@@ -537,7 +538,7 @@ describe('models', () => {
 });
 
 describe('JSON Schema', () => {
-  const schema = samgitaJsonSchema() as Record<string, any>;
+  const schema = samgitaJsonSchema() as JsonNode;
 
   it('is draft 2020-12 with descriptions and defaults', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
@@ -557,8 +558,8 @@ describe('JSON Schema', () => {
 
   it('every property has a description', () => {
     const missing: string[] = [];
-    const walk = (node: Record<string, any>, path: string) => {
-      for (const [key, child] of Object.entries<Record<string, any>>(node.properties ?? {})) {
+    const walk = (node: JsonNode, path: string) => {
+      for (const [key, child] of Object.entries<JsonNode>(node.properties ?? {})) {
         if (path === 'agents.') continue; // built-in agent keys are $refs
         if (!child.description) missing.push(`${path}${key}`);
         walk(child, `${path}${key}.`);
@@ -591,13 +592,13 @@ describe('JSON Schema', () => {
 
   it('its defaults, written back as YAML, parse to the default config', () => {
     const fromDefaults: Record<string, unknown> = {};
-    const collect = (node: Record<string, any>): unknown => {
+    const collect = (node: JsonNode): unknown => {
       if (node.type === 'object' && node.properties && node !== schema.properties.agents) {
-        return Object.fromEntries(Object.entries<Record<string, any>>(node.properties).map(([k, v]) => [k, collect(v)]));
+        return Object.fromEntries(Object.entries<JsonNode>(node.properties).map(([k, v]) => [k, collect(v)]));
       }
       return node.default;
     };
-    for (const [k, v] of Object.entries<Record<string, any>>(schema.properties)) fromDefaults[k] = collect(v);
+    for (const [k, v] of Object.entries<JsonNode>(schema.properties)) fromDefaults[k] = collect(v);
     expect(parseSamgitaYaml(JSON.stringify(fromDefaults))).toEqual(defaultConfig());
   });
 });
@@ -605,10 +606,10 @@ describe('JSON Schema', () => {
 describe('docs/configuration.md', () => {
   it('documents every key', async () => {
     const doc = await readFile(join(here, '../../docs/configuration.md'), 'utf8');
-    const schema = samgitaJsonSchema() as Record<string, any>;
+    const schema = samgitaJsonSchema() as JsonNode;
     const keys: string[] = [];
-    const walk = (node: Record<string, any>, path: string) => {
-      for (const [key, child] of Object.entries<Record<string, any>>(node.properties ?? {})) {
+    const walk = (node: JsonNode, path: string) => {
+      for (const [key, child] of Object.entries<JsonNode>(node.properties ?? {})) {
         if (path === 'agents.') continue;
         keys.push(`${path}${key}`);
         walk(child, `${path}${key}.`);
