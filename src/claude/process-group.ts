@@ -1,20 +1,31 @@
 /**
- * Signals a whole process group (the child was spawned `detached`, so its pid
- * is the group id). Missing groups are not an error.
+ * Killing everything a Claude Code run started.
+ *
+ * The CLI runs `detached`, so its pid is its process group id; signalling the
+ * group reaches the CLI and most helpers. But the CLI starts its Bash tool's
+ * shells in a session of their own (setsid), and their background jobs are
+ * orphaned when the shell exits, so the group alone is not enough. Every child
+ * is therefore started with a marker variable in its environment, which all
+ * descendants inherit; on Linux we also find and signal every process whose
+ * /proc/<pid>/environ carries it.
  */
+import fs from 'node:fs';
+
+export const RUN_MARKER_ENV = 'SAMGITA_CLAUDE_RUN_ID';
+
+/** Signals a whole process group. Missing groups are not an error. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pgid, signal);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH') return false;
-    if (code === 'EPERM') return false;
+    if (code === 'ESRCH' || code === 'EPERM') return false;
     throw err;
   }
 }
 
-/** Whether any process of the group is still alive. */
+/** Whether any process of the group still exists (zombies included). */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -22,4 +33,44 @@ export function groupAlive(pgid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Pids (not ours) whose environment has `<RUN_MARKER_ENV>=<runId>`. Empty where /proc is missing. */
+export function findMarkedPids(runId: string): number[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`${RUN_MARKER_ENV}=${runId}\0`);
+  const out: number[] = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${name}/environ`);
+      if (env.includes(needle)) out.push(pid);
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return out;
+}
+
+/** Signals the run's process group and every process carrying its marker. Returns how many were signalled. */
+export function signalRun(pgid: number, runId: string | undefined, signal: NodeJS.Signals): number {
+  let n = signalGroup(pgid, signal) ? 1 : 0;
+  if (runId) {
+    for (const pid of findMarkedPids(runId)) {
+      try {
+        process.kill(pid, signal);
+        n++;
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  return n;
 }

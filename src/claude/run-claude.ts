@@ -2,11 +2,13 @@
  * Runs the Claude Code CLI once, parsing stream-json as it arrives.
  *
  * The child runs in its own process group; on timeout or abort the whole group
- * gets SIGTERM, then SIGKILL after a grace period, and when the CLI exits
- * anything left in its group (background shells, dev servers) is killed, so
- * no grandchild outlives the run. CLI failures never throw: the outcome says
+ * and every process carrying the run's marker variable (see process-group.ts)
+ * get SIGTERM, then SIGKILL after a grace period, and when the CLI exits
+ * anything of the run left behind (background shells, dev servers) is killed,
+ * so no grandchild outlives the run. CLI failures never throw: the outcome says
  * what happened. Only a missing binary throws (CLAUDE_NOT_FOUND).
  */
+import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
 import { SamgitaError } from '../errors.js';
 import { logger } from '../log/logger.js';
@@ -14,7 +16,7 @@ import { type ClaudeOutcome, type RunSummary, accumulate, classifyOutcome, empty
 import { type ClaudeArgsOptions, buildClaudeArgs, usesJsonSchema } from './args.js';
 import { buildClaudeEnv } from './env.js';
 import type { ClaudeEvent } from './events.js';
-import { signalGroup } from './process-group.js';
+import { RUN_MARKER_ENV, signalRun } from './process-group.js';
 import { createStreamParser } from './stream-parser.js';
 
 export const CLAUDE_INSTALL_HINT =
@@ -54,7 +56,8 @@ const STDERR_TAIL = 4096;
 export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult> {
   const args = opts.args ? [...opts.args] : opts.claude ? buildClaudeArgs(opts.claude) : undefined;
   if (!args) throw new TypeError('runClaude needs `args` or `claude`');
-  const env = buildClaudeEnv(opts.env ?? {});
+  const runId = randomUUID();
+  const env = buildClaudeEnv({ ...(opts.env ?? {}), [RUN_MARKER_ENV]: runId });
   const grace = opts.killGraceMs ?? 3000;
   const started = Date.now();
   const log = logger().child({ component: 'claude' });
@@ -122,8 +125,8 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
   const terminate = () => {
     if (pid === undefined || exited || killTimer) return;
     log.info({ pid, timedOut, cancelled }, 'stopping claude process group');
-    signalGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), grace);
+    signalRun(pid, runId, 'SIGTERM');
+    killTimer = setTimeout(() => signalRun(pid, runId, 'SIGKILL'), grace);
     killTimer.unref();
   };
   const timeout = setTimeout(() => {
@@ -141,7 +144,7 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
   // closes pipes a grandchild may still hold, so the streams below can end.
   child.once('exit', () => {
     exited = true;
-    if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+    if (pid !== undefined) signalRun(pid, runId, 'SIGKILL');
   });
 
   const r = await child;
