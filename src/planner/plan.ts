@@ -127,7 +127,7 @@ export function planProject(input: PlanInput): Plan {
 
   const byKind = (kind: Requirement['kind']) => prd.requirements.filter((r) => r.kind === kind);
   const topSection = (r: Requirement) => r.sectionPath[0] ?? 'PRD';
-  const constraints = byKind('section').filter((r) => r.sectionPath.some((t) => /constraint|tech(nology|nical)? stack|platform/iu.test(t)));
+  const constraints = byKind('section').filter((r) => r.sectionPath.some((t) => /constraint|tech(nology)? stack/iu.test(t)));
 
   // bootstrap
   const scaffold = push({
@@ -265,6 +265,33 @@ export function planProject(input: PlanInput): Plan {
     });
     if (t) apiDesigns.push(t.key);
   }
+
+  // infrastructure
+  const ci = push({
+    key: 'infrastructure/ci-pipeline',
+    title: 'Continuous integration pipeline',
+    what: 'Set up CI that runs the verify commands (tests, lint, build) on every push and pull request, with caching and a required status check.',
+    phase: 'infrastructure',
+    agentType: agent('ops-devops'),
+    kind: 'ops',
+    requirementKeys: [],
+    dependsOn: [...bootstrapDeps, ...(techStack ? [techStack.key] : [])],
+    acceptanceCriteria: ['CI runs on every pull request and reports a status check', 'A failing test fails the pipeline'],
+    areas: ['.github/workflows/'],
+    prio: 0,
+  });
+  push({
+    key: 'infrastructure/environments',
+    title: 'Development and production environments',
+    what: 'Provide reproducible environments: local development (one command), test services for integration tests, and production configuration via environment variables, documented in docs/operations.md.',
+    phase: 'infrastructure',
+    agentType: agent('eng-infra', 'ops-devops'),
+    kind: 'ops',
+    requirementKeys: constraints.map((r) => r.key),
+    dependsOn: ci ? [ci.key] : [],
+    acceptanceCriteria: ['A new machine reaches a running system with the documented commands', 'No secret is committed; configuration comes from the environment'],
+    areas: ['deploy/', 'docs/operations.md'],
+  });
 
   // development: one implementation task per functional requirement / bullet, plus NFR groups and API groups
   const devReqs = prd.requirements.filter((r) => r.kind === 'functional' || r.kind === 'bullet');
