@@ -187,7 +187,13 @@ export interface ExitInfo {
   cancelled?: boolean;
 }
 
-const AUTH_ERRORS = new Set(['authentication_failed', 'oauth_org_not_allowed', 'account_on_hold', 'verification_required', 'cloud_credential_error']);
+const AUTH_ERRORS = new Set([
+  'authentication_failed',
+  'oauth_org_not_allowed',
+  'account_on_hold',
+  'verification_required',
+  'cloud_credential_error',
+]);
 
 export function classifyOutcome(s: RunSummary, exit: ExitInfo): ClaudeOutcome {
   const text = s.resultText ?? '';

@@ -9,7 +9,13 @@ import { CLAUDE_INSTALL_HINT } from './run-claude.js';
 
 export const CLAUDE_LOGIN_HINT = 'run `claude /login`, or set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN';
 
-export type ClaudeAuthMethod = 'api_key' | 'oauth_token' | 'claude.ai' | 'env:ANTHROPIC_API_KEY' | 'env:CLAUDE_CODE_OAUTH_TOKEN' | string;
+export type ClaudeAuthMethod =
+  | 'api_key'
+  | 'oauth_token'
+  | 'claude.ai'
+  | 'env:ANTHROPIC_API_KEY'
+  | 'env:CLAUDE_CODE_OAUTH_TOKEN'
+  | string;
 
 export interface ClaudeCheck {
   version: string;
@@ -28,7 +34,14 @@ export async function checkClaude(opts: CheckClaudeOptions): Promise<ClaudeCheck
   const env = buildClaudeEnv(opts.env ?? {});
   const timeout = opts.timeoutMs ?? 15_000;
   const run = (args: string[]) =>
-    execa(opts.bin, args, { env, extendEnv: false, stdin: 'ignore', reject: false, timeout, forceKillAfterDelay: 1000 });
+    execa(opts.bin, args, {
+      env,
+      extendEnv: false,
+      stdin: 'ignore',
+      reject: false,
+      timeout,
+      forceKillAfterDelay: 1000,
+    });
 
   const v = await run(['--version']);
   if ((v as { code?: string }).code === 'ENOENT') {
@@ -43,14 +56,22 @@ export async function checkClaude(opts: CheckClaudeOptions): Promise<ClaudeCheck
     });
   }
   if (v.exitCode !== 0) {
-    throw new SamgitaError('CLAUDE_FAILED', `\`${opts.bin} --version\` failed: ${String(v.stderr).trim().slice(0, 500)}`, {
-      hint: CLAUDE_INSTALL_HINT,
-      details: { exitCode: v.exitCode },
-    });
+    throw new SamgitaError(
+      'CLAUDE_FAILED',
+      `\`${opts.bin} --version\` failed: ${String(v.stderr).trim().slice(0, 500)}`,
+      {
+        hint: CLAUDE_INSTALL_HINT,
+        details: { exitCode: v.exitCode },
+      },
+    );
   }
   const version = /(\d+\.\d+\.\d+\S*)/.exec(String(v.stdout))?.[1] ?? String(v.stdout).trim();
 
-  const envKey = env.ANTHROPIC_API_KEY ? 'env:ANTHROPIC_API_KEY' : env.CLAUDE_CODE_OAUTH_TOKEN ? 'env:CLAUDE_CODE_OAUTH_TOKEN' : undefined;
+  const envKey = env.ANTHROPIC_API_KEY
+    ? 'env:ANTHROPIC_API_KEY'
+    : env.CLAUDE_CODE_OAUTH_TOKEN
+      ? 'env:CLAUDE_CODE_OAUTH_TOKEN'
+      : undefined;
 
   const a = await run(['auth', 'status']);
   if (a.timedOut) {

@@ -12,15 +12,14 @@ import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
 import { SamgitaError } from '../errors.js';
 import { logger } from '../log/logger.js';
-import { type ClaudeOutcome, type RunSummary, accumulate, classifyOutcome, emptySummary } from './accumulate.js';
-import { type ClaudeArgsOptions, buildClaudeArgs, usesJsonSchema } from './args.js';
+import { accumulate, type ClaudeOutcome, classifyOutcome, emptySummary, type RunSummary } from './accumulate.js';
+import { buildClaudeArgs, type ClaudeArgsOptions, usesJsonSchema } from './args.js';
 import { buildClaudeEnv } from './env.js';
 import type { ClaudeEvent } from './events.js';
 import { RUN_MARKER_ENV, signalRun } from './process-group.js';
 import { createStreamParser } from './stream-parser.js';
 
-export const CLAUDE_INSTALL_HINT =
-  'install with `npm install -g @anthropic-ai/claude-code` or set SAMGITA_CLAUDE_BIN';
+export const CLAUDE_INSTALL_HINT = 'install with `npm install -g @anthropic-ai/claude-code` or set SAMGITA_CLAUDE_BIN';
 
 export interface RunClaudeOptions {
   bin: string;
@@ -155,7 +154,7 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
   handle(parser.end());
 
   const spawnCode = (r as { code?: string }).code;
-  if (spawnCode === 'ENOENT' || (r.failed && pid === undefined && /ENOENT/.test(r.message ?? ""))) {
+  if (spawnCode === 'ENOENT' || (r.failed && pid === undefined && /ENOENT/.test(r.message ?? ''))) {
     throw new SamgitaError('CLAUDE_NOT_FOUND', `Claude Code CLI not found: ${opts.bin}`, {
       hint: CLAUDE_INSTALL_HINT,
       details: { bin: opts.bin },
@@ -175,6 +174,7 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
   const durationMs = Date.now() - started;
   log.debug({ pid, exitCode, signal, outcome: outcome.kind, durationMs }, 'claude finished');
   const result: ClaudeRunResult = { outcome, summary, exitCode, signal, pid, stderrTail, durationMs };
-  if (usesJsonSchema(args) && summary.structuredOutput !== undefined) result.structuredOutput = summary.structuredOutput;
+  if (usesJsonSchema(args) && summary.structuredOutput !== undefined)
+    result.structuredOutput = summary.structuredOutput;
   return result;
 }

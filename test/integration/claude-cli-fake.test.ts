@@ -19,7 +19,11 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function run(prompt: string, scenarios: FakeScenario[] | undefined, extra: Partial<Parameters<typeof runClaude>[0]> = {}) {
+function run(
+  prompt: string,
+  scenarios: FakeScenario[] | undefined,
+  extra: Partial<Parameters<typeof runClaude>[0]> = {},
+) {
   const env: Record<string, string> = { FAKE_CLAUDE_LOG: logFile, HOME: dir };
   if (scenarios) env.FAKE_CLAUDE_SCRIPT = writeFakeScript(dir, scenarios);
   return runClaude({
@@ -84,10 +88,22 @@ describe('runClaude with the fake CLI', () => {
 
   it('picks the scenario by prompt and honours --session-id', async () => {
     const sessionId = '0b7c6a9e-1111-4222-8333-444455556666';
-    const r = await run('please fix the bug', [
-      { match: 'unrelated', steps: [{ fail: 'server_error' }] },
-      { match: '/fix the (bug|issue)/', steps: [{ write: { path: 'src/a.ts', content: 'x' } }, { append: { path: 'src/a.ts', content: 'y' } }, { run: 'echo ran > ran.txt' }, { result: { text: 'fixed', cost_usd: 0.42, usage: { input_tokens: 7, output_tokens: 3 } } }] },
-    ], { claude: { prompt: 'please fix the bug', sessionId } });
+    const r = await run(
+      'please fix the bug',
+      [
+        { match: 'unrelated', steps: [{ fail: 'server_error' }] },
+        {
+          match: '/fix the (bug|issue)/',
+          steps: [
+            { write: { path: 'src/a.ts', content: 'x' } },
+            { append: { path: 'src/a.ts', content: 'y' } },
+            { run: 'echo ran > ran.txt' },
+            { result: { text: 'fixed', cost_usd: 0.42, usage: { input_tokens: 7, output_tokens: 3 } } },
+          ],
+        },
+      ],
+      { claude: { prompt: 'please fix the bug', sessionId } },
+    );
     expect(r.outcome).toEqual({ kind: 'success', message: 'fixed' });
     expect(fs.readFileSync(path.join(cwd, 'src/a.ts'), 'utf8')).toBe('xy');
     expect(fs.readFileSync(path.join(cwd, 'ran.txt'), 'utf8')).toBe('ran\n');
@@ -153,7 +169,9 @@ describe('runClaude with the fake CLI', () => {
   it('abort signal cancels and kills the group', async () => {
     const pidFile = path.join(cwd, 'bg.pid');
     const ac = new AbortController();
-    const p = run('go', [{ steps: [{ run: `sleep 300 & echo $! > ${pidFile}` }, { hang: true }] }], { signal: ac.signal });
+    const p = run('go', [{ steps: [{ run: `sleep 300 & echo $! > ${pidFile}` }, { hang: true }] }], {
+      signal: ac.signal,
+    });
     const bgPid = Number(await waitForFile(pidFile));
     ac.abort();
     const r = await p;
@@ -169,7 +187,9 @@ describe('runClaude with the fake CLI', () => {
   });
 
   it('missing binary → CLAUDE_NOT_FOUND', async () => {
-    const err = await runClaude({ bin: path.join(dir, 'nope'), cwd, args: ['-p'], timeoutMs: 1000 }).catch((e: unknown) => e);
+    const err = await runClaude({ bin: path.join(dir, 'nope'), cwd, args: ['-p'], timeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    );
     expect(isSamgitaError(err, 'CLAUDE_NOT_FOUND')).toBe(true);
   });
 });

@@ -30,7 +30,10 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(script: MessagesScript, opts: { oauth?: boolean; retries?: number } & Partial<RunClaudeOptions> = {}) {
+async function run(
+  script: MessagesScript,
+  opts: { oauth?: boolean; retries?: number } & Partial<RunClaudeOptions> = {},
+) {
   server = await startMessagesServer({ script });
   const { oauth, retries, ...rest } = opts;
   return runClaude({
@@ -79,7 +82,11 @@ describe('runClaude with the real Claude Code CLI', () => {
   it('edits a file and succeeds; usage and cost parsed', async () => {
     const r = await run({
       turns: [
-        { text: 'Writing it.', toolUse: { name: 'Write', input: { file_path: 'hello.txt', content: 'hello from the model\n' } }, usage: { input_tokens: 1000, output_tokens: 50, cache_read_input_tokens: 200 } },
+        {
+          text: 'Writing it.',
+          toolUse: { name: 'Write', input: { file_path: 'hello.txt', content: 'hello from the model\n' } },
+          usage: { input_tokens: 1000, output_tokens: 50, cache_read_input_tokens: 200 },
+        },
         { text: 'Wrote hello.txt.', usage: { input_tokens: 1100, output_tokens: 10 } },
       ],
     });
@@ -129,7 +136,11 @@ describe('runClaude with the real Claude Code CLI', () => {
         claude: {
           prompt: 'Report',
           permissionMode: 'acceptEdits',
-          jsonSchema: { type: 'object', properties: { ok: { type: 'boolean' }, files: { type: 'array', items: { type: 'string' } } }, required: ['ok'] },
+          jsonSchema: {
+            type: 'object',
+            properties: { ok: { type: 'boolean' }, files: { type: 'array', items: { type: 'string' } } },
+            required: ['ok'],
+          },
         },
       },
     );
@@ -143,7 +154,15 @@ describe('runClaude with the real Claude Code CLI', () => {
     const r = await run(
       {
         turns: [
-          { toolUse: { name: 'Bash', input: { command: `sleep 300 & echo $! > ${pidFile}; sleep 300 & echo $! >> ${pidFile}`, description: 'start sleepers' } } },
+          {
+            toolUse: {
+              name: 'Bash',
+              input: {
+                command: `sleep 300 & echo $! > ${pidFile}; sleep 300 & echo $! >> ${pidFile}`,
+                description: 'start sleepers',
+              },
+            },
+          },
           { hang: true },
         ],
       },
@@ -161,7 +180,9 @@ describe('runClaude with the real Claude Code CLI', () => {
 describe('checkClaude with the real CLI', () => {
   it('fresh HOME without credentials → CLAUDE_NOT_LOGGED_IN; with ANTHROPIC_API_KEY → logged in', async () => {
     const base = { HOME: home, ANTHROPIC_API_KEY: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined };
-    await expect(checkClaude({ bin: claudeBin, env: base, timeoutMs: 20_000 })).rejects.toMatchObject({ code: 'CLAUDE_NOT_LOGGED_IN' });
+    await expect(checkClaude({ bin: claudeBin, env: base, timeoutMs: 20_000 })).rejects.toMatchObject({
+      code: 'CLAUDE_NOT_LOGGED_IN',
+    });
     const ok = await checkClaude({ bin: claudeBin, env: { ...base, ANTHROPIC_API_KEY: 'test' }, timeoutMs: 20_000 });
     expect(ok).toMatchObject({ loggedIn: true, method: 'api_key' });
     expect(ok.version).toMatch(/^\d+\.\d+\.\d+/);

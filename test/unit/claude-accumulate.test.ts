@@ -110,14 +110,21 @@ describe('summing and classification edge cases', () => {
 
   it('max budget, overloaded by error field, generic error', () => {
     const base = { type: 'result', is_error: true, num_turns: 1, total_cost_usd: 1, usage: {} };
-    expect(classifyOutcome(summarize([{ ...base, subtype: 'error_max_budget_usd' } as never]), exit1).kind).toBe('max_budget');
+    expect(classifyOutcome(summarize([{ ...base, subtype: 'error_max_budget_usd' } as never]), exit1).kind).toBe(
+      'max_budget',
+    );
     expect(
       classifyOutcome(
-        summarize([{ type: 'assistant', error: 'overloaded', message: { model: '<synthetic>', content: [] } } as never, { ...base, subtype: 'success', result: 'x' } as never]),
+        summarize([
+          { type: 'assistant', error: 'overloaded', message: { model: '<synthetic>', content: [] } } as never,
+          { ...base, subtype: 'success', result: 'x' } as never,
+        ]),
         exit1,
       ).kind,
     ).toBe('overloaded');
-    expect(classifyOutcome(summarize([{ ...base, subtype: 'error_during_execution', errors: ['boom'] } as never]), exit1)).toEqual({
+    expect(
+      classifyOutcome(summarize([{ ...base, subtype: 'error_during_execution', errors: ['boom'] } as never]), exit1),
+    ).toEqual({
       kind: 'error',
       message: 'boom',
     });

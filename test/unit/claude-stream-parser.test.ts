@@ -28,7 +28,9 @@ describe('stream parser', () => {
 
   it('reports malformed lines without throwing and continues', () => {
     const p = createStreamParser();
-    const out = p.push('{"type":"system","subtype":"init"}\nnot json\n[1,2]\n{"no":"type"}\n\n{"type":"x_new_event","a":1}\n');
+    const out = p.push(
+      '{"type":"system","subtype":"init"}\nnot json\n[1,2]\n{"no":"type"}\n\n{"type":"x_new_event","a":1}\n',
+    );
     expect(out.map((e) => e.type)).toEqual(['system', 'malformed', 'malformed', 'malformed', 'x_new_event']);
     expect(out[1]).toMatchObject({ type: 'malformed', line: 'not json' });
     expect(typeof (out[1] as { error: string }).error).toBe('string');

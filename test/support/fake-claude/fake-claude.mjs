@@ -25,12 +25,37 @@ const VERSION = process.env.FAKE_CLAUDE_VERSION || '2.1.197';
 const argv = process.argv.slice(2);
 
 const VALUE_FLAGS = new Set([
-  '--output-format', '--input-format', '--model', '--fallback-model', '--permission-mode', '--max-turns',
-  '--max-budget-usd', '--append-system-prompt', '--system-prompt', '--session-id', '--resume', '-r',
-  '--json-schema', '--mcp-config', '--settings', '--agents', '--setting-sources', '--permission-prompt-tool',
-  '--append-system-prompt-file', '--system-prompt-file', '--effort',
+  '--output-format',
+  '--input-format',
+  '--model',
+  '--fallback-model',
+  '--permission-mode',
+  '--max-turns',
+  '--max-budget-usd',
+  '--append-system-prompt',
+  '--system-prompt',
+  '--session-id',
+  '--resume',
+  '-r',
+  '--json-schema',
+  '--mcp-config',
+  '--settings',
+  '--agents',
+  '--setting-sources',
+  '--permission-prompt-tool',
+  '--append-system-prompt-file',
+  '--system-prompt-file',
+  '--effort',
 ]);
-const LIST_FLAGS = new Set(['--allowedTools', '--allowed-tools', '--disallowedTools', '--disallowed-tools', '--add-dir', '--tools', '--betas']);
+const LIST_FLAGS = new Set([
+  '--allowedTools',
+  '--allowed-tools',
+  '--disallowedTools',
+  '--disallowed-tools',
+  '--add-dir',
+  '--tools',
+  '--betas',
+]);
 
 function parseArgs(list) {
   const flags = {};
@@ -64,8 +89,10 @@ const envLoggedIn = () => {
   return !(v === '0' || v === 'false' || v === 'no');
 };
 const authState = () => {
-  if (process.env.ANTHROPIC_API_KEY) return { loggedIn: true, authMethod: 'api_key', apiProvider: 'firstParty', apiKeySource: 'ANTHROPIC_API_KEY' };
-  if (process.env.CLAUDE_CODE_OAUTH_TOKEN) return { loggedIn: true, authMethod: 'oauth_token', apiProvider: 'firstParty' };
+  if (process.env.ANTHROPIC_API_KEY)
+    return { loggedIn: true, authMethod: 'api_key', apiProvider: 'firstParty', apiKeySource: 'ANTHROPIC_API_KEY' };
+  if (process.env.CLAUDE_CODE_OAUTH_TOKEN)
+    return { loggedIn: true, authMethod: 'oauth_token', apiProvider: 'firstParty' };
   if (envLoggedIn()) return { loggedIn: true, authMethod: 'claude.ai', apiProvider: 'firstParty' };
   return { loggedIn: false, authMethod: 'none', apiProvider: 'firstParty' };
 };
@@ -75,7 +102,10 @@ const { flags, positionals } = parseArgs(argv);
 function logInvocation(extra) {
   const file = process.env.FAKE_CLAUDE_LOG;
   if (!file) return;
-  fs.appendFileSync(file, `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid, flags, ...extra, at: new Date().toISOString() })}\n`);
+  fs.appendFileSync(
+    file,
+    `${JSON.stringify({ argv, cwd: process.cwd(), pid: process.pid, flags, ...extra, at: new Date().toISOString() })}\n`,
+  );
 }
 
 if (flags['--version'] || flags['-v']) {
@@ -125,7 +155,9 @@ function loadScenarios() {
 const scenarios = loadScenarios();
 const scenario = scenarios
   ? scenarios.find((s) => matches(s.match))
-  : { steps: [{ write: { path: 'NOTES.md', content: `# Notes\n\nPrompt: ${prompt}\n` } }, { text: 'Wrote NOTES.md.' }] };
+  : {
+      steps: [{ write: { path: 'NOTES.md', content: `# Notes\n\nPrompt: ${prompt}\n` } }, { text: 'Wrote NOTES.md.' }],
+    };
 if (!scenario) {
   process.stderr.write(`fake-claude: no scenario matches prompt ${JSON.stringify(prompt.slice(0, 200))}\n`);
   process.exit(3);
@@ -138,10 +170,14 @@ const permissionMode = flags['--permission-mode'] || 'default';
 const maxTurns = flags['--max-turns'] ? Number(flags['--max-turns']) : undefined;
 const maxBudget = flags['--max-budget-usd'] ? Number(flags['--max-budget-usd']) : undefined;
 const jsonSchema = typeof flags['--json-schema'] === 'string';
-const auth = authState();
 
 const out = (e) => process.stdout.write(`${JSON.stringify(e)}\n`);
-const DEFAULT_USAGE = { input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+const DEFAULT_USAGE = {
+  input_tokens: 100,
+  output_tokens: 20,
+  cache_read_input_tokens: 0,
+  cache_creation_input_tokens: 0,
+};
 const totals = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
 let cost = 0;
 let turns = 0;
@@ -194,7 +230,10 @@ function assistant(content, usage = DEFAULT_USAGE) {
 function toolResult(id, text, isError = false) {
   out({
     type: 'user',
-    message: { role: 'user', content: [{ tool_use_id: id, type: 'tool_result', content: text, ...(isError ? { is_error: true } : {}) }] },
+    message: {
+      role: 'user',
+      content: [{ tool_use_id: id, type: 'tool_result', content: text, ...(isError ? { is_error: true } : {}) }],
+    },
     parent_tool_use_id: null,
     session_id: sessionId,
     uuid: randomUUID(),
@@ -242,10 +281,18 @@ function finish(r = {}) {
 function apiError(kind) {
   const table = {
     rate_limit: [429, 'rate_limit', 'API Error: Request rejected (429) · rate limited'],
-    overloaded: [529, 'server_error', 'API Error: 529 Overloaded. This is a server-side issue, usually temporary — try again in a moment.'],
+    overloaded: [
+      529,
+      'server_error',
+      'API Error: 529 Overloaded. This is a server-side issue, usually temporary — try again in a moment.',
+    ],
     authentication_failed: [401, 'authentication_failed', 'Invalid API key · Fix external API key'],
     billing_error: [400, 'billing_error', 'Credit balance is too low'],
-    server_error: [500, 'server_error', 'API Error: 500 Internal server error. This is a server-side issue, usually temporary — try again in a moment.'],
+    server_error: [
+      500,
+      'server_error',
+      'API Error: 500 Internal server error. This is a server-side issue, usually temporary — try again in a moment.',
+    ],
     not_logged_in: [null, 'authentication_failed', 'Not logged in · Please run /login'],
   };
   const [status, error, text] = table[kind] ?? [500, 'unknown', `API Error: ${kind}`];
@@ -266,12 +313,24 @@ function apiError(kind) {
     uuid: randomUUID(),
     error,
   });
-  finish({ subtype: 'success', is_error: true, api_error_status: status, text, cost_usd: 0, usage: { input_tokens: 0, output_tokens: 0 }, num_turns: 1 });
+  finish({
+    subtype: 'success',
+    is_error: true,
+    api_error_status: status,
+    text,
+    cost_usd: 0,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    num_turns: 1,
+  });
 }
 
 function toolStep(name, input, act) {
   if (maxTurns !== undefined && turns >= maxTurns) {
-    finish({ subtype: 'error_max_turns', num_turns: turns + 1, errors: [`Reached maximum number of turns (${maxTurns})`] });
+    finish({
+      subtype: 'error_max_turns',
+      num_turns: turns + 1,
+      errors: [`Reached maximum number of turns (${maxTurns})`],
+    });
     return false;
   }
   const id = `toolu_fake_${msgN + 1}`;
@@ -344,7 +403,12 @@ async function main() {
       const resetsAt = Math.floor(Date.now() / 1000) + (step.rate_limit.resetsInSeconds ?? 3600);
       out({
         type: 'rate_limit_event',
-        rate_limit_info: { status: 'rejected', resetsAt, rateLimitType: step.rate_limit.type ?? 'five_hour', isUsingOverage: false },
+        rate_limit_info: {
+          status: 'rejected',
+          resetsAt,
+          rateLimitType: step.rate_limit.type ?? 'five_hour',
+          isUsingOverage: false,
+        },
         uuid: randomUUID(),
         session_id: sessionId,
       });

@@ -9,8 +9,8 @@
  * same failure); otherwise the server answers "Done.".
  */
 import http from 'node:http';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 
 export interface TurnUsage {
   input_tokens?: number;
@@ -170,7 +170,9 @@ export async function startMessagesServer(opts: { script: MessagesScript }): Pro
       rec.answer = 'unknown:404';
       unknown.push(rec);
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: `no route ${method} ${url}` } }));
+      res.end(
+        JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: `no route ${method} ${url}` } }),
+      );
     });
   });
 
@@ -189,7 +191,10 @@ export async function startMessagesServer(opts: { script: MessagesScript }): Pro
     }
     if ('status' in turn) {
       rec.answer = `error:${turn.status}`;
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'request-id': `req_err_${++msgCounter}` };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'request-id': `req_err_${++msgCounter}`,
+      };
       if (turn.retryAfterSeconds !== undefined) headers['retry-after'] = String(turn.retryAfterSeconds);
       if (turn.status === 429) {
         headers['anthropic-ratelimit-unified-status'] = 'rejected';
@@ -216,7 +221,9 @@ export async function startMessagesServer(opts: { script: MessagesScript }): Pro
     const usage = { ...DEFAULT_USAGE, ...(script.usage ?? {}), ...(turn.usage ?? {}) };
     const model = typeof body.model === 'string' ? body.model : 'claude-test';
     const id = `msg_${String(++msgCounter).padStart(4, '0')}`;
-    const blocks: Array<{ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }> = [];
+    const blocks: Array<
+      { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
+    > = [];
     if ('toolUse' in turn) {
       if (turn.text) blocks.push({ type: 'text', text: turn.text });
       const uses = Array.isArray(turn.toolUse) ? turn.toolUse : [turn.toolUse];
