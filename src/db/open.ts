@@ -4,7 +4,7 @@ import type { EnvConfig } from '../config/env.js';
 import { errorMessage, SamgitaError } from '../errors.js';
 import { logger, redactUrl } from '../log/logger.js';
 import { startEmbeddedPostgres } from './embedded.js';
-import { migrate } from './migrate.js';
+import { type MigrationResult, migrate } from './migrate.js';
 import { createPool } from './pool.js';
 
 export interface Database {
@@ -51,15 +51,21 @@ export async function openDatabase(env: EnvConfig, options: OpenOptions = {}): P
   }
   if (options.migrate !== false) {
     try {
-      const result = await migrate(pool);
+      const result = await migrateAll(pool);
       if (result.applied.length) logger().info({ applied: result.applied }, 'database migrated');
-      await runWorkerMigrations({ pgPool: pool, logger: quietWorkerLogger() });
     } catch (err) {
       await close();
       throw err;
     }
   }
   return { url, pool, embedded: embedded !== null, close };
+}
+
+/** Samgita's migrations, then graphile-worker's (its schema lives in the same database). */
+export async function migrateAll(pool: pg.Pool): Promise<MigrationResult> {
+  const result = await migrate(pool);
+  await runWorkerMigrations({ pgPool: pool, logger: quietWorkerLogger() });
+  return result;
 }
 
 /** graphile-worker's own log lines, routed into pino at debug level. */

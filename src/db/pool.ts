@@ -27,6 +27,8 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // A checked-out client's connection dropping must reject its query, not crash us.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

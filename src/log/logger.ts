@@ -49,14 +49,14 @@ export function redactUrl(url: string): string {
 export type { Logger };
 
 export function createLogger(
-  options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {},
+  options: { level?: string; name?: string; destination?: pino.DestinationStream } = {},
 ): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid, ...(options.name ? { name: options.name } : {}) },
   };
-  if (options.destination) return pino(opts, options.destination as pino.DestinationStream);
+  if (options.destination) return pino(opts, options.destination);
   return pino(opts, pino.destination({ fd: 2, sync: false }));
 }
 

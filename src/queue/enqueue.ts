@@ -120,8 +120,9 @@ async function phaseCounts(db: pg.PoolClient, projectId: string): Promise<PhaseC
   );
   const counts: PhaseCounts = {};
   for (const r of rows) {
-    const c = (counts[r.phase] ??= {});
+    const c = counts[r.phase] ?? {};
     c[r.status as keyof typeof c] = r.n;
+    counts[r.phase] = c;
   }
   return counts;
 }

@@ -7,7 +7,7 @@ import { errorMessage } from '../errors.js';
 import { type Actor, recordEvent } from '../events/record.js';
 import { branchState, commitCheckpoint } from '../git/commit.js';
 import { git } from '../git/git.js';
-import { ensureWorktree } from '../git/worktree.js';
+import { ensureWorktree, removeWorktree } from '../git/worktree.js';
 import type { Logger } from '../log/logger.js';
 import { addTaskJob, advanceProject } from '../queue/enqueue.js';
 import { backoffMs } from './backoff.js';
@@ -117,6 +117,14 @@ export async function runTask(ctx: TaskRunContext, taskId: string): Promise<void
     await logs.close();
   }
   await settle(ctx, task, agentRunId, outcome);
+  if (outcome.kind === 'completed' && task.working_path) {
+    // The branch keeps the work; the checkout is only needed while an agent works in it.
+    await removeWorktree(task.working_path, worktreeDirFor(ctx, task)).catch(() => {});
+  }
+}
+
+function worktreeDirFor(ctx: TaskRunContext, task: TaskRecord): string {
+  return path.join(ctx.samgitaHome, 'worktrees', task.project_id, taskSlug(task.key));
 }
 
 async function claim(ctx: TaskRunContext, task: TaskRecord, actor: Actor, maxAttempts: number): Promise<string> {
@@ -184,7 +192,7 @@ async function rarv(
   const checkpoint: Checkpoint = { continuity: [], escalations: 0, ...task.checkpoint };
   const base = config.git.base_branch ?? task.default_branch ?? 'HEAD';
   const branch = `${config.git.branch_prefix}${taskSlug(task.key)}`;
-  const worktreeDir = path.join(ctx.samgitaHome, 'worktrees', task.project_id, taskSlug(task.key));
+  const worktreeDir = worktreeDirFor(ctx, task);
   const wt = await ensureWorktree(repo, worktreeDir, branch, base);
   checkpoint.baseSha ??= (await git(repo, ['rev-parse', base])).trim();
   logs.system(`worktree ${wt.path} on ${branch}${wt.resumed ? ' (resumed from its last checkpoint)' : ''}`);

@@ -1,0 +1,206 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import pino from 'pino';
+import { checkClaude } from '../../claude/preflight.js';
+import { loadEnvConfig } from '../../config/env.js';
+import { openDatabase } from '../../db/open.js';
+import { SamgitaError } from '../../errors.js';
+import type { Actor } from '../../events/record.js';
+import { inspectRepo } from '../../git/repo.js';
+import { createLogger, setLogger } from '../../log/logger.js';
+import { formatPlanDiff } from '../../planner/format.js';
+import { canonicalGitUrl, recordRevision, registerProject } from '../../projects/register.js';
+import { advanceProject } from '../../queue/enqueue.js';
+import { readDesiredState } from '../../reconcile/desired-state.js';
+import { reconcileProject } from '../../reconcile/reconcile.js';
+import { claudeEnvFromProcess } from '../../runner/claude-env.js';
+import { startRunner } from '../../runner/runner.js';
+import { formatTokens, formatUsd, readProgress, startProgress } from '../progress.js';
+
+interface RunOptions {
+  concurrency?: string;
+  progress: boolean;
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('Plan and run the PRD of a local git repository to completion with an in-process runner.')
+    .argument('<repo-dir>', 'a git repository with PRD.md committed (and optionally samgita.yaml)')
+    .option('-c, --concurrency <n>', 'agents at once (default: limits.max_concurrent_agents from samgita.yaml)')
+    .option('--no-progress', 'print plain event lines even on a terminal')
+    .addHelpText(
+      'after',
+      `
+Reads PRD.md and samgita.yaml from the repository's HEAD commit, registers the
+project (idempotently), plans tasks, and runs them: one git worktree and branch
+(samgita/<task>) per task, Claude Code in it, changes committed with
+Samgita-Task/Samgita-Project trailers. Exits 0 only if every task succeeded.
+
+Environment: DATABASE_URL (unset: embedded PostgreSQL under SAMGITA_HOME),
+SAMGITA_CLAUDE_BIN (default: claude on PATH), LOG_LEVEL.`,
+    )
+    .action(async (repoDir: string, opts: RunOptions) => {
+      process.exitCode = await runCommand(repoDir, opts);
+    });
+}
+
+async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
+  const env = loadEnvConfig();
+  const out = process.stdout;
+  const live = opts.progress && Boolean(out.isTTY);
+  // Logs go to a file while the live view owns the terminal.
+  if (live) {
+    await mkdir(path.join(env.samgitaHome, 'logs'), { recursive: true });
+    setLogger(
+      createLogger({
+        level: env.logLevel,
+        destination: pino.destination({
+          dest: path.join(env.samgitaHome, 'logs', 'samgita.log'),
+          mkdir: true,
+          sync: false,
+        }),
+      }),
+    );
+  } else {
+    setLogger(createLogger({ level: process.env.LOG_LEVEL ? env.logLevel : 'warn' }));
+  }
+
+  // Everything that can be checked without writing is checked first, so a
+  // missing CLI or a bad samgita.yaml leaves nothing half-written behind.
+  const repo = await inspectRepo(repoDir);
+  const desired = await readDesiredState(repo.root, repo.headSha);
+  for (const f of desired.uncommitted) {
+    process.stderr.write(
+      pc.yellow(
+        `warning: ${f} has uncommitted changes; Samgita uses the version in commit ${repo.headSha.slice(0, 12)}\n`,
+      ),
+    );
+  }
+  const claudeEnv = claudeEnvFromProcess();
+  const claude = await checkClaude({ bin: env.claudeBin, env: claudeEnv });
+  const concurrency = opts.concurrency ? Number(opts.concurrency) : desired.config.limits.max_concurrent_agents;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new SamgitaError('INVALID_INPUT', `--concurrency must be a positive whole number, got ${opts.concurrency}`, {
+      hint: 'for example --concurrency 4',
+    });
+  }
+
+  const db = await openDatabase(env);
+  const actor: Actor = { type: 'cli', id: process.env.USER ?? null };
+  try {
+    const { project, created } = await registerProject(
+      db.pool,
+      {
+        name: path.basename(repo.root),
+        gitUrl: canonicalGitUrl(repo.root, repo.originUrl),
+        workingPath: repo.root,
+        defaultBranch: repo.branch,
+      },
+      actor,
+    );
+    const { revision } = await recordRevision(
+      db.pool,
+      project.id,
+      {
+        commitSha: repo.headSha,
+        content: desired.prd,
+        config: desired.config,
+        configText: desired.configText,
+        source: 'git',
+      },
+      actor,
+    );
+    const result = await reconcileProject(db.pool, {
+      projectId: project.id,
+      revisionId: revision.id,
+      prd: desired.prd,
+      config: desired.config,
+      dryRun: false,
+      actor,
+    });
+    out.write(
+      `${pc.bold('samgita')} ${created ? 'registered' : 'found'} project ${pc.cyan(project.name)} (${project.id})\n`,
+    );
+    out.write(
+      `PRD at ${repo.headSha.slice(0, 12)} · Claude Code ${claude.version} · ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}\n`,
+    );
+    out.write(`${formatPlanDiff(result.actions)}\n\n`);
+
+    const active = await db.pool.query<{ n: number }>(
+      `select count(*)::int as n from tasks where project_id = $1 and status in ('pending', 'blocked', 'queued', 'running', 'failed')`,
+      [project.id],
+    );
+    if ((active.rows[0]?.n ?? 0) > 0) {
+      await db.pool.query(
+        `update projects set status = 'running', status_reason = null, updated_at = now()
+          where id = $1 and status in ('pending', 'paused', 'completed', 'failed')`,
+        [project.id],
+      );
+      await advanceProject(db.pool, project.id, actor);
+
+      const runner = await startRunner({
+        pool: db.pool,
+        samgitaHome: env.samgitaHome,
+        claudeBin: env.claudeBin,
+        claudeEnv,
+        concurrency,
+        name: `samgita run ${process.pid}`,
+      });
+      const progress = await startProgress(db.pool, project.id, out);
+      const interrupted = await waitForProject(db.pool, project.id);
+      await progress.stop();
+      await runner.stop();
+      if (interrupted)
+        out.write(pc.yellow('\ninterrupted: running tasks were handed back and resume on the next run\n'));
+    }
+    return await printSummary(db.pool, project.id, out);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Resolves when the project is no longer running, or on Ctrl-C (true). */
+async function waitForProject(pool: import('pg').Pool, projectId: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    let done = false;
+    const finish = (interrupted: boolean) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(interrupted);
+    };
+    const onSignal = () => finish(true);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const timer = setInterval(async () => {
+      const { rows } = await pool
+        .query<{ status: string }>('select status from projects where id = $1', [projectId])
+        .catch(() => ({ rows: [] as { status: string }[] }));
+      if (rows[0] && rows[0].status !== 'running') finish(false);
+    }, 300);
+  });
+}
+
+async function printSummary(pool: import('pg').Pool, projectId: string, out: NodeJS.WriteStream): Promise<number> {
+  const { project, tasks } = await readProgress(pool, projectId);
+  const by = (s: string) => tasks.filter((t) => t.status === s);
+  const done = by('completed');
+  const failed = [...by('failed'), ...by('dead_letter')];
+  const unfinished = tasks.filter((t) => ['pending', 'blocked', 'queued', 'running'].includes(t.status));
+  out.write(
+    `\n${pc.bold('Summary')} ${project.name}: ${project.status}${project.status_reason ? ` (${project.status_reason})` : ''}\n`,
+  );
+  out.write(
+    `  tasks: ${done.length} done, ${failed.length} failed, ${unfinished.length} not finished, ${by('cancelled').length} cancelled\n`,
+  );
+  out.write(`  cost: ${formatUsd(project.cost_usd)} · tokens: ${formatTokens(project.tokens)}\n`);
+  const branches = [...new Set(tasks.filter((t) => t.branch && t.status === 'completed').map((t) => t.branch!))];
+  if (branches.length) out.write(`  branches:\n${branches.map((b) => `    ${b}`).join('\n')}\n`);
+  for (const t of failed) out.write(pc.red(`  ✗ ${t.key}: ${t.error?.message ?? 'failed'}\n`));
+  return failed.length === 0 && unfinished.length === 0 && project.status === 'completed' ? 0 : 1;
+}

@@ -1,0 +1,259 @@
+import type pg from 'pg';
+import { type Actor, recordEvent } from '../events/record.js';
+import type { Requirement } from '../prd/types.js';
+
+/** The part of a planned task that is stored (structurally matches the planner's PlannedTask). */
+export interface TaskSpec {
+  key: string;
+  title: string;
+  description: string;
+  phase: string;
+  agentType: string;
+  priority: number;
+  kind: string;
+  requirementKey: string | null;
+  requirementHash: string | null;
+  dependsOn: readonly string[];
+  acceptanceCriteria: readonly string[];
+  areas: readonly string[];
+}
+
+export interface ApplyResult {
+  created: string[];
+  updated: string[];
+  restarted: string[];
+  reopened: string[];
+  cancelled: string[];
+  requirementsChanged: string[];
+  requirementsRemoved: string[];
+}
+
+export interface PlanChange {
+  create: TaskSpec[];
+  /** Not yet running: new text in place. */
+  update: TaskSpec[];
+  /** Running: new text, back to pending so the agent restarts with it. */
+  restart: TaskSpec[];
+  /** Finished (completed, failed, dead-lettered or cancelled), but its requirement changed: run again. */
+  reopen: TaskSpec[];
+  cancel: string[];
+}
+
+/**
+ * Stores requirements of a PRD revision: upserted by key, marked removed when
+ * they vanish. Returns which keys changed or disappeared since the last revision.
+ */
+export async function upsertRequirements(
+  db: pg.PoolClient,
+  projectId: string,
+  revisionId: string,
+  requirements: readonly Requirement[],
+): Promise<{ changed: string[]; removed: string[]; added: string[] }> {
+  const before = await db.query<{ key: string; content_hash: string; status: string }>(
+    'select key, content_hash, status from requirements where project_id = $1',
+    [projectId],
+  );
+  const old = new Map(before.rows.map((r) => [r.key, r]));
+  const changed: string[] = [];
+  const added: string[] = [];
+  for (const r of requirements) {
+    const prev = old.get(r.key);
+    if (!prev || prev.status === 'removed') added.push(r.key);
+    else if (prev.content_hash !== r.contentHash) changed.push(r.key);
+  }
+  if (requirements.length) {
+    await db.query(
+      `insert into requirements (project_id, key, kind, title, body, priority, section_path, line, content_hash,
+                                 first_revision_id, last_revision_id)
+       select $1, r.key, r.kind, r.title, r.body, r.priority, r.section_path, r.line, r.content_hash, $2, $2
+         from jsonb_to_recordset($3::jsonb) as r(key text, kind text, title text, body text, priority text,
+                                                 section_path text[], line int, content_hash text)
+       on conflict (project_id, key) do update set
+         kind = excluded.kind, title = excluded.title, body = excluded.body, priority = excluded.priority,
+         section_path = excluded.section_path, line = excluded.line, content_hash = excluded.content_hash,
+         status = 'active', last_revision_id = excluded.last_revision_id,
+         updated_at = case when requirements.content_hash <> excluded.content_hash or requirements.status <> 'active'
+                           then now() else requirements.updated_at end`,
+      [
+        projectId,
+        revisionId,
+        JSON.stringify(
+          requirements.map((r) => ({
+            key: r.key,
+            kind: r.kind,
+            title: r.title.slice(0, 500),
+            body: r.text,
+            priority: r.priority,
+            section_path: r.sectionPath,
+            line: r.line,
+            content_hash: r.contentHash,
+          })),
+        ),
+      ],
+    );
+  }
+  const keys = requirements.map((r) => r.key);
+  const removedRows = await db.query<{ key: string }>(
+    `update requirements set status = 'removed', updated_at = now()
+      where project_id = $1 and status = 'active' and not (key = any($2::text[])) returning key`,
+    [projectId, keys],
+  );
+  return { changed, removed: removedRows.rows.map((r) => r.key), added };
+}
+
+function taskParams(t: TaskSpec) {
+  return {
+    key: t.key,
+    title: t.title.slice(0, 500),
+    description: t.description,
+    type: t.kind,
+    phase: t.phase,
+    agent_type: t.agentType,
+    priority: Math.max(0, Math.round(t.priority)),
+    requirement_key: t.requirementKey,
+    requirement_hash: t.requirementHash,
+    payload: { acceptanceCriteria: t.acceptanceCriteria, areas: t.areas },
+  };
+}
+
+/**
+ * Applies a reconciled plan change to the tasks table in one transaction with
+ * the requirement updates, recording an event per change. Creating is
+ * idempotent by (project, key): applying the same change twice adds nothing.
+ */
+export async function applyPlanChange(
+  db: pg.PoolClient,
+  projectId: string,
+  change: PlanChange,
+  allTasks: readonly TaskSpec[],
+  actor: Actor,
+): Promise<Omit<ApplyResult, 'requirementsChanged' | 'requirementsRemoved'>> {
+  const result = {
+    created: [] as string[],
+    updated: [] as string[],
+    restarted: [] as string[],
+    reopened: [] as string[],
+    cancelled: [] as string[],
+  };
+  if (change.create.length) {
+    const inserted = await db.query<{ id: string; key: string }>(
+      `insert into tasks (project_id, key, title, description, type, phase, agent_type, priority, requirement_id,
+                          requirement_hash, payload)
+       select $1, t.key, t.title, t.description, t.type, t.phase, t.agent_type, t.priority,
+              (select id from requirements where project_id = $1 and key = t.requirement_key),
+              t.requirement_hash, t.payload
+         from jsonb_to_recordset($2::jsonb) as t(key text, title text, description text, type text, phase text,
+              agent_type text, priority int, requirement_key text, requirement_hash text, payload jsonb)
+       on conflict (project_id, key) do nothing
+       returning id, key`,
+      [projectId, JSON.stringify(change.create.map(taskParams))],
+    );
+    result.created = inserted.rows.map((r) => r.key);
+    for (const r of inserted.rows) {
+      await recordEvent(db, {
+        projectId,
+        kind: 'task.created',
+        subjectType: 'task',
+        subjectId: r.id,
+        actor,
+        data: { key: r.key },
+      });
+    }
+  }
+  const rewrite = async (
+    specs: TaskSpec[],
+    fromStatuses: string[],
+    toStatus: string | null,
+    kind: string,
+    into: string[],
+  ) => {
+    for (const t of specs) {
+      const p = taskParams(t);
+      const { rows } = await db.query<{ id: string }>(
+        `update tasks set title = $3, description = $4, type = $5, phase = $6, agent_type = $7, priority = $8,
+                requirement_hash = $9, payload = payload || $10::jsonb,
+                status = coalesce($12, status),
+                rarv_step = case when $12::text is null then rarv_step else null end,
+                rarv_loop = case when $12::text is null then rarv_loop else 0 end,
+                attempts = case when $12::text is null then attempts else 0 end,
+                completed_at = case when $12::text is null then completed_at else null end,
+                updated_at = now()
+          where project_id = $1 and key = $2 and status = any($11::text[]) returning id`,
+        [
+          projectId,
+          p.key,
+          p.title,
+          p.description,
+          p.type,
+          p.phase,
+          p.agent_type,
+          p.priority,
+          p.requirement_hash,
+          JSON.stringify(p.payload),
+          fromStatuses,
+          toStatus,
+        ],
+      );
+      for (const r of rows) {
+        into.push(t.key);
+        await recordEvent(db, {
+          projectId,
+          kind,
+          subjectType: 'task',
+          subjectId: r.id,
+          actor,
+          data: { key: t.key, reason: 'requirement changed' },
+        });
+      }
+    }
+  };
+  await rewrite(change.update, ['pending', 'blocked', 'queued'], null, 'task.updated', result.updated);
+  await rewrite(change.restart, ['running'], 'pending', 'task.restarted', result.restarted);
+  await rewrite(
+    change.reopen,
+    ['completed', 'failed', 'dead_letter', 'cancelled'],
+    'pending',
+    'task.reopened',
+    result.reopened,
+  );
+  if (change.cancel.length) {
+    const { rows } = await db.query<{ id: string; key: string }>(
+      `update tasks set status = 'cancelled', completed_at = now(), updated_at = now()
+        where project_id = $1 and key = any($2::text[]) and status not in ('completed', 'cancelled')
+        returning id, key`,
+      [projectId, change.cancel],
+    );
+    for (const r of rows) {
+      result.cancelled.push(r.key);
+      await db
+        .query(`delete from graphile_worker.jobs where key = $1 and locked_at is null`, [`task:${r.id}`])
+        .catch(() => {});
+      await recordEvent(db, {
+        projectId,
+        kind: 'task.cancelled',
+        subjectType: 'task',
+        subjectId: r.id,
+        actor,
+        data: { key: r.key, reason: 'no longer in the plan' },
+      });
+    }
+  }
+  // Dependencies follow the whole desired plan, so edits to them apply too.
+  const edges = allTasks.flatMap((t) => t.dependsOn.map((d) => ({ task: t.key, dep: d })));
+  await db.query(
+    `delete from task_dependencies td using tasks t
+      where td.task_id = t.id and t.project_id = $1`,
+    [projectId],
+  );
+  if (edges.length) {
+    await db.query(
+      `insert into task_dependencies (task_id, depends_on)
+       select a.id, b.id from jsonb_to_recordset($2::jsonb) as e(task text, dep text)
+         join tasks a on a.project_id = $1 and a.key = e.task
+         join tasks b on b.project_id = $1 and b.key = e.dep
+       on conflict do nothing`,
+      [projectId, JSON.stringify(edges)],
+    );
+  }
+  return result;
+}
