@@ -1,6 +1,14 @@
 import type { Queryable } from '../db/pool.js';
 
-export type SubjectType = 'project' | 'task' | 'agent_run' | 'runner' | 'prd_revision' | 'webhook' | 'api_key' | 'system';
+export type SubjectType =
+  | 'project'
+  | 'task'
+  | 'agent_run'
+  | 'runner'
+  | 'prd_revision'
+  | 'webhook'
+  | 'api_key'
+  | 'system';
 export type ActorType = 'system' | 'cli' | 'runner' | 'api_key' | 'github_user' | 'github_app';
 
 export interface Actor {
