@@ -64,7 +64,8 @@ export function routeRequirement(
   }
 
   const byKind = ROUTE_BY_KIND[req.kind];
-  if (byKind !== undefined && catalog.has(byKind)) return { agentType: byKind, reason: 'default', score: 0, matched: [] };
+  if (byKind !== undefined && catalog.has(byKind))
+    return { agentType: byKind, reason: 'default', score: 0, matched: [] };
 
   const swarms = options.swarms ?? DEFAULT_SWARMS;
   const title = req.title.toLowerCase();
@@ -132,7 +133,13 @@ function lookupPin(key: string, pins: PinMap): string | undefined {
   let best: [string, string] | undefined;
   for (const [pattern, type] of Object.entries(pins)) {
     if (!pattern.includes('*')) continue;
-    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/gu, '\\$&')).join('.*')}$`, 'u');
+    const re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/gu, '\\$&'))
+        .join('.*')}$`,
+      'u',
+    );
     if (re.test(key) && (!best || pattern.length > best[0].length)) best = [pattern, type];
   }
   return best?.[1];

@@ -26,7 +26,9 @@ export function formatPlan(plan: Plan): string {
   }
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
   lines.push('');
-  lines.push(summarizeActions(plan.tasks.map((task) => ({ type: 'create', key: task.key, phase: task.phase, task }))).text);
+  lines.push(
+    summarizeActions(plan.tasks.map((task) => ({ type: 'create', key: task.key, phase: task.phase, task }))).text,
+  );
   return lines.join('\n');
 }
 
@@ -73,7 +75,9 @@ export function formatPlanDiff(actions: readonly Action[]): string {
 }
 
 function taskLine(t: PlannedTask, keyWidth: number, typeWidth: number): string {
-  const req = t.requirementKey ? `  [${t.requirementKeys.length > 1 ? `${t.requirementKeys.length} reqs` : t.requirementKey}]` : '';
+  const req = t.requirementKey
+    ? `  [${t.requirementKeys.length > 1 ? `${t.requirementKeys.length} reqs` : t.requirementKey}]`
+    : '';
   const deps = t.dependsOn.length > 0 ? `  (after ${t.dependsOn.length})` : '';
   return `${t.key.padEnd(keyWidth)}  ${t.agentType.padEnd(typeWidth)}  ${t.title}${req}${deps}`;
 }

@@ -23,7 +23,9 @@ export function topoSort<T extends Node>(tasks: readonly T[], source = 'plan'): 
   tasks.forEach((t, i) => {
     for (const dep of t.dependsOn) {
       if (dep === t.key) {
-        throw new SamgitaError('PLAN_INVALID', `${source}: task "${t.key}" depends on itself`, { details: { key: t.key } });
+        throw new SamgitaError('PLAN_INVALID', `${source}: task "${t.key}" depends on itself`, {
+          details: { key: t.key },
+        });
       }
       const j = index.get(dep);
       if (j === undefined) {

@@ -72,7 +72,9 @@ const LAYER: Record<string, number> = {
 };
 
 const STOP = new Set(
-  'a an and are as at be by for from in into is it of on or that the this to with without via per all any its their can if not but when then also only each both via using use set get add new'.split(' '),
+  'a an and are as at be by for from in into is it of on or that the this to with without via per all any its their can if not but when then also only each both via using use set get add new'.split(
+    ' ',
+  ),
 );
 
 /**
@@ -97,12 +99,14 @@ export function planProject(input: PlanInput): Plan {
     for (const t of [preferred, ...fallbacks]) if (catalog.has(t)) return t;
     return catalog.keys().next().value ?? preferred;
   };
-  const push = (t: Omit<PlannedTask, 'requirementHash' | 'requirementKey' | 'priority' | 'areas' | 'description'> & {
-    requirementKeys: string[];
-    areas?: string[];
-    prio?: number;
-    what: string;
-  }): PlannedTask | undefined => {
+  const push = (
+    t: Omit<PlannedTask, 'requirementHash' | 'requirementKey' | 'priority' | 'areas' | 'description'> & {
+      requirementKeys: string[];
+      areas?: string[];
+      prio?: number;
+      what: string;
+    },
+  ): PlannedTask | undefined => {
     if (!on.has(t.phase)) return undefined;
     const covered = t.requirementKeys.map((k) => reqByKey.get(k)).filter((r): r is Requirement => r !== undefined);
     const rank = t.prio ?? Math.min(...covered.map((r) => (r.priority ? PRIORITY_RANK[r.priority] : 1)), 1);
@@ -127,7 +131,9 @@ export function planProject(input: PlanInput): Plan {
 
   const byKind = (kind: Requirement['kind']) => prd.requirements.filter((r) => r.kind === kind);
   const topSection = (r: Requirement) => r.sectionPath[0] ?? 'PRD';
-  const constraints = byKind('section').filter((r) => r.sectionPath.some((t) => /constraint|tech(nology)? stack/iu.test(t)));
+  const constraints = byKind('section').filter((r) =>
+    r.sectionPath.some((t) => /constraint|tech(nology)? stack/iu.test(t)),
+  );
 
   // bootstrap
   const scaffold = push({
@@ -139,7 +145,10 @@ export function planProject(input: PlanInput): Plan {
     kind: 'ops',
     requirementKeys: constraints.map((r) => r.key),
     dependsOn: [],
-    acceptanceCriteria: ['A fresh clone installs and runs the verify commands successfully', 'docs/CONVENTIONS.md describes layout, naming, testing and commit conventions'],
+    acceptanceCriteria: [
+      'A fresh clone installs and runs the verify commands successfully',
+      'docs/CONVENTIONS.md describes layout, naming, testing and commit conventions',
+    ],
     areas: ['package.json', 'README.md', 'docs/CONVENTIONS.md', '.github/'],
     prio: 0,
   });
@@ -176,7 +185,10 @@ export function planProject(input: PlanInput): Plan {
       kind: 'plan',
       requirementKeys: reqs.map((r) => r.key),
       dependsOn: bootstrapDeps,
-      acceptanceCriteria: [`docs/requirements/${slug}.md lists every item of the section with testable acceptance criteria`, 'Assumptions and open questions are stated explicitly'],
+      acceptanceCriteria: [
+        `docs/requirements/${slug}.md lists every item of the section with testable acceptance criteria`,
+        'Assumptions and open questions are stated explicitly',
+      ],
       areas: [`docs/requirements/${slug}.md`],
     });
     if (t) discoveryTasks.push(t.key);
@@ -192,7 +204,10 @@ export function planProject(input: PlanInput): Plan {
     kind: 'design',
     requirementKeys: byKind('non_functional').map((r) => r.key),
     dependsOn: discoveryTasks,
-    acceptanceCriteria: ['docs/architecture/overview.md covers components, data flow and failure modes', 'Each non-functional target has a stated approach'],
+    acceptanceCriteria: [
+      'docs/architecture/overview.md covers components, data flow and failure modes',
+      'Each non-functional target has a stated approach',
+    ],
     areas: ['docs/architecture/'],
     prio: 0,
   });
@@ -205,7 +220,10 @@ export function planProject(input: PlanInput): Plan {
     kind: 'design',
     requirementKeys: constraints.map((r) => r.key),
     dependsOn: discoveryTasks,
-    acceptanceCriteria: ['Every technical constraint is satisfied or an exception is justified', 'ADRs record the choices'],
+    acceptanceCriteria: [
+      'Every technical constraint is satisfied or an exception is justified',
+      'ADRs record the choices',
+    ],
     areas: ['docs/adr/'],
     prio: 0,
   });
@@ -223,7 +241,11 @@ export function planProject(input: PlanInput): Plan {
       kind: 'design',
       requirementKeys: [r.key],
       dependsOn: archBase,
-      acceptanceCriteria: [`A migration creates ${r.title} with every listed field`, 'Foreign keys, enums and indexes are defined', 'The migration applies cleanly to an empty database'],
+      acceptanceCriteria: [
+        `A migration creates ${r.title} with every listed field`,
+        'Foreign keys, enums and indexes are defined',
+        'The migration applies cleanly to an empty database',
+      ],
       areas: ['migrations/', 'src/db/'],
     });
     if (t) dataModelTasks.set(entity, t.key);
@@ -238,14 +260,22 @@ export function planProject(input: PlanInput): Plan {
       kind: 'design',
       requirementKeys: [],
       dependsOn: archBase,
-      acceptanceCriteria: ['Migrations create every entity the requirements need', 'The migrations apply cleanly to an empty database'],
+      acceptanceCriteria: [
+        'Migrations create every entity the requirements need',
+        'The migrations apply cleanly to an empty database',
+      ],
       areas: ['migrations/', 'src/db/'],
     });
     if (t) dataModelTasks.set('*', t.key);
   }
   const entityDeps = (text: string): string[] => {
     const lower = text.toLowerCase();
-    const out = [...dataModelTasks].filter(([entity]) => entity === '*' || new RegExp(`(?<![a-z])${entity.replace(/-/gu, '[ _-]?')}s?(?![a-z])`, 'u').test(lower)).map(([, k]) => k);
+    const out = [...dataModelTasks]
+      .filter(
+        ([entity]) =>
+          entity === '*' || new RegExp(`(?<![a-z])${entity.replace(/-/gu, '[ _-]?')}s?(?![a-z])`, 'u').test(lower),
+      )
+      .map(([, k]) => k);
     return out;
   };
   const apiDesigns: string[] = [];
@@ -260,7 +290,10 @@ export function planProject(input: PlanInput): Plan {
       kind: 'design',
       requirementKeys: [r.key],
       dependsOn: [...archBase, ...entityDeps(r.text)],
-      acceptanceCriteria: ['Every endpoint listed has a request and response schema', 'Error responses share one documented shape'],
+      acceptanceCriteria: [
+        'Every endpoint listed has a request and response schema',
+        'Error responses share one documented shape',
+      ],
       areas: ['src/api/schemas/'],
     });
     if (t) apiDesigns.push(t.key);
@@ -276,7 +309,10 @@ export function planProject(input: PlanInput): Plan {
     kind: 'ops',
     requirementKeys: [],
     dependsOn: [...bootstrapDeps, ...(techStack ? [techStack.key] : [])],
-    acceptanceCriteria: ['CI runs on every pull request and reports a status check', 'A failing test fails the pipeline'],
+    acceptanceCriteria: [
+      'CI runs on every pull request and reports a status check',
+      'A failing test fails the pipeline',
+    ],
     areas: ['.github/workflows/'],
     prio: 0,
   });
@@ -289,13 +325,19 @@ export function planProject(input: PlanInput): Plan {
     kind: 'ops',
     requirementKeys: constraints.map((r) => r.key),
     dependsOn: ci ? [ci.key] : [],
-    acceptanceCriteria: ['A new machine reaches a running system with the documented commands', 'No secret is committed; configuration comes from the environment'],
+    acceptanceCriteria: [
+      'A new machine reaches a running system with the documented commands',
+      'No secret is committed; configuration comes from the environment',
+    ],
     areas: ['deploy/', 'docs/operations.md'],
   });
 
   // development: one implementation task per functional requirement / bullet, plus NFR groups and API groups
   const devReqs = prd.requirements.filter((r) => r.kind === 'functional' || r.kind === 'bullet');
-  const routed = devReqs.map((r) => ({ req: r, agentType: routeRequirement(r, catalog, config.routing, { phase: 'development' }).agentType }));
+  const routed = devReqs.map((r) => ({
+    req: r,
+    agentType: routeRequirement(r, catalog, config.routing, { phase: 'development' }).agentType,
+  }));
   const devKey = (r: Requirement) => `development/${slugify(r.key, 80)}-implement`;
   const apiImpl: string[] = [];
   for (const r of apis) {
@@ -308,7 +350,10 @@ export function planProject(input: PlanInput): Plan {
       kind: 'implement',
       requirementKeys: [r.key],
       dependsOn: [`architecture/${slugify(r.key)}-design`],
-      acceptanceCriteria: ['Every endpoint responds as its schema says, including errors', 'Handler tests cover success and failure cases'],
+      acceptanceCriteria: [
+        'Every endpoint responds as its schema says, including errors',
+        'Handler tests cover success and failure cases',
+      ],
       areas: ['src/api/'],
     });
     if (t) apiImpl.push(t.key);
@@ -317,11 +362,16 @@ export function planProject(input: PlanInput): Plan {
   const apiRouted = routed.filter((x) => x.agentType === 'eng-api');
   const hub = apiRouted.find((x) => /\brest\b|\bapi\b/iu.test(x.req.title)) ?? apiRouted[0];
   const docFreq = documentFrequency(devReqs);
-  const rareTerms = (r: Requirement) => new Set([...terms(`${r.title} ${r.text}`)].filter((w) => (docFreq.get(w) ?? 0) / Math.max(devReqs.length, 1) <= 0.2));
+  const rareTerms = (r: Requirement) =>
+    new Set(
+      [...terms(`${r.title} ${r.text}`)].filter((w) => (docFreq.get(w) ?? 0) / Math.max(devReqs.length, 1) <= 0.2),
+    );
   const devDeps = new Map<string, string[]>();
   for (const { req, agentType } of routed) {
     const deps = new Set<string>(archBase.length > 0 && systemDesign ? [systemDesign.key] : []);
-    if (agentType === 'eng-database') for (const d of entityDeps(req.text).length > 0 ? entityDeps(req.text) : [...dataModelTasks.values()]) deps.add(d);
+    if (agentType === 'eng-database')
+      for (const d of entityDeps(req.text).length > 0 ? entityDeps(req.text) : [...dataModelTasks.values()])
+        deps.add(d);
     else for (const d of entityDeps(req.text)) deps.add(d);
     if (agentType === 'eng-api') for (const d of apiImpl) deps.add(d);
     devDeps.set(devKey(req), [...deps]);
@@ -331,7 +381,8 @@ export function planProject(input: PlanInput): Plan {
   for (const { req, agentType } of routed) {
     const layer = LAYER[agentType] ?? 1;
     const deps = devDeps.get(devKey(req)) ?? [];
-    if ((agentType === 'eng-frontend' || agentType === 'eng-mobile') && hub && hub.req.key !== req.key) deps.push(devKey(hub.req));
+    if ((agentType === 'eng-frontend' || agentType === 'eng-mobile') && hub && hub.req.key !== req.key)
+      deps.push(devKey(hub.req));
     const candidates = routed
       .filter((o) => o.req.key !== req.key && (LAYER[o.agentType] ?? 1) < layer)
       .map((o) => ({ o, overlap: intersect(mine.get(req.key), mine.get(o.req.key)) }))
@@ -342,7 +393,12 @@ export function planProject(input: PlanInput): Plan {
     // explicit references ("see FR-7.1")
     for (const ref of req.refs) {
       const target = reqByKey.get(ref);
-      if (target && (target.kind === 'functional' || target.kind === 'bullet') && !wouldCycle(devDeps, devKey(req), devKey(target))) deps.push(devKey(target));
+      if (
+        target &&
+        (target.kind === 'functional' || target.kind === 'bullet') &&
+        !wouldCycle(devDeps, devKey(req), devKey(target))
+      )
+        deps.push(devKey(target));
     }
     devDeps.set(devKey(req), [...new Set(deps)]);
   }
@@ -368,7 +424,9 @@ export function planProject(input: PlanInput): Plan {
   const devByType = groupBy(routed, (x) => x.agentType);
   for (const [group, reqs] of nfrGroups) {
     const heading = reqs[0]?.sectionPath.at(-1) ?? group;
-    const type = majority(reqs.map((r) => routeRequirement(r, catalog, config.routing, { phase: 'development' }).agentType));
+    const type = majority(
+      reqs.map((r) => routeRequirement(r, catalog, config.routing, { phase: 'development' }).agentType),
+    );
     push({
       key: `development/${slugify(group)}-implement`,
       title: `Meet ${heading} targets`,
@@ -384,7 +442,8 @@ export function planProject(input: PlanInput): Plan {
   }
 
   // qa
-  const devTaskKeys = (type: string) => (devByType.get(type) ?? []).map((x) => devKey(x.req)).filter((k) => tasks.some((t) => t.key === k));
+  const devTaskKeys = (type: string) =>
+    (devByType.get(type) ?? []).map((x) => devKey(x.req)).filter((k) => tasks.some((t) => t.key === k));
   for (const [type, items] of [...devByType].sort(([a], [b]) => a.localeCompare(b))) {
     const area = type.replace(/^eng-/u, '');
     const reqKeys = items.map((x) => x.req.key);
@@ -397,7 +456,10 @@ export function planProject(input: PlanInput): Plan {
       kind: 'test',
       requirementKeys: reqKeys,
       dependsOn: devTaskKeys(type),
-      acceptanceCriteria: ['Every requirement listed has at least one integration or end-to-end test', 'The suite is deterministic (passes 3 runs in a row)'],
+      acceptanceCriteria: [
+        'Every requirement listed has at least one integration or end-to-end test',
+        'The suite is deterministic (passes 3 runs in a row)',
+      ],
       areas: ['test/'],
     });
     push({
@@ -426,7 +488,11 @@ export function planProject(input: PlanInput): Plan {
     kind: 'review',
     requirementKeys: securityReqs.map((r) => r.key),
     dependsOn: devTaskKeys('ops-security'),
-    acceptanceCriteria: ['Threat model documented in docs/security.md', 'No open high-severity finding', ...securityReqs.map((r) => targetCriterion(r))],
+    acceptanceCriteria: [
+      'Threat model documented in docs/security.md',
+      'No open high-severity finding',
+      ...securityReqs.map((r) => targetCriterion(r)),
+    ],
     areas: ['src/', 'docs/security.md'],
   });
   for (const [group, reqs] of nfrGroups) {
@@ -475,7 +541,10 @@ export function planProject(input: PlanInput): Plan {
     kind: 'ops',
     requirementKeys: [],
     dependsOn: [],
-    acceptanceCriteria: ['A tagged commit deploys without manual steps', 'A failed health check rolls back automatically'],
+    acceptanceCriteria: [
+      'A tagged commit deploys without manual steps',
+      'A failed health check rolls back automatically',
+    ],
     areas: ['.github/workflows/', 'deploy/'],
     prio: 0,
   });
@@ -500,7 +569,10 @@ export function planProject(input: PlanInput): Plan {
     kind: 'doc',
     requirementKeys: [],
     dependsOn: [],
-    acceptanceCriteria: ['A new user can follow the getting-started guide to a working setup', 'Every documented command and endpoint exists'],
+    acceptanceCriteria: [
+      'A new user can follow the getting-started guide to a working setup',
+      'Every documented command and endpoint exists',
+    ],
     areas: ['docs/', 'README.md'],
   });
   push({
@@ -520,9 +592,18 @@ export function planProject(input: PlanInput): Plan {
   const roster = (phase: 'business' | 'growth', defaults: [string, string, string][]) => {
     const keys: string[] = [];
     const extra = Object.keys(config.agents ?? {})
-      .filter((type) => catalog.get(type)?.phases.includes(phase) && !defaults.some(([d]) => d === type) && !type.startsWith('review-'))
+      .filter(
+        (type) =>
+          catalog.get(type)?.phases.includes(phase) &&
+          !defaults.some(([d]) => d === type) &&
+          !type.startsWith('review-'),
+      )
       .sort()
-      .map((type): [string, string, string] => [type, catalog.get(type)?.role ?? type, `Deliver the ${phase} work of your role for this product.`]);
+      .map((type): [string, string, string] => [
+        type,
+        catalog.get(type)?.role ?? type,
+        `Deliver the ${phase} work of your role for this product.`,
+      ]);
     for (const [type, title, what] of [...defaults, ...extra]) {
       if (!catalog.has(type)) continue;
       const t = push({
@@ -534,7 +615,10 @@ export function planProject(input: PlanInput): Plan {
         kind: phase,
         requirementKeys: [],
         dependsOn: [],
-        acceptanceCriteria: ['The deliverable is committed under docs/' + phase + '/', 'Claims match the product as built'],
+        acceptanceCriteria: [
+          'The deliverable is committed under docs/' + phase + '/',
+          'Claims match the product as built',
+        ],
         areas: [`docs/${phase}/`],
       });
       if (t) keys.push(t.key);
@@ -553,13 +637,25 @@ export function planProject(input: PlanInput): Plan {
     });
   };
   roster('business', [
-    ['biz-marketing', 'Positioning and launch material', 'Write the positioning, messaging per persona, and the launch announcement and landing page copy.'],
-    ['biz-legal', 'Terms, privacy policy and license review', 'Draft the terms of service and privacy policy and review third-party licenses.'],
+    [
+      'biz-marketing',
+      'Positioning and launch material',
+      'Write the positioning, messaging per persona, and the launch announcement and landing page copy.',
+    ],
+    [
+      'biz-legal',
+      'Terms, privacy policy and license review',
+      'Draft the terms of service and privacy policy and review third-party licenses.',
+    ],
     ['biz-support', 'Support documentation', 'Write the FAQ, troubleshooting guide and support process.'],
     ['biz-finance', 'Pricing and unit economics', 'Model pricing and unit economics from the real running costs.'],
   ]);
   roster('growth', [
-    ['growth-hacker', 'Growth experiments', 'Propose and specify the first growth experiments with metrics and thresholds.'],
+    [
+      'growth-hacker',
+      'Growth experiments',
+      'Propose and specify the first growth experiments with metrics and thresholds.',
+    ],
     ['growth-success', 'Onboarding journey', 'Design the onboarding journey to first value and its health signals.'],
     ['growth-community', 'Community plan', 'Plan the community channels and write the contributor guide.'],
   ]);
@@ -572,7 +668,8 @@ export function planProject(input: PlanInput): Plan {
   if (on.has('development')) {
     const covered = new Set(tasks.flatMap((t) => t.requirementKeys));
     for (const r of prd.requirements) {
-      if (r.kind === 'functional' && !covered.has(r.key)) warnings.push(`requirement ${r.key} is not covered by any task`);
+      if (r.kind === 'functional' && !covered.has(r.key))
+        warnings.push(`requirement ${r.key} is not covered by any task`);
     }
   }
   return { title: prd.title, phases, tasks, warnings };
@@ -586,16 +683,66 @@ export interface PerpetualInput extends PlanInput {
 }
 
 const IMPROVEMENTS: { slug: string; type: string; title: string; what: string }[] = [
-  { slug: 'performance', type: 'eng-perf', title: 'Performance pass', what: 'Benchmark the hottest paths against the non-functional targets and fix the worst regression found.' },
-  { slug: 'test-gaps', type: 'eng-qa', title: 'Close test gaps', what: 'Find untested behaviour (coverage, recent bug fixes) and add the missing tests.' },
-  { slug: 'security', type: 'review-security', title: 'Security audit', what: 'Audit changes since the last cycle and dependencies for vulnerabilities; fix or report findings.' },
-  { slug: 'refactor', type: 'review-code', title: 'Pay down technical debt', what: 'Pick the module with the most complexity or duplication and refactor it without behaviour change.' },
-  { slug: 'docs', type: 'prod-techwriter', title: 'Refresh documentation', what: 'Bring the docs in line with the current behaviour; fix stale examples.' },
-  { slug: 'cost', type: 'ops-cost', title: 'Cost review', what: 'Review token and infrastructure spend since the last cycle and implement the largest safe saving.' },
-  { slug: 'observability', type: 'ops-monitor', title: 'Observability gaps', what: 'Find failures that were hard to diagnose and add the metrics, logs or alerts that would have shown them.' },
-  { slug: 'dependencies', type: 'ops-devops', title: 'Dependency updates', what: 'Update outdated dependencies that have security or bug fixes, keeping the verify commands green.' },
-  { slug: 'ux', type: 'eng-frontend', title: 'UX polish', what: 'Fix the most visible usability problems in the UI (empty states, errors, loading).' },
-  { slug: 'experiment', type: 'growth-hacker', title: 'Growth experiment', what: 'Specify the next growth experiment from the latest usage data.' },
+  {
+    slug: 'performance',
+    type: 'eng-perf',
+    title: 'Performance pass',
+    what: 'Benchmark the hottest paths against the non-functional targets and fix the worst regression found.',
+  },
+  {
+    slug: 'test-gaps',
+    type: 'eng-qa',
+    title: 'Close test gaps',
+    what: 'Find untested behaviour (coverage, recent bug fixes) and add the missing tests.',
+  },
+  {
+    slug: 'security',
+    type: 'review-security',
+    title: 'Security audit',
+    what: 'Audit changes since the last cycle and dependencies for vulnerabilities; fix or report findings.',
+  },
+  {
+    slug: 'refactor',
+    type: 'review-code',
+    title: 'Pay down technical debt',
+    what: 'Pick the module with the most complexity or duplication and refactor it without behaviour change.',
+  },
+  {
+    slug: 'docs',
+    type: 'prod-techwriter',
+    title: 'Refresh documentation',
+    what: 'Bring the docs in line with the current behaviour; fix stale examples.',
+  },
+  {
+    slug: 'cost',
+    type: 'ops-cost',
+    title: 'Cost review',
+    what: 'Review token and infrastructure spend since the last cycle and implement the largest safe saving.',
+  },
+  {
+    slug: 'observability',
+    type: 'ops-monitor',
+    title: 'Observability gaps',
+    what: 'Find failures that were hard to diagnose and add the metrics, logs or alerts that would have shown them.',
+  },
+  {
+    slug: 'dependencies',
+    type: 'ops-devops',
+    title: 'Dependency updates',
+    what: 'Update outdated dependencies that have security or bug fixes, keeping the verify commands green.',
+  },
+  {
+    slug: 'ux',
+    type: 'eng-frontend',
+    title: 'UX polish',
+    what: 'Fix the most visible usability problems in the UI (empty states, errors, loading).',
+  },
+  {
+    slug: 'experiment',
+    type: 'growth-hacker',
+    title: 'Growth experiment',
+    what: 'Specify the next growth experiment from the latest usage data.',
+  },
 ];
 
 /**
@@ -628,7 +775,10 @@ export function planPerpetual(input: PerpetualInput): PlannedTask[] {
       requirementHash: null,
       requirementKeys: [],
       dependsOn: [],
-      acceptanceCriteria: ['The improvement is measurable (before/after) or covered by a test', 'The verify commands pass'],
+      acceptanceCriteria: [
+        'The improvement is measurable (before/after) or covered by a test',
+        'The verify commands pass',
+      ],
       areas: AREAS[c.type] ?? ['src/'],
       kind: 'improve',
     });

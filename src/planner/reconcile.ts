@@ -1,7 +1,15 @@
 import type { PhaseName } from '../agents/catalog.js';
 import type { Plan, PlannedTask } from './types.js';
 
-export type TaskStatus = 'pending' | 'blocked' | 'queued' | 'running' | 'completed' | 'failed' | 'dead_letter' | 'cancelled';
+export type TaskStatus =
+  | 'pending'
+  | 'blocked'
+  | 'queued'
+  | 'running'
+  | 'completed'
+  | 'failed'
+  | 'dead_letter'
+  | 'cancelled';
 
 /** What the database says about a task (observed state). */
 export interface RecordedTask {
@@ -104,7 +112,8 @@ export function reconcilePlan(input: ReconcileInput): Action[] {
   for (const rec of input.recorded) {
     if (desiredKeys.has(rec.key)) continue;
     if (rec.status === 'completed' || rec.status === 'cancelled') continue;
-    const reason: CancelReason = rec.requirementKey !== null && removed.has(rec.requirementKey) ? 'requirement_removed' : 'not_desired';
+    const reason: CancelReason =
+      rec.requirementKey !== null && removed.has(rec.requirementKey) ? 'requirement_removed' : 'not_desired';
     actions.push({ type: 'cancel', key: rec.key, phase: rec.phase, reason, previousStatus: rec.status });
   }
   return actions;
@@ -125,7 +134,13 @@ export interface ActionSummary {
 
 export function summarizeActions(actions: readonly Action[]): ActionSummary {
   const n = (t: ActionType) => actions.filter((a) => a.type === t).length;
-  const s = { create: n('create'), update: n('update'), restart: n('restart'), reopen: n('reopen'), cancel: n('cancel') };
+  const s = {
+    create: n('create'),
+    update: n('update'),
+    restart: n('restart'),
+    reopen: n('reopen'),
+    cancel: n('cancel'),
+  };
   const change = s.update + s.restart + s.reopen;
   const total = actions.length;
   const text =
@@ -156,7 +171,9 @@ export function isPhaseComplete(tasks: readonly PhaseTaskState[] | undefined): b
  */
 export function nextPhase(phases: readonly PhaseName[], tasksByPhase: TasksByPhase): PhaseName | null {
   const get = (p: string) =>
-    tasksByPhase instanceof Map ? tasksByPhase.get(p) : (tasksByPhase as Readonly<Partial<Record<string, readonly PhaseTaskState[]>>>)[p];
+    tasksByPhase instanceof Map
+      ? tasksByPhase.get(p)
+      : (tasksByPhase as Readonly<Partial<Record<string, readonly PhaseTaskState[]>>>)[p];
   for (const phase of phases) {
     if (phase === 'perpetual') return phase;
     if (!isPhaseComplete(get(phase))) return phase;

@@ -27,12 +27,22 @@ export function workBreakdownJsonSchema(agentTypes: readonly string[] = BUILTIN_
         items: {
           type: 'object',
           additionalProperties: false,
-          required: ['key', 'title', 'description', 'phase', 'agent_type', 'priority', 'depends_on', 'acceptance_criteria'],
+          required: [
+            'key',
+            'title',
+            'description',
+            'phase',
+            'agent_type',
+            'priority',
+            'depends_on',
+            'acceptance_criteria',
+          ],
           properties: {
             key: {
               type: 'string',
               pattern: '^[a-z0-9][a-z0-9./-]*$',
-              description: 'Stable identifier, "<phase>/<subject>-<work>", e.g. "development/fr-1-4-implement". Reuse keys across re-plans.',
+              description:
+                'Stable identifier, "<phase>/<subject>-<work>", e.g. "development/fr-1-4-implement". Reuse keys across re-plans.',
             },
             title: { type: 'string', minLength: 1, maxLength: 200 },
             description: { type: 'string', minLength: 1, description: 'What to do, self-contained.' },
@@ -45,9 +55,17 @@ export function workBreakdownJsonSchema(agentTypes: readonly string[] = BUILTIN_
               items: { type: 'string' },
               description: 'PRD requirement IDs/keys this task implements, e.g. ["FR-1.4"].',
             },
-            depends_on: { type: 'array', items: { type: 'string' }, description: 'Keys of tasks in this breakdown that must finish first.' },
+            depends_on: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'Keys of tasks in this breakdown that must finish first.',
+            },
             acceptance_criteria: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-            areas: { type: 'array', items: { type: 'string' }, description: 'Files or directories the task will touch.' },
+            areas: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'Files or directories the task will touch.',
+            },
           },
         },
       },
@@ -101,7 +119,11 @@ const DEFAULT_KIND: Record<PhaseName, TaskKind> = {
  * schema violations, unknown agent types, unknown requirement keys, unknown or
  * cyclic dependencies, and an empty breakdown (never silently empty).
  */
-export function parseWorkBreakdown(json: unknown, catalog: AgentCatalog, options: ParseBreakdownOptions = {}): PlannedTask[] {
+export function parseWorkBreakdown(
+  json: unknown,
+  catalog: AgentCatalog,
+  options: ParseBreakdownOptions = {},
+): PlannedTask[] {
   let value = json;
   if (typeof json === 'string') {
     try {
@@ -133,23 +155,35 @@ export function parseWorkBreakdown(json: unknown, catalog: AgentCatalog, options
   const tasks = raw.map((t, i): PlannedTask => {
     const field = `tasks[${i}]`;
     if (!catalog.has(t.agent_type)) {
-      throw new SamgitaError('PLAN_INVALID', `work breakdown: ${field}.agent_type: unknown agent type "${t.agent_type}"`, {
-        hint: `Known agent types: ${[...catalog.keys()].join(', ')}.`,
-        location: { field: `${field}.agent_type` },
-      });
+      throw new SamgitaError(
+        'PLAN_INVALID',
+        `work breakdown: ${field}.agent_type: unknown agent type "${t.agent_type}"`,
+        {
+          hint: `Known agent types: ${[...catalog.keys()].join(', ')}.`,
+          location: { field: `${field}.agent_type` },
+        },
+      );
     }
     if (options.phases && !options.phases.includes(t.phase)) {
-      throw new SamgitaError('PLAN_INVALID', `work breakdown: ${field}.phase: phase "${t.phase}" is not enabled for this project`, {
-        hint: `Enabled phases: ${options.phases.join(', ')}.`,
-        location: { field: `${field}.phase` },
-      });
+      throw new SamgitaError(
+        'PLAN_INVALID',
+        `work breakdown: ${field}.phase: phase "${t.phase}" is not enabled for this project`,
+        {
+          hint: `Enabled phases: ${options.phases.join(', ')}.`,
+          location: { field: `${field}.phase` },
+        },
+      );
     }
     const covered = t.requirement_keys.map((k, j) => {
       const r = reqs?.get(k);
       if (reqs && !r) {
-        throw new SamgitaError('PLAN_INVALID', `work breakdown: ${field}.requirement_keys[${j}]: unknown requirement "${k}"`, {
-          location: { field: `${field}.requirement_keys[${j}]` },
-        });
+        throw new SamgitaError(
+          'PLAN_INVALID',
+          `work breakdown: ${field}.requirement_keys[${j}]: unknown requirement "${k}"`,
+          {
+            location: { field: `${field}.requirement_keys[${j}]` },
+          },
+        );
       }
       return r;
     });
@@ -228,7 +262,9 @@ export function mergeBreakdown(plan: Plan, breakdown: readonly PlannedTask[]): P
       continue;
     }
     const replacements =
-      t.requirementKeys.length > 0 && t.requirementKeys.every((r) => coveredBy.has(`${t.phase}\0${r}`)) && t.kind === 'implement'
+      t.requirementKeys.length > 0 &&
+      t.requirementKeys.every((r) => coveredBy.has(`${t.phase}\0${r}`)) &&
+      t.kind === 'implement'
         ? [...new Set(t.requirementKeys.flatMap((r) => coveredBy.get(`${t.phase}\0${r}`) ?? []))]
         : undefined;
     if (replacements) {
@@ -257,5 +293,8 @@ export function mergeBreakdown(plan: Plan, breakdown: readonly PlannedTask[]): P
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
 }

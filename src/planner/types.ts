@@ -66,7 +66,9 @@ export type PhaseEntry = string | { readonly name: string; readonly enabled?: bo
 export interface PlannerConfig {
   readonly phases?: readonly PhaseEntry[] | undefined;
   readonly agents?: Readonly<Record<string, AgentOverride | undefined>> | undefined;
-  readonly perpetual?: { readonly enabled?: boolean | undefined; readonly max_tasks_per_cycle?: number | undefined } | undefined;
+  readonly perpetual?:
+    | { readonly enabled?: boolean | undefined; readonly max_tasks_per_cycle?: number | undefined }
+    | undefined;
   /** Optional requirement → agent type pins (requirement key or glob such as "FR-6.*"). */
   readonly routing?: PinMap | undefined;
 }

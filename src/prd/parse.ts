@@ -123,7 +123,10 @@ export function parsePrd(markdown: string): ParsedPrd {
         const rows = tableRows(node);
         const header = rows[0]?.cells ?? [];
         const body = rows.slice(1).filter((r) => r.cells.some((c) => c !== ''));
-        const idCol = findIdColumn(header, body.map((r) => r.cells));
+        const idCol = findIdColumn(
+          header,
+          body.map((r) => r.cells),
+        );
         const prioCol = header.findIndex((h) => /^(priority|prio|moscow)$/iu.test(h));
         if (idCol >= 0) {
           const titleCol = pickTitleColumn(header, [idCol, prioCol]);
@@ -187,7 +190,9 @@ export function parsePrd(markdown: string): ParsedPrd {
                 : 'bullet';
           add({
             ...base,
-            key: id ?? `${headingId ?? (isAcceptance ? slug : section.key)}/${slugify(itemTitle) || `item-${item.position?.start.line ?? 0}`}`,
+            key:
+              id ??
+              `${headingId ?? (isAcceptance ? slug : section.key)}/${slugify(itemTitle) || `item-${item.position?.start.line ?? 0}`}`,
             kind,
             title: itemTitle,
             text,
@@ -239,7 +244,10 @@ export function parsePrd(markdown: string): ParsedPrd {
 
   // 3. Nothing structured at all: the whole document is one requirement.
   if (requirements.length === 0) {
-    const text = [...preamble, ...raw.flatMap((r) => r.nodes)].map((n) => blockText(n)).filter((t) => t !== '').join('\n');
+    const text = [...preamble, ...raw.flatMap((r) => r.nodes)]
+      .map((n) => blockText(n))
+      .filter((t) => t !== '')
+      .join('\n');
     const all = text !== '' ? text : raw.map((r) => r.section.title).join('\n');
     if (normalizeText(all) === '' && title === null) {
       throw new SamgitaError('PRD_INVALID', 'PRD has no usable content', {
@@ -301,10 +309,12 @@ function findIdColumn(header: string[], body: string[][]): number {
 }
 
 function pickTitleColumn(header: string[], exclude: number[]): number {
-  const named = header.findIndex((h, i) => !exclude.includes(i) && /requirement|description|title|feature|name|story|summary/iu.test(h));
+  const named = header.findIndex(
+    (h, i) => !exclude.includes(i) && /requirement|description|title|feature|name|story|summary/iu.test(h),
+  );
   if (named >= 0) return named;
   const first = header.findIndex((_, i) => !exclude.includes(i));
-  return first >= 0 ? first : 0;
+  return Math.max(first, 0);
 }
 
 function rowText(header: string[], cells: string[], exclude: number[], titleCol: number): string {
@@ -349,7 +359,10 @@ function leadTitle(text: string): string {
 }
 
 function itemText(item: ListItem): string {
-  const body = item.children.map((c) => blockText(c)).filter((t) => t !== '').join('\n');
+  const body = item.children
+    .map((c) => blockText(c))
+    .filter((t) => t !== '')
+    .join('\n');
   if (item.checked === true) return `[x] ${body}`;
   return body;
 }
@@ -365,7 +378,9 @@ function blockText(node: Nodes): string {
         })
         .join('\n');
     case 'table':
-      return tableRows(node).map((r) => r.cells.join(' | ')).join('\n');
+      return tableRows(node)
+        .map((r) => r.cells.join(' | '))
+        .join('\n');
     case 'code':
       return node.value;
     case 'blockquote':

@@ -69,7 +69,9 @@ describe('routeRequirement', () => {
   const route = (title: string, section: string[] = []) => routeRequirement(req(title, section), catalog).agentType;
 
   it('routes by keywords', () => {
-    expect(route('Real-time agent status grid', ['Functional Requirements', 'FR-6: Web Dashboard'])).toBe('eng-frontend');
+    expect(route('Real-time agent status grid', ['Functional Requirements', 'FR-6: Web Dashboard'])).toBe(
+      'eng-frontend',
+    );
     expect(route('LiveView UI for projects')).toBe('eng-frontend');
     expect(route('REST API for all project operations', ['FR-7: API'])).toBe('eng-api');
     expect(route('Webhook notifications for events')).toBe('eng-api');
@@ -87,7 +89,10 @@ describe('routeRequirement', () => {
 
   it('uses kind defaults and pins', () => {
     expect(routeRequirement(req('Project', ['Data Model'], 'data_model'), catalog).agentType).toBe('eng-database');
-    expect(routeRequirement(req('Something vague'), catalog)).toMatchObject({ agentType: 'eng-backend', reason: 'default' });
+    expect(routeRequirement(req('Something vague'), catalog)).toMatchObject({
+      agentType: 'eng-backend',
+      reason: 'default',
+    });
     const r = { ...req('Real-time agent status grid'), key: 'FR-6.5' };
     expect(routeRequirement(r, catalog, 'eng-mobile')).toMatchObject({ agentType: 'eng-mobile', reason: 'pinned' });
     expect(routeRequirement(r, catalog, { 'FR-6.*': 'eng-mobile' }).agentType).toBe('eng-mobile');

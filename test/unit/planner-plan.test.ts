@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveAgentTypes } from '../../src/agents/catalog.js';
 import { isSamgitaError } from '../../src/errors.js';
-import { parsePrd } from '../../src/prd/parse.js';
 import { formatPlan, formatPlanDiff } from '../../src/planner/format.js';
 import { topoSort } from '../../src/planner/graph.js';
 import { planPerpetual, planProject } from '../../src/planner/plan.js';
@@ -16,6 +15,7 @@ import {
 } from '../../src/planner/reconcile.js';
 import { mergeBreakdown, parseWorkBreakdown, WORK_BREAKDOWN_JSON_SCHEMA } from '../../src/planner/structured.js';
 import type { Plan } from '../../src/planner/types.js';
+import { parsePrd } from '../../src/prd/parse.js';
 
 const fixture = readFileSync(fileURLToPath(new URL('../fixtures/prd/samgita-prd.md', import.meta.url)), 'utf8');
 const catalog = resolveAgentTypes({});
@@ -86,18 +86,29 @@ describe('planProject', () => {
     expect(byKey.get('discovery/prd-breakdown')?.agentType).toBe('prod-pm');
     expect(byKey.get('business/biz-legal')?.agentType).toBe('biz-legal');
     // P0 work sorts before P2 work within a phase
-    expect(byKey.get('development/fr-1-1-implement')?.priority).toBeLessThan(byKey.get('development/fr-1-9-implement')?.priority ?? 0);
-    expect(byKey.get('development/fr-1-9-implement')?.priority).toBeLessThan(byKey.get('qa/backend-test')?.priority ?? 0);
+    expect(byKey.get('development/fr-1-1-implement')?.priority).toBeLessThan(
+      byKey.get('development/fr-1-9-implement')?.priority ?? 0,
+    );
+    expect(byKey.get('development/fr-1-9-implement')?.priority).toBeLessThan(
+      byKey.get('qa/backend-test')?.priority ?? 0,
+    );
   });
 
   it('is deterministic and keys are stable under edits', () => {
     expect(planProject({ prd: parsePrd(fixture), catalog })).toEqual(plan);
-    const edited = planProject({ prd: parsePrd(fixture.replace('| Edit PRD mid-execution | P0 |', '| Edit the PRD at any time | P0 |')), catalog });
+    const edited = planProject({
+      prd: parsePrd(fixture.replace('| Edit PRD mid-execution | P0 |', '| Edit the PRD at any time | P0 |')),
+      catalog,
+    });
     expect(edited.tasks.map((t) => t.key)).toEqual(plan.tasks.map((t) => t.key));
   });
 
   it('respects disabled phases and drops dependencies into them', () => {
-    const p = planProject({ prd, catalog, config: { phases: ['development', 'qa', { name: 'growth', enabled: false }] } });
+    const p = planProject({
+      prd,
+      catalog,
+      config: { phases: ['development', 'qa', { name: 'growth', enabled: false }] },
+    });
     expect(p.phases).toEqual(['development', 'qa']);
     expect(new Set(p.tasks.map((t) => t.phase))).toEqual(new Set(['development', 'qa']));
     const present = new Set(p.tasks.map((t) => t.key));
@@ -117,8 +128,16 @@ describe('planProject', () => {
     const config = { perpetual: { enabled: true, max_tasks_per_cycle: 3 } };
     const c1 = planPerpetual({ prd, catalog, config, cycle: 1 });
     const c2 = planPerpetual({ prd, catalog, config, cycle: 2 });
-    expect(c1.map((t) => t.key)).toEqual(['perpetual/cycle-1/performance', 'perpetual/cycle-1/test-gaps', 'perpetual/cycle-1/security']);
-    expect(c2.map((t) => t.key)).toEqual(['perpetual/cycle-2/refactor', 'perpetual/cycle-2/docs', 'perpetual/cycle-2/cost']);
+    expect(c1.map((t) => t.key)).toEqual([
+      'perpetual/cycle-1/performance',
+      'perpetual/cycle-1/test-gaps',
+      'perpetual/cycle-1/security',
+    ]);
+    expect(c2.map((t) => t.key)).toEqual([
+      'perpetual/cycle-2/refactor',
+      'perpetual/cycle-2/docs',
+      'perpetual/cycle-2/cost',
+    ]);
     expect(c1.every((t) => t.kind === 'improve' && t.phase === 'perpetual')).toBe(true);
   });
 
@@ -126,7 +145,7 @@ describe('planProject', () => {
     const text = formatPlan(plan);
     expect(text).toContain('  + development/fr-1-4-implement');
     expect(text.trim().split('\n').at(-1)).toBe(`Plan: ${plan.tasks.length} to add, 0 to change, 0 to cancel.`);
-    expect(text).not.toMatch(/\u001b\[/u);
+    expect(text.includes(String.fromCharCode(27))).toBe(false);
   });
 });
 
@@ -145,11 +164,20 @@ describe('reconcilePlan', () => {
   });
 
   it('editing one requirement touches only the tasks covering it', () => {
-    const edited = planProject({ prd: parsePrd(fixture.replace('| Edit PRD mid-execution | P0 |', '| Edit PRD mid-execution, keeping agent state | P0 |')), catalog });
+    const edited = planProject({
+      prd: parsePrd(
+        fixture.replace('| Edit PRD mid-execution | P0 |', '| Edit PRD mid-execution, keeping agent state | P0 |'),
+      ),
+      catalog,
+    });
     const covering = plan.tasks.filter((t) => t.requirementKeys.includes('FR-1.5')).map((t) => t.key);
     expect(covering).toContain('development/fr-1-5-implement');
 
-    const pending = reconcilePlan({ desired: edited, recorded: record(plan, 'pending'), changedRequirementKeys: ['FR-1.5'] });
+    const pending = reconcilePlan({
+      desired: edited,
+      recorded: record(plan, 'pending'),
+      changedRequirementKeys: ['FR-1.5'],
+    });
     expect(pending.map((a) => a.key).sort()).toEqual([...covering].sort());
     expect(pending.every((a) => a.type === 'update')).toBe(true);
     const update = pending.find((a) => a.key === 'development/fr-1-5-implement');
@@ -168,7 +196,13 @@ describe('reconcilePlan', () => {
     const actions = reconcilePlan({ desired: removed, recorded, removedRequirementKeys: ['FR-1.9'] });
     const cancels = actions.filter((a) => a.type === 'cancel');
     expect(cancels).toEqual([
-      { type: 'cancel', key: 'development/fr-1-9-implement', phase: 'development', reason: 'requirement_removed', previousStatus: 'pending' },
+      {
+        type: 'cancel',
+        key: 'development/fr-1-9-implement',
+        phase: 'development',
+        reason: 'requirement_removed',
+        previousStatus: 'pending',
+      },
     ]);
     // group tasks that covered FR-1.9 are updated, nothing else changes
     expect(actions.filter((a) => a.type !== 'cancel').every((a) => a.type === 'update')).toBe(true);
@@ -176,25 +210,37 @@ describe('reconcilePlan', () => {
     expect(text).toContain('  - development/fr-1-9-implement');
     expect(text).toMatch(/Plan: 0 to add, \d+ to change, 1 to cancel\.$/u);
 
-    const done = recorded.map((r) => (r.key === 'development/fr-1-9-implement' ? { ...r, status: 'completed' as const } : r));
+    const done = recorded.map((r) =>
+      r.key === 'development/fr-1-9-implement' ? { ...r, status: 'completed' as const } : r,
+    );
     expect(reconcilePlan({ desired: removed, recorded: done }).some((a) => a.type === 'cancel')).toBe(false);
 
     // the requirement comes back: the reconciler-cancelled task is reopened, a hand-cancelled one stays
     const cancelled = recorded.map((r) =>
-      r.key === 'development/fr-1-9-implement' ? { ...r, status: 'cancelled' as const, requirementHash: CANCELLED_HASH } : r,
+      r.key === 'development/fr-1-9-implement'
+        ? { ...r, status: 'cancelled' as const, requirementHash: CANCELLED_HASH }
+        : r,
     );
     expect(reconcilePlan({ desired: plan, recorded: cancelled }).map((a) => [a.type, a.key])).toEqual([
       ['reopen', 'development/fr-1-9-implement'],
     ]);
-    const byHand = recorded.map((r) => (r.key === 'development/fr-1-9-implement' ? { ...r, status: 'cancelled' as const } : r));
+    const byHand = recorded.map((r) =>
+      r.key === 'development/fr-1-9-implement' ? { ...r, status: 'cancelled' as const } : r,
+    );
     expect(reconcilePlan({ desired: plan, recorded: byHand })).toEqual([]);
   });
 
   it('updates not-started tasks whose routing or dependencies changed', () => {
-    const recorded = record(plan).map((r) => (r.key === 'development/fr-6-1-implement' ? { ...r, agentType: 'eng-backend', dependsOn: [] } : r));
+    const recorded = record(plan).map((r) =>
+      r.key === 'development/fr-6-1-implement' ? { ...r, agentType: 'eng-backend', dependsOn: [] } : r,
+    );
     const actions = reconcilePlan({ desired: plan, recorded });
     expect(actions).toHaveLength(1);
-    expect(actions[0]).toMatchObject({ type: 'update', key: 'development/fr-6-1-implement', changes: ['agentType', 'dependsOn'] });
+    expect(actions[0]).toMatchObject({
+      type: 'update',
+      key: 'development/fr-6-1-implement',
+      changes: ['agentType', 'dependsOn'],
+    });
   });
 });
 
@@ -202,10 +248,15 @@ describe('nextPhase', () => {
   const phases = plan.phases;
   it('advances when all non-cancelled tasks are completed', () => {
     expect(nextPhase(phases, {})).toBeNull();
-    expect(nextPhase(phases, { bootstrap: [{ status: 'completed' }], discovery: [{ status: 'running' }] })).toBe('discovery');
-    expect(nextPhase(phases, { bootstrap: [{ status: 'completed' }, { status: 'cancelled' }], discovery: [{ status: 'completed' }] })).toBe(
-      null,
+    expect(nextPhase(phases, { bootstrap: [{ status: 'completed' }], discovery: [{ status: 'running' }] })).toBe(
+      'discovery',
     );
+    expect(
+      nextPhase(phases, {
+        bootstrap: [{ status: 'completed' }, { status: 'cancelled' }],
+        discovery: [{ status: 'completed' }],
+      }),
+    ).toBe(null);
     expect(nextPhase(phases, new Map([['qa', [{ status: 'failed' as const }]]]))).toBe('qa');
     expect(nextPhase([...phases, 'perpetual'], {})).toBe('perpetual');
   });
@@ -261,11 +312,27 @@ describe('structured work breakdown', () => {
     });
     expectCode(() => parseWorkBreakdown('{not json', catalog), 'PLAN_INVALID', /not valid JSON/u);
     expectCode(() => parseWorkBreakdown({ tasks: [] }, catalog), 'PLAN_INVALID', /no tasks/u);
-    expectCode(() => parseWorkBreakdown(withTask({ agent_type: 'eng-wizard' }), catalog), 'PLAN_INVALID', /tasks\[0\]\.agent_type: unknown agent type "eng-wizard"/u);
+    expectCode(
+      () => parseWorkBreakdown(withTask({ agent_type: 'eng-wizard' }), catalog),
+      'PLAN_INVALID',
+      /tasks\[0\]\.agent_type: unknown agent type "eng-wizard"/u,
+    );
     expectCode(() => parseWorkBreakdown(withTask({ phase: 'testing' }), catalog), 'PLAN_INVALID', /tasks\[0\]\.phase/u);
-    expectCode(() => parseWorkBreakdown(withTask({ acceptance_criteria: [] }), catalog), 'PLAN_INVALID', /tasks\[0\]\.acceptance_criteria/u);
-    expectCode(() => parseWorkBreakdown(withTask({ depends_on: ['nope'] }, 1), catalog), 'PLAN_INVALID', /tasks\[1\]\.depends_on\[0\]: unknown task "nope"/u);
-    expectCode(() => parseWorkBreakdown(withTask({ requirement_keys: ['FR-99'] }), catalog, { prd }), 'PLAN_INVALID', /unknown requirement "FR-99"/u);
+    expectCode(
+      () => parseWorkBreakdown(withTask({ acceptance_criteria: [] }), catalog),
+      'PLAN_INVALID',
+      /tasks\[0\]\.acceptance_criteria/u,
+    );
+    expectCode(
+      () => parseWorkBreakdown(withTask({ depends_on: ['nope'] }, 1), catalog),
+      'PLAN_INVALID',
+      /tasks\[1\]\.depends_on\[0\]: unknown task "nope"/u,
+    );
+    expectCode(
+      () => parseWorkBreakdown(withTask({ requirement_keys: ['FR-99'] }), catalog, { prd }),
+      'PLAN_INVALID',
+      /unknown requirement "FR-99"/u,
+    );
     expectCode(() => parseWorkBreakdown(withTask({ depends_on: ['prd-form'] }), catalog), 'PLAN_INVALID', /cycle/u);
     expectCode(() => parseWorkBreakdown(valid, catalog, { phases: ['qa'] }), 'PLAN_INVALID', /not enabled/u);
   });

@@ -45,7 +45,10 @@ describe('parsePrd on the Samgita PRD', () => {
   it('turns NFR tables into non-functional requirements with targets', () => {
     const nfr = prd.requirements.filter((r) => r.kind === 'non_functional');
     expect(nfr.length).toBe(17);
-    expect(byKey.get('NFR-1/dashboard-update-latency')?.attributes).toEqual({ Metric: 'Dashboard update latency', Target: '<100ms' });
+    expect(byKey.get('NFR-1/dashboard-update-latency')?.attributes).toEqual({
+      Metric: 'Dashboard update latency',
+      Target: '<100ms',
+    });
     expect(byKey.get('NFR-2/uptime')?.attributes.Target).toBe('99.9%');
     expect(byKey.get('NFR-4/network-encryption')?.attributes.Implementation).toBe('TLS for API, Erlang distribution');
     expect(byKey.get('NFR-1/api-response-time-p95')?.text).toContain('Target: <200ms');
@@ -53,7 +56,10 @@ describe('parsePrd on the Samgita PRD', () => {
 
   it('extracts acceptance items, data model and API blocks, and skips context-only sections', () => {
     expect(byKey.get('goals/distributed-execution')?.kind).toBe('acceptance');
-    expect(byKey.get('success-criteria/functional-parity')).toMatchObject({ kind: 'acceptance', title: 'Functional parity' });
+    expect(byKey.get('success-criteria/functional-parity')).toMatchObject({
+      kind: 'acceptance',
+      title: 'Functional parity',
+    });
     expect(prd.requirements.filter((r) => r.kind === 'data_model').map((r) => r.key)).toEqual([
       'data-model/project',
       'data-model/task',
@@ -84,19 +90,28 @@ describe('parsePrd on the Samgita PRD', () => {
 
   it('hashes are whitespace-insensitive: reflowing the PRD changes nothing', () => {
     const reflowed = fixture
-      .replace(/\| Set PRD via file upload or textarea input \|/u, '|   Set PRD via file   upload or textarea input    |')
+      .replace(
+        /\| Set PRD via file upload or textarea input \|/u,
+        '|   Set PRD via file   upload or textarea input    |',
+      )
       .replace(
         'Samgita is a distributed multi-agent orchestration system that transforms',
         'Samgita is a distributed multi-agent orchestration\nsystem that transforms',
       )
       .replace('- Wants to prototype ideas quickly', '- Wants to prototype\n  ideas quickly');
     const again = parsePrd(reflowed);
-    expect(again.requirements.map((r) => [r.key, r.contentHash])).toEqual(prd.requirements.map((r) => [r.key, r.contentHash]));
+    expect(again.requirements.map((r) => [r.key, r.contentHash])).toEqual(
+      prd.requirements.map((r) => [r.key, r.contentHash]),
+    );
   });
 
   it('changes only the edited requirement hash', () => {
-    const edited = parsePrd(fixture.replace('| Edit PRD mid-execution | P0 |', '| Edit PRD mid-execution without losing work | P0 |'));
-    const changed = edited.requirements.filter((r) => byKey.get(r.key)?.contentHash !== r.contentHash).map((r) => r.key);
+    const edited = parsePrd(
+      fixture.replace('| Edit PRD mid-execution | P0 |', '| Edit PRD mid-execution without losing work | P0 |'),
+    );
+    const changed = edited.requirements
+      .filter((r) => byKey.get(r.key)?.contentHash !== r.contentHash)
+      .map((r) => r.key);
     expect(changed).toEqual(['FR-1.5']);
   });
 });
@@ -116,7 +131,11 @@ describe('parsePrd on other documents', () => {
   it('turns a heading-less document into one section requirement', () => {
     const prd = parsePrd('Build a todo app with due dates.\n');
     expect(prd.requirements).toHaveLength(1);
-    expect(prd.requirements[0]).toMatchObject({ key: 'prd', kind: 'section', text: 'Build a todo app with due dates.' });
+    expect(prd.requirements[0]).toMatchObject({
+      key: 'prd',
+      kind: 'section',
+      text: 'Build a todo app with due dates.',
+    });
   });
 
   it('reads bullet requirements, ID lists and acceptance criteria', () => {
@@ -151,7 +170,14 @@ describe('parsePrd on other documents', () => {
   });
 
   it('reads tables with an ID column but other header names, and warns about duplicate IDs', () => {
-    const md = ['# X', '## Requirements', '| Req ID | Description | Prio |', '|---|---|---|', '| R-1 | Login | High |', '| R-1 | Logout | low |'].join('\n');
+    const md = [
+      '# X',
+      '## Requirements',
+      '| Req ID | Description | Prio |',
+      '|---|---|---|',
+      '| R-1 | Login | High |',
+      '| R-1 | Logout | low |',
+    ].join('\n');
     const prd = parsePrd(md);
     expect(prd.requirements.map((r) => [r.key, r.title, r.priority])).toEqual([
       ['R-1', 'Login', 'P0'],
