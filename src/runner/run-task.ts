@@ -13,6 +13,7 @@ import { addTaskJob, advanceProject } from '../queue/enqueue.js';
 import { backoffMs } from './backoff.js';
 import { buildContext } from './context.js';
 import { AgentLogWriter } from './log-writer.js';
+import type { TaskPublisher } from './publisher.js';
 import { agentSettings, effectiveConfig } from './task-config.js';
 import {
   addUsage,
@@ -37,6 +38,8 @@ export interface TaskRunContext {
   log: Logger;
   /** Fires when the runner shuts down or the project is cancelled: stop at the next safe point. */
   signal: AbortSignal;
+  /** Pushes a verified branch and opens its pull request (GitHub projects); absent for local runs. */
+  publisher?: TaskPublisher;
   /** Called after each task settles, e.g. to wake the progress display. */
   onSettled?: (taskId: string, status: string) => void;
 }
@@ -339,6 +342,32 @@ async function rarv(
     if (result.passed) {
       checkpoint.verify = { passed: true, summary: 'all verify commands passed' };
       await saveStep(ctx.pool, task.id, 'done', loop, checkpoint);
+      if (ctx.publisher) {
+        const fresh = await loadTask(ctx.pool, task.id);
+        const published = await ctx.publisher.publish({
+          projectId: task.project_id,
+          taskId: task.id,
+          taskKey: task.key,
+          title: task.title,
+          description: task.description,
+          agentType: task.agent_type,
+          branch,
+          baseBranch: base,
+          worktree: wt.path,
+          headSha: checkpoint.lastCommit ?? null,
+          verify: checkpoint.verify,
+          costUsd: fresh?.cost_usd ?? 0,
+          tokens: fresh?.tokens_used ?? 0,
+        });
+        if (published) {
+          await ctx.pool.query('update tasks set pr_number = $2, pr_url = $3, updated_at = now() where id = $1', [
+            task.id,
+            published.prNumber,
+            published.prUrl,
+          ]);
+          if (published.awaitingMerge) return { kind: 'park', reason: `waiting for review of ${published.prUrl}` };
+        }
+      }
       return { kind: 'completed' };
     }
     const failure = summarizeVerifyFailure(result);

@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.js';
 import { recordEvent } from '../events/record.js';
 import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK } from '../queue/enqueue.js';
+import type { TaskPublisher } from './publisher.js';
 import { runTask } from './run-task.js';
 
 export interface RunnerOptions {
@@ -25,6 +26,7 @@ export interface RunnerOptions {
   /** Extra graphile-worker tasks served by the same pool (e.g. webhook delivery). */
   extraTasks?: TaskList;
   onTaskSettled?: (taskId: string, status: string) => void;
+  publisher?: TaskPublisher;
   log?: Logger;
 }
 
@@ -87,6 +89,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
           log,
           signal: AbortSignal.any([shutdown.signal, helpers.abortSignal]),
           ...(opts.onTaskSettled ? { onSettled: opts.onTaskSettled } : {}),
+          ...(opts.publisher ? { publisher: opts.publisher } : {}),
         },
         taskId,
       );

@@ -1,0 +1,31 @@
+/**
+ * Where a verified task's branch goes next. `samgita run` on a local
+ * repository keeps branches local (no publisher); the GitHub App pushes the
+ * branch and opens or updates a pull request.
+ */
+export interface PublishInput {
+  projectId: string;
+  taskId: string;
+  taskKey: string;
+  title: string;
+  description: string;
+  agentType: string;
+  branch: string;
+  baseBranch: string;
+  worktree: string;
+  headSha: string | null;
+  verify: { passed: boolean; summary: string };
+  costUsd: number;
+  tokens: number;
+}
+
+export interface PublishResult {
+  prNumber: number;
+  prUrl: string;
+  /** True while the PR waits for review/merge (manual merge policy): the task is not completed yet. */
+  awaitingMerge: boolean;
+}
+
+export interface TaskPublisher {
+  publish(input: PublishInput): Promise<PublishResult | null>;
+}
