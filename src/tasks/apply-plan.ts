@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { type Actor, recordEvent } from '../events/record.js';
+import { CANCELLED_HASH } from '../planner/reconcile.js';
 import type { Requirement } from '../prd/types.js';
 
 /** The part of a planned task that is stored (structurally matches the planner's PlannedTask). */
@@ -218,10 +219,12 @@ export async function applyPlanChange(
   );
   if (change.cancel.length) {
     const { rows } = await db.query<{ id: string; key: string }>(
-      `update tasks set status = 'cancelled', completed_at = now(), updated_at = now()
+      // The sentinel hash lets a task that comes back into the plan be reopened,
+      // while one a person cancelled keeps its real hash and stays cancelled.
+      `update tasks set status = 'cancelled', requirement_hash = $3, completed_at = now(), updated_at = now()
         where project_id = $1 and key = any($2::text[]) and status not in ('completed', 'cancelled')
         returning id, key`,
-      [projectId, change.cancel],
+      [projectId, change.cancel, CANCELLED_HASH],
     );
     for (const r of rows) {
       result.cancelled.push(r.key);
