@@ -110,6 +110,24 @@ describe('samgita run', () => {
   });
 });
 
+describe('samgita run --json', () => {
+  it('prints a machine-readable summary on stdout and progress on stderr', async () => {
+    const repo = await makeRepo({ 'PRD.md': PRD, 'samgita.yaml': CONFIG });
+    const script = writeFakeScript(await mkdtemp(path.join(os.tmpdir(), 'samgita-s-')), [
+      { steps: [{ write: { path: 'greeting.txt', content: 'hi\n' } }, { result: { text: 'ok', cost_usd: 0.5 } }] },
+    ]);
+    const r = await samgita(['run', '--json', repo], fakeClaudeEnv({ databaseUrl: db.url, home, script }));
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.project.status).toBe('completed');
+    expect(summary.plan.create).toBe(2);
+    expect(summary.tasks).toEqual({ total: 2, completed: 2, failed: 0, cancelled: 0, unfinished: 0 });
+    expect(summary.cost_usd).toBeCloseTo(1.0, 6);
+    expect(summary.branches).toHaveLength(2);
+    expect(r.stderr).toMatch(/Summary/);
+  });
+});
+
 describe('samgita run refuses bad input before writing anything', () => {
   it('reports a bad samgita.yaml with file:line:column and a hint', async () => {
     const repo = await makeRepo({ 'PRD.md': PRD, 'samgita.yaml': 'version: 1\nlimits:\n  max_atempts: 3\n' });

@@ -22,6 +22,7 @@ import { formatTokens, formatUsd, readProgress, startProgress } from '../progres
 interface RunOptions {
   concurrency?: string;
   progress: boolean;
+  json?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -31,6 +32,7 @@ export function registerRunCommand(program: Command): void {
     .argument('<repo-dir>', 'a git repository with PRD.md committed (and optionally samgita.yaml)')
     .option('-c, --concurrency <n>', 'agents at once (default: limits.max_concurrent_agents from samgita.yaml)')
     .option('--no-progress', 'print plain event lines even on a terminal')
+    .option('--json', 'print the final summary as JSON on stdout (progress goes to stderr)')
     .addHelpText(
       'after',
       `
@@ -49,7 +51,8 @@ SAMGITA_CLAUDE_BIN (default: claude on PATH), LOG_LEVEL.`,
 
 async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
   const env = loadEnvConfig();
-  const out = process.stdout;
+  // With --json, stdout carries only the summary document; humans read stderr.
+  const out = opts.json ? process.stderr : process.stdout;
   const live = opts.progress && Boolean(out.isTTY);
   // Logs go to a file while the live view owns the terminal.
   if (live) {
@@ -156,7 +159,9 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
       if (interrupted)
         out.write(pc.yellow('\ninterrupted: running tasks were handed back and resume on the next run\n'));
     }
-    return await printSummary(db.pool, project.id, out);
+    const code = await printSummary(db.pool, project.id, out);
+    if (opts.json) process.stdout.write(`${JSON.stringify(await summaryJson(db.pool, project.id, result), null, 2)}\n`);
+    return code;
   } finally {
     await db.close();
   }
@@ -203,4 +208,36 @@ async function printSummary(pool: import('pg').Pool, projectId: string, out: Nod
   if (branches.length) out.write(`  branches:\n${branches.map((b) => `    ${b}`).join('\n')}\n`);
   for (const t of failed) out.write(pc.red(`  ✗ ${t.key}: ${t.error?.message ?? 'failed'}\n`));
   return failed.length === 0 && unfinished.length === 0 && project.status === 'completed' ? 0 : 1;
+}
+
+/** The machine-readable summary (`--json`), also what the GitHub Action turns into step outputs. */
+async function summaryJson(
+  pool: import('pg').Pool,
+  projectId: string,
+  plan: Awaited<ReturnType<typeof reconcileProject>>,
+): Promise<Record<string, unknown>> {
+  const { project, tasks } = await readProgress(pool, projectId);
+  const prs = await pool.query<{ key: string; pr_url: string }>(
+    'select key, pr_url from tasks where project_id = $1 and pr_url is not null order by key',
+    [projectId],
+  );
+  const count = (s: string) => tasks.filter((t) => t.status === s).length;
+  return {
+    project: { id: project.id, name: project.name, status: project.status, phase: project.phase, reason: project.status_reason },
+    plan: plan.summary,
+    tasks: {
+      total: tasks.length,
+      completed: count('completed'),
+      failed: count('failed') + count('dead_letter'),
+      cancelled: count('cancelled'),
+      unfinished: tasks.filter((t) => ['pending', 'blocked', 'queued', 'running'].includes(t.status)).length,
+    },
+    cost_usd: project.cost_usd,
+    tokens: project.tokens,
+    branches: [...new Set(tasks.filter((t) => t.branch).map((t) => t.branch))],
+    pull_requests: prs.rows.map((r) => ({ task: r.key, url: r.pr_url })),
+    failures: tasks
+      .filter((t) => t.status === 'failed' || t.status === 'dead_letter')
+      .map((t) => ({ task: t.key, error: t.error?.message ?? null })),
+  };
 }
