@@ -46,7 +46,18 @@ describe('samgita run', () => {
       {
         steps: [
           { write: { path: 'greeting.txt', content: 'hello\n' } },
-          { result: { text: 'Wrote greeting.txt', cost_usd: 0.0123, usage: { input_tokens: 100, output_tokens: 50, cache_read_input_tokens: 10, cache_creation_input_tokens: 5 } } },
+          {
+            result: {
+              text: 'Wrote greeting.txt',
+              cost_usd: 0.0123,
+              usage: {
+                input_tokens: 100,
+                output_tokens: 50,
+                cache_read_input_tokens: 10,
+                cache_creation_input_tokens: 5,
+              },
+            },
+          },
         ],
       },
     ]);
@@ -84,9 +95,14 @@ describe('samgita run', () => {
     expect(project.rows[0]).toMatchObject({ status: 'completed' });
     expect(project.rows[0].cost).toBeCloseTo(0.0246, 6);
     // The CLI got the flags the agent type asks for.
-    const calls = (await readFile(path.join(home, 'claude.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const calls = (await readFile(path.join(home, 'claude.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const argv: string[] = calls.find((c) => c.argv?.includes('-p'))!.argv;
-    expect(argv).toEqual(expect.arrayContaining(['--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits']));
+    expect(argv).toEqual(
+      expect.arrayContaining(['--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits']),
+    );
     expect(argv).toContain('--model');
     expect(argv).toContain('--allowedTools');
   });
@@ -143,7 +159,10 @@ describe('samgita run refuses bad input before writing anything', () => {
   it('reports a missing Claude CLI with how to install it', async () => {
     const repo = await makeRepo({ 'PRD.md': PRD });
     const projectsBefore = await count('select count(*)::int as n from projects');
-    const r = await samgita(['run', repo], { ...fakeClaudeEnv({ databaseUrl: db.url, home }), SAMGITA_CLAUDE_BIN: '/nonexistent/claude' });
+    const r = await samgita(['run', repo], {
+      ...fakeClaudeEnv({ databaseUrl: db.url, home }),
+      SAMGITA_CLAUDE_BIN: '/nonexistent/claude',
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/CLAUDE_NOT_FOUND/);
     expect(r.stderr).toMatch(/npm install -g @anthropic-ai\/claude-code|SAMGITA_CLAUDE_BIN/);

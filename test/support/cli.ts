@@ -16,7 +16,11 @@ export interface CliResult {
 }
 
 /** Runs the real `samgita` command as a user would, in a child process. */
-export async function samgita(args: string[], env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<CliResult> {
+export async function samgita(
+  args: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run(process.execPath, [SAMGITA_BIN, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -31,7 +35,13 @@ export async function samgita(args: string[], env: Record<string, string | undef
 }
 
 /** Environment that points samgita at a test database and the scripted stand-in CLI. */
-export function fakeClaudeEnv(opts: { databaseUrl: string; home: string; script?: string; log?: string; loggedIn?: boolean }) {
+export function fakeClaudeEnv(opts: {
+  databaseUrl: string;
+  home: string;
+  script?: string;
+  log?: string;
+  loggedIn?: boolean;
+}) {
   return {
     DATABASE_URL: opts.databaseUrl,
     SAMGITA_HOME: opts.home,
@@ -43,7 +53,12 @@ export function fakeClaudeEnv(opts: { databaseUrl: string; home: string; script?
   };
 }
 
-const GIT_ENV = { GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 't@example.com' };
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 't@example.com',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 't@example.com',
+};
 
 export async function git(cwd: string, ...args: string[]): Promise<string> {
   const { stdout } = await run('git', args, { cwd, env: { ...process.env, ...GIT_ENV } });

@@ -223,7 +223,13 @@ async function summaryJson(
   );
   const count = (s: string) => tasks.filter((t) => t.status === s).length;
   return {
-    project: { id: project.id, name: project.name, status: project.status, phase: project.phase, reason: project.status_reason },
+    project: {
+      id: project.id,
+      name: project.name,
+      status: project.status,
+      phase: project.phase,
+      reason: project.status_reason,
+    },
     plan: plan.summary,
     tasks: {
       total: tasks.length,
