@@ -1,0 +1,32 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import type { EnvConfig } from '../config/env.js';
+import type { Actor } from '../events/record.js';
+import type { Logger } from '../log/logger.js';
+import type { NotifyHub } from '../server/notify-hub.js';
+
+export interface PrdUpdatedEvent {
+  projectId: string;
+  revisionId: string;
+  source: 'api' | 'upload';
+  actor: Actor;
+}
+
+/** What every route module gets from buildServer. */
+export interface ApiContext {
+  pool: pg.Pool;
+  env: EnvConfig;
+  hub: NotifyHub;
+  log: Logger;
+  sse: { heartbeatMs: number; open: Set<ServerResponse> };
+  prdMaxBytes: number;
+  repoSearchRoots: readonly string[];
+  cloneTimeoutMs: number;
+  onPrdUpdated: ((e: PrdUpdatedEvent) => void | Promise<void>) | undefined;
+}
+
+/** The audit actor of a request: the API key that made it. */
+export function actorOf(req: FastifyRequest): Actor {
+  return req.apiKey ? { type: 'api_key', id: req.apiKey.id } : { type: 'system' };
+}

@@ -1,0 +1,109 @@
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { EVENT_COLUMNS, EventFeed, type EventRow, kindMatches } from '../../server/event-feed.js';
+import { openSse } from '../../server/sse.js';
+import type { ApiContext } from '../context.js';
+import { decodeCursor, paginate } from '../cursor.js';
+import { badInput } from '../errors.js';
+import { routeSchema } from '../route-schema.js';
+import { Event, EventListQuery, EventStreamQuery, page } from '../schema.js';
+
+const tags = ['events'];
+
+function kindClause(kind: string, params: unknown[]): string {
+  if (kind.endsWith('.*')) return `kind like $${params.push(`${kind.slice(0, -2).replace(/[\\%_]/g, '\\$&')}.%`)}`;
+  return `kind = $${params.push(kind)}`;
+}
+
+export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const feed = new EventFeed(ctx.pool, ctx.hub, ctx.log);
+
+  app.get<{ Querystring: z.infer<typeof EventListQuery> }>(
+    '/api/events',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'The audit log: every state change with who made it',
+        description:
+          'Filter by project_id, kind (exact, or a prefix like `task.*`) and actor_id (an API key id, a runner id, a GitHub login). Newest first by default; cursor pagination by id.',
+        query: EventListQuery,
+        response: { 200: page(Event) },
+      }),
+    },
+    async (req) => {
+      const { limit, cursor, project_id, kind, actor_id, order } = req.query;
+      const after = decodeCursor(cursor, 1);
+      const params: unknown[] = [limit + 1];
+      const where: string[] = [];
+      if (project_id) where.push(`project_id = $${params.push(project_id)}`);
+      if (kind) where.push(kindClause(kind, params));
+      if (actor_id) where.push(`actor_id = $${params.push(actor_id)}`);
+      if (after) {
+        if (typeof after[0] !== 'number') throw badInput('cursor', 'cursor is not one this server issued');
+        where.push(`id ${order === 'asc' ? '>' : '<'} $${params.push(after[0])}`);
+      }
+      const { rows } = await ctx.pool.query<{ id: number }>(
+        `select ${EVENT_COLUMNS} from events ${where.length ? `where ${where.join(' and ')}` : ''}
+         order by id ${order === 'asc' ? 'asc' : 'desc'} limit $1`,
+        params,
+      );
+      return paginate(rows, limit, (r) => [r.id]);
+    },
+  );
+
+  app.get<{ Querystring: z.infer<typeof EventStreamQuery> }>(
+    '/api/events/stream',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'Live events over Server-Sent Events',
+        description:
+          'Each event is sent as `id: <event id>`, `event: <kind>`, `data: <event JSON>`. Reconnect with `Last-Event-ID` (or `?after=`) to receive what was missed first. Heartbeat comments every 15 s. Filters: project_id, kind (exact or `prefix.*`).',
+        query: EventStreamQuery,
+        response: {
+          200: {
+            description: 'text/event-stream of events',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+        },
+      }),
+    },
+    async (req, reply) => {
+      const { project_id, kind } = req.query;
+      const header = req.headers['last-event-id'];
+      const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
+      const resumeFrom = fromHeader ?? req.query.after;
+      const matches = (e: EventRow) => (!project_id || e.project_id === project_id) && kindMatches(kind, e.kind);
+
+      const stream = openSse(req, reply, ctx.sse);
+      let lastSent = resumeFrom ?? 0;
+      let live = false;
+      const buffered: EventRow[] = [];
+      const send = (e: EventRow) => {
+        if (e.id <= lastSent || !matches(e)) return;
+        lastSent = e.id;
+        stream.send({ id: e.id, event: e.kind, data: e });
+      };
+      const unsubscribe = feed.subscribe((e) => (live ? send(e) : buffered.push(e)));
+      stream.onClose(unsubscribe);
+      await ctx.hub.start().catch(() => {});
+      if (resumeFrom !== undefined) {
+        for (;;) {
+          const params: unknown[] = [lastSent];
+          const where = ['id > $1'];
+          if (project_id) where.push(`project_id = $${params.push(project_id)}`);
+          if (kind) where.push(kindClause(kind, params));
+          const { rows } = await ctx.pool.query<EventRow>(
+            `select ${EVENT_COLUMNS} from events where ${where.join(' and ')} order by id limit 1000`,
+            params,
+          );
+          for (const e of rows) send(e);
+          if (rows.length < 1000 || stream.closed) break;
+        }
+      }
+      for (const e of buffered.splice(0)) send(e);
+      live = true;
+      stream.comment('live');
+    },
+  );
+}

@@ -1,0 +1,414 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { withTransaction } from '../../db/pool.js';
+import { recordEvent } from '../../events/record.js';
+import { DELETABLE, type ProjectAction, type ProjectStatus, transitionProject } from '../../projects/lifecycle.js';
+import { type ApiContext, actorOf } from '../context.js';
+import { decodeCursor, paginate } from '../cursor.js';
+import { ApiError, badInput, conflict, notFound } from '../errors.js';
+import { savePrd } from '../prd.js';
+import { assertCloneOf, cloneRepo, findLocalClone, normalizeGitUrl, repoDirName } from '../repo-locate.js';
+import { routeSchema } from '../route-schema.js';
+import {
+  IdParams,
+  LifecycleBody,
+  PrdJson,
+  PrdRevision,
+  Project,
+  ProjectClone,
+  ProjectCreate,
+  ProjectDetail,
+  ProjectListQuery,
+  ProjectUpdate,
+  page,
+} from '../schema.js';
+
+export const PROJECT_COLUMNS = `id, name, git_url, working_path, default_branch, source, current_revision_id, phase,
+  status, status_reason, config, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd,
+  inserted_at, updated_at`;
+
+type Params = z.infer<typeof IdParams>;
+const tags = ['projects'];
+
+async function projectDetail(ctx: ApiContext, id: string) {
+  const { rows } = await ctx.pool.query(
+    `select ${PROJECT_COLUMNS}, prd_content,
+       input_tokens + output_tokens + cache_read_tokens + cache_write_tokens as tokens_total,
+       coalesce((select json_object_agg(status, n) from
+         (select status, count(*)::int as n from tasks where project_id = p.id group by status) c), '{}') as task_counts
+     from projects p where id = $1`,
+    [id],
+  );
+  const row = rows[0] as (Record<string, unknown> & { task_counts: Record<string, number> }) | undefined;
+  if (!row) throw notFound('project', id);
+  row.tasks_total = Object.values(row.task_counts).reduce((a, b) => a + b, 0);
+  return row;
+}
+
+/** Where the repository lives on this machine: given, found under the search roots, or cloned. */
+async function locateRepo(
+  ctx: ApiContext,
+  input: { name: string; git_url: string; working_path?: string | undefined; clone: boolean },
+): Promise<string | null> {
+  if (input.working_path) return assertCloneOf(input.working_path, input.git_url, 'working_path');
+  const found = await findLocalClone(input.git_url, ctx.repoSearchRoots);
+  if (found) return found;
+  if (!input.clone) return null;
+  const dest = path.join(ctx.env.samgitaHome, 'repos', repoDirName(input.name));
+  return cloneRepo(input.git_url, dest, ctx.cloneTimeoutMs);
+}
+
+async function assertGitUrlFree(ctx: ApiContext, gitUrl: string): Promise<void> {
+  const { rows } = await ctx.pool.query<{ id: string }>('select id from projects where git_url = $1', [gitUrl]);
+  if (rows[0]) {
+    throw new ApiError(409, 'CONFLICT', `a project for ${gitUrl} already exists: ${rows[0].id}`, 'git_url');
+  }
+}
+
+function assertGitUrl(url: string): void {
+  const ok = /^(https?|ssh|git|file):\/\//i.test(url) || /^[^@/\s]+@[^:/\s]+:.+/.test(url) || path.isAbsolute(url);
+  if (!ok) {
+    throw badInput('git_url', 'git_url must be an https://, ssh://, git://, file:// or git@host:org/repo URL');
+  }
+  normalizeGitUrl(url);
+}
+
+function uniqueViolation(err: unknown, gitUrl: string): never {
+  if ((err as { code?: string }).code === '23505') {
+    throw new ApiError(409, 'CONFLICT', `a project for ${gitUrl} already exists`, 'git_url');
+  }
+  throw err;
+}
+
+export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  app.post<{ Body: z.infer<typeof ProjectCreate> }>(
+    '/api/projects',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'Create a project from a name and git URL (FR-1.1–1.4)',
+        description:
+          'Uses working_path when given (it must be a clone of git_url), else looks for a clone under the search roots, else clones into $SAMGITA_HOME/repos/<name> (unless clone=false). An optional prd becomes the first PRD revision.',
+        body: ProjectCreate,
+        response: { 201: ProjectDetail },
+        errors: [409],
+      }),
+    },
+    async (req, reply) => {
+      const b = req.body;
+      assertGitUrl(b.git_url);
+      await assertGitUrlFree(ctx, b.git_url);
+      const workingPath = await locateRepo(ctx, b);
+      const actor = actorOf(req);
+      const created = await withTransaction(ctx.pool, async (db) => {
+        const { rows } = await db
+          .query<{ id: string }>(
+            `insert into projects (name, git_url, working_path, source, config) values ($1, $2, $3, 'api', $4)
+             returning id`,
+            [b.name, b.git_url, workingPath, JSON.stringify(b.config ?? {})],
+          )
+          .catch((err) => uniqueViolation(err, b.git_url));
+        const id = rows[0]!.id;
+        await recordEvent(db, {
+          projectId: id,
+          kind: 'project.created',
+          subjectType: 'project',
+          subjectId: id,
+          actor,
+          data: { name: b.name, git_url: b.git_url, working_path: workingPath },
+        });
+        const rev = b.prd ? await savePrd(db, id, b.prd, 'api', actor) : null;
+        return { id, rev };
+      });
+      if (created.rev) notifyPrd(ctx, created.id, created.rev.id, 'api', actor);
+      return reply.code(201).send(await projectDetail(ctx, created.id));
+    },
+  );
+
+  app.get<{ Querystring: z.infer<typeof ProjectListQuery> }>(
+    '/api/projects',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'List projects, newest first',
+        query: ProjectListQuery,
+        response: { 200: page(Project) },
+      }),
+    },
+    async (req) => {
+      const { limit, cursor, status } = req.query;
+      const after = decodeCursor(cursor, 2);
+      const params: unknown[] = [limit + 1];
+      const where: string[] = [];
+      if (status) where.push(`status = $${params.push(status)}`);
+      if (after)
+        where.push(`(inserted_at, id) < ($${params.push(after[0])}::timestamptz, $${params.push(after[1])}::uuid)`);
+      const { rows } = await ctx.pool.query<{ _ts: string; id: string }>(
+        `select ${PROJECT_COLUMNS}, inserted_at::text as _ts from projects
+         ${where.length ? `where ${where.join(' and ')}` : ''} order by inserted_at desc, id desc limit $1`,
+        params,
+      );
+      return paginate(rows, limit, (r) => [r._ts, r.id]);
+    },
+  );
+
+  app.get<{ Params: Params }>(
+    '/api/projects/:id',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'Get a project with task counts by status, tokens and cost',
+        params: IdParams,
+        response: { 200: ProjectDetail },
+        errors: [404],
+      }),
+    },
+    async (req) => projectDetail(ctx, req.params.id),
+  );
+
+  app.put<{ Params: Params; Body: z.infer<typeof ProjectUpdate> }>(
+    '/api/projects/:id',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'Update a project: name, config (replaced whole) or working_path',
+        params: IdParams,
+        body: ProjectUpdate,
+        response: { 200: ProjectDetail },
+        errors: [404, 409],
+      }),
+    },
+    async (req) => {
+      const { id } = req.params;
+      const b = req.body;
+      const changed = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+      if (changed.length === 0) throw badInput('body', 'nothing to update: give name, config or working_path');
+      const actor = actorOf(req);
+      await withTransaction(ctx.pool, async (db) => {
+        const cur = await db.query<{ status: ProjectStatus; git_url: string }>(
+          'select status, git_url from projects where id = $1 for update',
+          [id],
+        );
+        const p = cur.rows[0];
+        if (!p) throw notFound('project', id);
+        if (p.status === 'archived') throw conflict(`project ${id} is archived and read-only`);
+        const workingPath =
+          typeof b.working_path === 'string'
+            ? await assertCloneOf(b.working_path, p.git_url, 'working_path')
+            : b.working_path;
+        await db.query(
+          `update projects set name = coalesce($2, name), config = coalesce($3, config),
+             working_path = case when $4 then $5 else working_path end, updated_at = now() where id = $1`,
+          [
+            id,
+            b.name ?? null,
+            b.config ? JSON.stringify(b.config) : null,
+            b.working_path !== undefined,
+            workingPath ?? null,
+          ],
+        );
+        await recordEvent(db, {
+          projectId: id,
+          kind: 'project.updated',
+          subjectType: 'project',
+          subjectId: id,
+          actor,
+          data: { fields: changed },
+        });
+      });
+      return projectDetail(ctx, id);
+    },
+  );
+
+  app.delete<{ Params: Params }>(
+    '/api/projects/:id',
+    {
+      schema: routeSchema({
+        tags,
+        summary: `Delete a project and everything recorded for it; only when ${DELETABLE.join(', ')}`,
+        description: 'A running or paused project must be cancelled first (409 otherwise). Audit events are kept.',
+        params: IdParams,
+        response: { 204: null },
+        errors: [404, 409],
+      }),
+    },
+    async (req, reply) => {
+      const { id } = req.params;
+      const actor = actorOf(req);
+      await withTransaction(ctx.pool, async (db) => {
+        const cur = await db.query<{ status: ProjectStatus; name: string; git_url: string }>(
+          'select status, name, git_url from projects where id = $1 for update',
+          [id],
+        );
+        const p = cur.rows[0];
+        if (!p) throw notFound('project', id);
+        if (!DELETABLE.includes(p.status)) {
+          throw conflict(
+            `cannot delete a project that is ${p.status}`,
+            `cancel it first: POST /api/projects/${id}/cancel`,
+          );
+        }
+        await db.query(
+          `select graphile_worker.remove_job('task:' || id::text) from tasks
+           where project_id = $1 and status in ('pending', 'queued', 'blocked')`,
+          [id],
+        );
+        await db.query('delete from projects where id = $1', [id]);
+        await recordEvent(db, {
+          projectId: id,
+          kind: 'project.deleted',
+          subjectType: 'project',
+          subjectId: id,
+          actor,
+          data: { name: p.name, git_url: p.git_url, status: p.status },
+        });
+      });
+      return reply.code(204).send();
+    },
+  );
+
+  const actions: Array<[ProjectAction, string]> = [
+    ['pause', 'Pause execution: running tasks stop at their next step, nothing new starts (FR-1.6)'],
+    ['resume', 'Resume a paused (or failed) project (FR-1.7)'],
+    ['cancel', 'Cancel: tasks not yet started are cancelled and their jobs removed (FR-1.8)'],
+    ['archive', 'Archive a completed, failed or cancelled project (FR-1.10)'],
+  ];
+  for (const [action, summary] of actions) {
+    app.post<{ Params: Params; Body: z.infer<typeof LifecycleBody> | undefined }>(
+      `/api/projects/:id/${action}`,
+      {
+        schema: routeSchema({
+          tags,
+          summary,
+          description:
+            'Body optional: {"reason": "..."}. 409 when the project is not in a status this action applies to.',
+          params: IdParams,
+          bodyContent: { 'application/json': LifecycleBody },
+          response: { 200: ProjectDetail },
+          errors: [404, 409],
+        }),
+      },
+      async (req) => {
+        await transitionProject(ctx.pool, req.params.id, action, actorOf(req), req.body?.reason);
+        return projectDetail(ctx, req.params.id);
+      },
+    );
+  }
+
+  app.put<{ Params: Params; Body: z.infer<typeof PrdJson> | undefined }>(
+    '/api/projects/:id/prd',
+    {
+      bodyLimit: ctx.prdMaxBytes + 1024,
+      schema: routeSchema({
+        tags,
+        summary: 'Set or replace the PRD (FR-1.4, FR-1.5)',
+        description: `JSON {"content": "..."} or a multipart/form-data upload with one file field. At most ${ctx.prdMaxBytes} bytes (413 beyond). Creates a PRD revision and re-plans the project.`,
+        params: IdParams,
+        bodyContent: {
+          'application/json': PrdJson,
+          'multipart/form-data': {
+            type: 'object',
+            properties: { file: { type: 'string', format: 'binary' } },
+            required: ['file'],
+          },
+        },
+        response: { 200: PrdRevision },
+        errors: [404, 409, 413],
+      }),
+    },
+    async (req) => {
+      const { id } = req.params;
+      let content: string;
+      let source: 'api' | 'upload';
+      if (req.isMultipart()) {
+        const file = await req.file();
+        if (!file) throw badInput('file', 'the upload has no file part');
+        const buf = await file.toBuffer();
+        content = buf.toString('utf8');
+        source = 'upload';
+      } else {
+        if (!req.body || typeof req.body.content !== 'string') {
+          throw badInput('content', 'send JSON {"content": "<PRD markdown>"} or a multipart file upload');
+        }
+        content = req.body.content;
+        source = 'api';
+      }
+      if (!content.trim()) throw badInput(source === 'upload' ? 'file' : 'content', 'the PRD is empty');
+      if (content.includes('\u0000')) throw badInput(source === 'upload' ? 'file' : 'content', 'the PRD must be text');
+      const actor = actorOf(req);
+      const rev = await withTransaction(ctx.pool, async (db) => {
+        const cur = await db.query<{ status: ProjectStatus }>('select status from projects where id = $1', [id]);
+        const p = cur.rows[0];
+        if (!p) throw notFound('project', id);
+        if (p.status === 'archived' || p.status === 'cancelled') {
+          throw conflict(`project ${id} is ${p.status}; its PRD can no longer change`, 'clone the project instead');
+        }
+        return savePrd(db, id, content, source, actor);
+      });
+      if (rev.created) notifyPrd(ctx, id, rev.id, source, actor);
+      return rev;
+    },
+  );
+
+  app.post<{ Params: Params; Body: z.infer<typeof ProjectClone> }>(
+    '/api/projects/:id/clone',
+    {
+      schema: routeSchema({
+        tags,
+        summary: 'Create a new project with the same config and PRD, under a new name and git URL (FR-1.9)',
+        params: IdParams,
+        body: ProjectClone,
+        response: { 201: ProjectDetail },
+        errors: [404, 409],
+      }),
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const src = await ctx.pool.query<{ config: Record<string, unknown>; prd_content: string | null }>(
+        'select config, prd_content from projects where id = $1',
+        [req.params.id],
+      );
+      const from = src.rows[0];
+      if (!from) throw notFound('project', req.params.id);
+      assertGitUrl(b.git_url);
+      await assertGitUrlFree(ctx, b.git_url);
+      const workingPath = await locateRepo(ctx, b);
+      const actor = actorOf(req);
+      const created = await withTransaction(ctx.pool, async (db) => {
+        const { rows } = await db
+          .query<{ id: string }>(
+            `insert into projects (name, git_url, working_path, source, config) values ($1, $2, $3, 'api', $4) returning id`,
+            [b.name, b.git_url, workingPath, JSON.stringify(from.config)],
+          )
+          .catch((err) => uniqueViolation(err, b.git_url));
+        const id = rows[0]!.id;
+        await recordEvent(db, {
+          projectId: id,
+          kind: 'project.created',
+          subjectType: 'project',
+          subjectId: id,
+          actor,
+          data: { name: b.name, git_url: b.git_url, cloned_from: req.params.id },
+        });
+        const rev = from.prd_content ? await savePrd(db, id, from.prd_content, 'api', actor) : null;
+        return { id, rev };
+      });
+      if (created.rev) notifyPrd(ctx, created.id, created.rev.id, 'api', actor);
+      return reply.code(201).send(await projectDetail(ctx, created.id));
+    },
+  );
+}
+
+function notifyPrd(
+  ctx: ApiContext,
+  projectId: string,
+  revisionId: string,
+  source: 'api' | 'upload',
+  actor: ReturnType<typeof actorOf>,
+): void {
+  if (!ctx.onPrdUpdated) return;
+  Promise.resolve()
+    .then(() => ctx.onPrdUpdated?.({ projectId, revisionId, source, actor }))
+    .catch((err) => ctx.log.error({ err, projectId, revisionId }, 'onPrdUpdated hook failed'));
+}
