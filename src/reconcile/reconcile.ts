@@ -3,11 +3,14 @@ import { resolveAgentTypes } from '../agents/catalog.js';
 import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
 import { withTransaction } from '../db/pool.js';
 import { type Actor, recordEvent } from '../events/record.js';
-import { planProject } from '../planner/plan.js';
+import { enabledPhases, planProject } from '../planner/plan.js';
 import { type Action, type RecordedTask, reconcilePlan, summarizeActions } from '../planner/reconcile.js';
-import type { Plan } from '../planner/types.js';
+import { mergeBreakdown } from '../planner/structured.js';
+import type { Plan, PlannedTask } from '../planner/types.js';
 import { parsePrd } from '../prd/parse.js';
+import type { ParsedPrd } from '../prd/types.js';
 import { applyPlanChange, type PlanChange, upsertRequirements } from '../tasks/apply-plan.js';
+import { latestBreakdown } from './analyze.js';
 
 export interface ReconcileResult {
   plan: Plan;
@@ -15,6 +18,8 @@ export interface ReconcileResult {
   /** False on a dry run. */
   applied: boolean;
   summary: ReturnType<typeof summarizeActions>;
+  /** Requirement keys relative to what was recorded before this reconcile. */
+  requirements: { added: string[]; changed: string[]; removed: string[] };
 }
 
 export async function recordedTasks(db: pg.Pool | pg.PoolClient, projectId: string): Promise<RecordedTask[]> {
@@ -59,10 +64,65 @@ export function toPlanChange(actions: readonly Action[]): PlanChange {
   return change;
 }
 
+/** Recorded tasks the PRD does not own: perpetual improvement cycles, while perpetual mode is on. */
+function isPerpetualCycleTask(key: string): boolean {
+  return key.startsWith('perpetual/cycle-');
+}
+
+/**
+ * The desired plan: the deterministic plan from the parsed PRD, merged with the
+ * newest work breakdown an agent returned for the project (FR-2.1), if any.
+ * Reads only.
+ */
+export async function desiredPlan(
+  db: pg.Pool | pg.PoolClient,
+  projectId: string | null,
+  parsed: ParsedPrd,
+  config: SamgitaConfig,
+  extraBreakdown?: readonly PlannedTask[],
+): Promise<Plan> {
+  const catalog = resolveAgentTypes(config.agents);
+  let plan = planProject({ prd: parsed, config, catalog });
+  if (extraBreakdown && extraBreakdown.length > 0) return mergeBreakdown(plan, extraBreakdown);
+  if (projectId) {
+    const recorded = await latestBreakdown(db, projectId, parsed, catalog, plan.phases);
+    if (recorded) {
+      plan = { ...plan, warnings: [...plan.warnings, ...recorded.warnings] };
+      if (recorded.tasks.length > 0) plan = mergeBreakdown(plan, recorded.tasks);
+    }
+  }
+  return plan;
+}
+
+/** Requirement keys added, changed and removed relative to what is recorded. Reads only. */
+export async function requirementDiff(
+  db: pg.Pool | pg.PoolClient,
+  projectId: string,
+  requirements: readonly { key: string; contentHash: string }[],
+): Promise<{ added: string[]; changed: string[]; removed: string[] }> {
+  const { rows } = await db.query<{ key: string; content_hash: string; status: string }>(
+    'select key, content_hash, status from requirements where project_id = $1',
+    [projectId],
+  );
+  const old = new Map(rows.map((r) => [r.key, r]));
+  const now = new Set(requirements.map((r) => r.key));
+  const added: string[] = [];
+  const changed: string[] = [];
+  for (const r of requirements) {
+    const prev = old.get(r.key);
+    if (!prev || prev.status === 'removed') added.push(r.key);
+    else if (prev.content_hash !== r.contentHash) changed.push(r.key);
+  }
+  const removed = rows.filter((r) => r.status === 'active' && !now.has(r.key)).map((r) => r.key);
+  return { added, changed, removed };
+}
+
 /**
  * Desired state (PRD + config at a revision) against what is recorded → the
- * actions that close the gap, applied in one transaction unless `dryRun`.
- * Reconciling the same revision twice yields no actions the second time.
+ * actions that close the gap, applied in one transaction unless `dryRun`
+ * (which reads only). Reconciling the same revision twice yields no actions
+ * and no event the second time. The event project.reconciled records which
+ * requirements changed and what happened to their tasks (FR-1.5, FR-6.7).
  */
 export async function reconcileProject(
   pool: pg.Pool,
@@ -73,27 +133,32 @@ export async function reconcileProject(
     config: SamgitaConfig;
     dryRun: boolean;
     actor: Actor;
+    /** A fresh agent breakdown to merge (else the newest recorded one is used). */
+    breakdown?: readonly PlannedTask[] | undefined;
   },
 ): Promise<ReconcileResult> {
   const parsed = parsePrd(input.prd);
-  const plan = planProject({ prd: parsed, config: input.config, catalog: resolveAgentTypes(input.config.agents) });
-  const compute = async (db: pg.Pool | pg.PoolClient, removed: string[], changed: string[]) =>
+  const perpetualOn = enabledPhases(input.config.phases).includes('perpetual');
+  const compute = async (db: pg.Pool | pg.PoolClient, plan: Plan, removed: string[], changed: string[]) =>
     reconcilePlan({
       desired: plan,
-      recorded: await recordedTasks(db, input.projectId),
+      recorded: (await recordedTasks(db, input.projectId)).filter((t) => !(perpetualOn && isPerpetualCycleTask(t.key))),
       removedRequirementKeys: removed,
       changedRequirementKeys: changed,
     });
   if (input.dryRun || !input.revisionId) {
-    const actions = await compute(pool, [], []);
-    return { plan, actions, applied: false, summary: summarizeActions(actions) };
+    const plan = await desiredPlan(pool, input.projectId, parsed, input.config, input.breakdown);
+    const requirements = await requirementDiff(pool, input.projectId, parsed.requirements);
+    const actions = await compute(pool, plan, requirements.removed, requirements.changed);
+    return { plan, actions, applied: false, summary: summarizeActions(actions), requirements };
   }
   const revisionId = input.revisionId;
   return withTransaction(pool, async (db) => {
     // Serialise reconciles of one project (a push and an API edit at once).
     await db.query('select id from projects where id = $1 for update', [input.projectId]);
+    const plan = await desiredPlan(db, input.projectId, parsed, input.config, input.breakdown);
     const reqs = await upsertRequirements(db, input.projectId, revisionId, parsed.requirements);
-    const actions = await compute(db, reqs.removed, reqs.changed);
+    const actions = await compute(db, plan, reqs.removed, reqs.changed);
     const applied = await applyPlanChange(db, input.projectId, toPlanChange(actions), plan.tasks, input.actor);
     const summary = summarizeActions(actions);
     if (actions.length || reqs.changed.length || reqs.removed.length || reqs.added.length) {
@@ -112,9 +177,16 @@ export async function reconcileProject(
             reopened: applied.reopened,
             cancelled: applied.cancelled,
           },
+          summary: summary.text,
         },
       });
     }
-    return { plan, actions, applied: true, summary };
+    return {
+      plan,
+      actions,
+      applied: true,
+      summary,
+      requirements: { added: reqs.added, changed: reqs.changed, removed: reqs.removed },
+    };
   });
 }

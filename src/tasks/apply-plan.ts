@@ -228,9 +228,10 @@ export async function applyPlanChange(
     );
     for (const r of rows) {
       result.cancelled.push(r.key);
-      await db
-        .query(`delete from graphile_worker.jobs where key = $1 and locked_at is null`, [`task:${r.id}`])
-        .catch(() => {});
+      // remove_job deletes an unlocked job and defuses a locked one (a runner
+      // working on it sees the cancelled row when it settles). A failing
+      // statement would abort the whole transaction, so no catch-and-ignore here.
+      await db.query('select graphile_worker.remove_job($1)', [`task:${r.id}`]);
       await recordEvent(db, {
         projectId,
         kind: 'task.cancelled',

@@ -1,0 +1,238 @@
+/**
+ * PRD analysis by an agent (FR-2.1): asks Claude Code for a structured work
+ * breakdown (`--json-schema`), validates it, and feeds a validation error back
+ * for a bounded number of retries. An answer that never validates is reported
+ * as PLAN_INVALID; it never turns into a silently empty plan.
+ */
+import type pg from 'pg';
+import type { AgentCatalog, PhaseName } from '../agents/catalog.js';
+import { runClaude } from '../claude/run-claude.js';
+import { errorMessage, isSamgitaError, SamgitaError } from '../errors.js';
+import { enabledPhases } from '../planner/plan.js';
+import { parseWorkBreakdown, workBreakdownJsonSchema } from '../planner/structured.js';
+import type { PlannedTask, PlannerConfig } from '../planner/types.js';
+import { parsePrd } from '../prd/parse.js';
+import type { ParsedPrd } from '../prd/types.js';
+
+export interface AnalyzeOptions {
+  claudeBin: string;
+  /** Working directory of the CLI (the repository, read-only use). */
+  cwd: string;
+  /** PRD.md text. */
+  prd: string;
+  catalog: AgentCatalog;
+  config: PlannerConfig & { readonly models?: { readonly strong?: string } | undefined };
+  env?: Record<string, string | undefined>;
+  /** Per Claude call. */
+  timeoutMs: number;
+  /** Attempts in all, the first included (default 3). */
+  maxAttempts?: number;
+  signal?: AbortSignal;
+}
+
+export interface AnalysisResult {
+  tasks: PlannedTask[];
+  /** The validated raw answer, kept so later re-plans can merge it again. */
+  breakdown: unknown;
+  attempts: number;
+  costUsd: number;
+}
+
+const MAX_PRD_CHARS = 120_000;
+
+export function analysisPrompt(prd: ParsedPrd, text: string, catalog: AgentCatalog, phases: readonly string[]): string {
+  const reqs = prd.requirements
+    .filter((r) => r.kind !== 'section')
+    .map((r) => `- ${r.key}${r.priority ? ` (${r.priority})` : ''}: ${r.title}`)
+    .join('\n');
+  const types = [...catalog.values()].map((t) => `- ${t.type}: ${t.role}`).join('\n');
+  return [
+    'You are the planning agent of Samgita. Break the product requirements document below down into a',
+    'structured work plan and answer ONLY with the structured output that follows the JSON schema you were given.',
+    '',
+    'Rules:',
+    `- Use only these phases: ${phases.join(', ')}.`,
+    '- Use only the agent types listed below, each for work that fits its role.',
+    '- Reference requirements by the keys listed below in requirement_keys; every functional requirement must be covered.',
+    '- Keys are "<phase>/<subject>-<work>" in lower case, e.g. "development/fr-1-4-implement"; depends_on names keys of this breakdown only; no cycles.',
+    '- Each task: self-contained description, testable acceptance criteria, and the files or areas it will touch.',
+    '',
+    'Agent types:',
+    types,
+    '',
+    'Requirement keys:',
+    reqs || '(none parsed; derive tasks from the text)',
+    '',
+    '--- PRD.md ---',
+    text.length > MAX_PRD_CHARS ? `${text.slice(0, MAX_PRD_CHARS)}\n[... truncated]` : text,
+  ].join('\n');
+}
+
+export function retryPrompt(base: string, error: string): string {
+  return `${base}\n\n--- Correction ---\nYour previous answer was invalid: ${error}\nAnswer again with a complete breakdown that fixes this; keep everything else that was right.`;
+}
+
+/** The validated breakdown as planned tasks, with meta data (attempts, cost). */
+export async function analyzePrdDetailed(opts: AnalyzeOptions): Promise<AnalysisResult> {
+  const prd = parsePrd(opts.prd);
+  const phases = enabledPhases(opts.config.phases);
+  const schema = workBreakdownJsonSchema([...opts.catalog.keys()]);
+  const base = analysisPrompt(prd, opts.prd, opts.catalog, phases);
+  const maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
+  let prompt = base;
+  let lastError = '';
+  let costUsd = 0;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const run = await runClaude({
+      bin: opts.claudeBin,
+      cwd: opts.cwd,
+      claude: {
+        prompt,
+        jsonSchema: schema as unknown as Record<string, unknown>,
+        permissionMode: 'default',
+        allowedTools: ['Read', 'Glob', 'Grep'],
+        disallowedTools: ['Write', 'Edit', 'MultiEdit', 'Bash', 'NotebookEdit'],
+        maxTurns: 12,
+        model: opts.config.models?.strong,
+      },
+      ...(opts.env ? { env: opts.env } : {}),
+      timeoutMs: opts.timeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    costUsd += run.summary.costUsd;
+    if (run.outcome.kind !== 'success') {
+      throw new SamgitaError(
+        run.outcome.kind === 'timeout' ? 'CLAUDE_TIMEOUT' : 'CLAUDE_FAILED',
+        `PRD analysis: Claude Code run failed (${run.outcome.kind}): ${run.outcome.message}`,
+        {
+          hint: 'retry later, or plan without analysis (--no-analysis) to use the deterministic planner',
+          details: { attempt, outcome: run.outcome.kind },
+        },
+      );
+    }
+    let answer: unknown = run.structuredOutput;
+    if (answer === undefined) answer = run.summary.resultText ?? '';
+    try {
+      const tasks = parseWorkBreakdown(answer, opts.catalog, { prd, phases });
+      return {
+        tasks,
+        breakdown: typeof answer === 'string' ? JSON.parse(answer) : answer,
+        attempts: attempt,
+        costUsd,
+      };
+    } catch (err) {
+      if (!isSamgitaError(err, 'PLAN_INVALID')) throw err;
+      lastError = errorMessage(err);
+      prompt = retryPrompt(base, lastError);
+    }
+  }
+  throw new SamgitaError(
+    'PLAN_INVALID',
+    `PRD analysis gave no valid work breakdown after ${maxAttempts} attempt(s); last error: ${lastError}`,
+    {
+      hint: 'plan without analysis (--no-analysis) to use the deterministic planner, or clarify the PRD',
+      details: { attempts: maxAttempts, lastError },
+    },
+  );
+}
+
+/** FR-2.1: the agent's validated work breakdown as planned tasks. */
+export async function analyzePrd(opts: AnalyzeOptions): Promise<PlannedTask[]> {
+  return (await analyzePrdDetailed(opts)).tasks;
+}
+
+/** Records a validated breakdown for the project (idempotent per PRD + config content). */
+export async function storeAnalysis(
+  db: pg.Pool | pg.PoolClient,
+  input: {
+    projectId: string;
+    revisionId: string | null;
+    prdHash: string;
+    configHash: string;
+    result: AnalysisResult;
+  },
+): Promise<void> {
+  const b = input.result.breakdown as { summary?: unknown };
+  await db.query(
+    `insert into prd_analyses (project_id, revision_id, prd_hash, config_hash, summary, breakdown, attempts, cost_usd)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)
+     on conflict (project_id, prd_hash, config_hash) do update set
+       breakdown = excluded.breakdown, summary = excluded.summary, attempts = excluded.attempts,
+       cost_usd = prd_analyses.cost_usd + excluded.cost_usd, inserted_at = now()`,
+    [
+      input.projectId,
+      input.revisionId,
+      input.prdHash,
+      input.configHash,
+      typeof b?.summary === 'string' ? b.summary : null,
+      JSON.stringify(input.result.breakdown),
+      input.result.attempts,
+      input.result.costUsd,
+    ],
+  );
+}
+
+/** Whether a breakdown for exactly this PRD + config content is recorded. */
+export async function hasAnalysis(
+  db: pg.Pool | pg.PoolClient,
+  projectId: string,
+  prdHash: string,
+  configHash: string,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'select 1 from prd_analyses where project_id = $1 and prd_hash = $2 and config_hash = $3',
+    [projectId, prdHash, configHash],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * The newest recorded breakdown, re-validated against the current PRD: tasks
+ * whose requirements were all removed are dropped (so the reconciler cancels
+ * them), references to removed requirements are pruned, and dependencies on
+ * dropped tasks are removed. Null when none is recorded or it no longer fits.
+ */
+export async function latestBreakdown(
+  db: pg.Pool | pg.PoolClient,
+  projectId: string,
+  prd: ParsedPrd,
+  catalog: AgentCatalog,
+  phases: readonly PhaseName[],
+): Promise<{ tasks: PlannedTask[]; warnings: string[] } | null> {
+  const { rows } = await db.query<{ breakdown: { summary?: string; tasks?: Record<string, unknown>[] } }>(
+    'select breakdown from prd_analyses where project_id = $1 order by inserted_at desc, id limit 1',
+    [projectId],
+  );
+  const raw = rows[0]?.breakdown;
+  if (!raw || !Array.isArray(raw.tasks)) return null;
+  const known = new Set(prd.requirements.map((r) => r.key));
+  const warnings: string[] = [];
+  const kept = raw.tasks.filter((t) => {
+    const keys = Array.isArray(t.requirement_keys) ? (t.requirement_keys as string[]) : [];
+    const ok =
+      catalog.has(String(t.agent_type)) &&
+      (phases as readonly string[]).includes(String(t.phase)) &&
+      (keys.length === 0 || keys.some((k) => known.has(k)));
+    if (!ok) warnings.push(`breakdown task ${String(t.key)} dropped: its requirements or phase are gone`);
+    return ok;
+  });
+  const keptKeys = new Set(kept.map((t) => String(t.key)));
+  const cleaned = kept.map((t) => ({
+    ...t,
+    requirement_keys: ((t.requirement_keys as string[] | undefined) ?? []).filter((k) => known.has(k)),
+    depends_on: ((t.depends_on as string[] | undefined) ?? []).filter((d) => keptKeys.has(d)),
+  }));
+  if (cleaned.length === 0) return null;
+  try {
+    return {
+      tasks: parseWorkBreakdown({ ...raw, tasks: cleaned }, catalog, {
+        prd,
+        phases,
+      }),
+      warnings,
+    };
+  } catch (err) {
+    warnings.push(`recorded breakdown ignored: ${errorMessage(err)}`);
+    return { tasks: [], warnings };
+  }
+}

@@ -1,0 +1,115 @@
+import type pg from 'pg';
+import { resolveAgentTypes } from '../agents/catalog.js';
+import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
+import { withTransaction } from '../db/pool.js';
+import { type Actor, recordEvent, SYSTEM_ACTOR } from '../events/record.js';
+import { enabledPhases, planPerpetual } from '../planner/plan.js';
+import { parsePrd } from '../prd/parse.js';
+import { advanceProject } from '../queue/enqueue.js';
+import { applyPlanChange } from '../tasks/apply-plan.js';
+import { desiredPlan } from './reconcile.js';
+
+export type PerpetualDecision =
+  | { kind: 'proposed'; cycle: number; keys: string[]; enqueued: number }
+  | { kind: 'skipped'; reason: 'disabled' | 'not_finished' | 'cycle_in_progress' | 'not_running' | 'no_tasks' }
+  | { kind: 'budget_reached'; reason: string };
+
+/** Pure: is the project's spend at or over its project budget? Returns the reason or null. */
+export function perpetualBudgetReached(
+  budget: SamgitaConfig['budget']['project'] | undefined,
+  spend: { usd: number; tokens: number },
+): string | null {
+  if (budget?.usd != null && spend.usd >= budget.usd)
+    return `project budget spent ($${spend.usd.toFixed(2)} of $${budget.usd.toFixed(2)})`;
+  if (budget?.tokens != null && spend.tokens >= budget.tokens)
+    return `project token budget spent (${spend.tokens} of ${budget.tokens})`;
+  return null;
+}
+
+/**
+ * Perpetual mode (FR-4.4): once every other phase is done, propose the next
+ * cycle of improvement tasks ("perpetual/cycle-<n>/<area>", n from the
+ * project's counter so keys stay unique), within the project budget, until the
+ * project is paused or the budget is reached (then it is paused with the
+ * reason). Call it when a project completes (or on a timer); it does nothing
+ * while a cycle is still in progress.
+ */
+export async function proposePerpetualCycle(
+  pool: pg.Pool,
+  projectId: string,
+  actor: Actor = SYSTEM_ACTOR,
+): Promise<PerpetualDecision> {
+  const decision = await withTransaction(pool, async (db): Promise<PerpetualDecision> => {
+    const { rows } = await db.query<{
+      status: string;
+      config: SamgitaConfig;
+      prd_content: string | null;
+      perpetual_cycle: number;
+      cost_usd: number;
+      tokens: number;
+    }>(
+      `select status, config, prd_content, perpetual_cycle, cost_usd::float8 as cost_usd,
+              (input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
+         from projects where id = $1 for update`,
+      [projectId],
+    );
+    const p = rows[0];
+    if (!p || !['running', 'completed'].includes(p.status)) return { kind: 'skipped', reason: 'not_running' };
+    const config = p.config;
+    if (config.perpetual?.enabled !== true || !enabledPhases(config.phases).includes('perpetual'))
+      return { kind: 'skipped', reason: 'disabled' };
+    const active = await db.query<{ phase: string; n: number }>(
+      `select phase, count(*)::int as n from tasks
+        where project_id = $1 and status in ('pending', 'blocked', 'queued', 'running', 'failed', 'dead_letter')
+        group by phase`,
+      [projectId],
+    );
+    if (active.rows.some((r) => r.phase === 'perpetual')) return { kind: 'skipped', reason: 'cycle_in_progress' };
+    if (active.rows.length > 0) return { kind: 'skipped', reason: 'not_finished' };
+    const over = perpetualBudgetReached(config.budget?.project, { usd: p.cost_usd, tokens: p.tokens });
+    if (over) {
+      await db.query(`update projects set status = 'paused', status_reason = $2, updated_at = now() where id = $1`, [
+        projectId,
+        `perpetual mode stopped: ${over}`,
+      ]);
+      await recordEvent(db, {
+        projectId,
+        kind: 'budget.exceeded',
+        subjectType: 'project',
+        subjectId: projectId,
+        actor,
+        data: { reason: over, mode: 'perpetual' },
+      });
+      return { kind: 'budget_reached', reason: over };
+    }
+    const cycle = p.perpetual_cycle + 1;
+    const prd = parsePrd(p.prd_content ?? '');
+    const catalog = resolveAgentTypes(config.agents);
+    const tasks = planPerpetual({ prd, config, catalog, cycle });
+    if (tasks.length === 0) return { kind: 'skipped', reason: 'no_tasks' };
+    const plan = await desiredPlan(db, projectId, prd, config);
+    const applied = await applyPlanChange(
+      db,
+      projectId,
+      { create: tasks, update: [], restart: [], reopen: [], cancel: [] },
+      [...plan.tasks, ...tasks],
+      actor,
+    );
+    await db.query(
+      `update projects set perpetual_cycle = $2, status = 'running', status_reason = null, phase = 'perpetual',
+              updated_at = now() where id = $1`,
+      [projectId, cycle],
+    );
+    await recordEvent(db, {
+      projectId,
+      kind: 'project.perpetual_cycle',
+      subjectType: 'project',
+      subjectId: projectId,
+      actor,
+      data: { cycle, tasks: applied.created },
+    });
+    return { kind: 'proposed', cycle, keys: applied.created, enqueued: 0 };
+  });
+  if (decision.kind === 'proposed') decision.enqueued = (await advanceProject(pool, projectId, actor)).enqueued;
+  return decision;
+}
