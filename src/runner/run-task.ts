@@ -42,12 +42,22 @@ export interface TaskRunContext {
   publisher?: TaskPublisher;
   /** Called after each task settles, e.g. to wake the progress display. */
   onSettled?: (taskId: string, status: string) => void;
+  /** Soft stop (runner draining): finish the current step, then hand the task back at its checkpoint. */
+  drain?: AbortSignal;
+  /** First retry delay; doubles per attempt with jitter (default 5 s). */
+  retryBaseMs?: number;
+  /**
+   * Registers a task as in flight on this runner and returns a signal that fires
+   * when it must stop at once (task cancelled/restarted, project cancelled).
+   */
+  track?: (taskId: string, projectId: string) => { signal: AbortSignal; release(): void };
 }
 
 const PROVIDER = 'anthropic';
 
 type Settle =
   | { kind: 'completed' }
+  | { kind: 'handback'; reason: string }
   | { kind: 'retry'; reason: string; delayMs: number; countAttempt: boolean }
   | { kind: 'requeue'; reason: string; runAt: Date }
   | { kind: 'park'; reason: string; pauseProject?: string }
@@ -74,10 +84,13 @@ export async function runTask(ctx: TaskRunContext, taskId: string): Promise<void
   if (!task) return;
   if (!['queued', 'running'].includes(task.status)) return;
   if (task.project_status !== 'running') {
-    // Paused or cancelled after the job was queued: hand the task back; resume re-queues it.
+    // Paused after the job was queued: hand the task back; resume re-queues it.
+    // Cancelled: the task ends with its project.
     await ctx.pool.query(
-      `update tasks set status = case when status in ('queued', 'running') then 'pending' else status end, updated_at = now() where id = $1`,
-      [taskId],
+      `update tasks set status = case when status not in ('queued', 'running') then status
+                                      when $2 = 'cancelled' then 'cancelled' else 'pending' end,
+              updated_at = now() where id = $1`,
+      [taskId, task.project_status],
     );
     return;
   }
@@ -96,27 +109,38 @@ export async function runTask(ctx: TaskRunContext, taskId: string): Promise<void
 
   const actor: Actor = { type: 'runner', id: ctx.runnerId };
   const config = effectiveConfig(task.config);
-  const agentRunId = await claim(ctx, task, actor, config.limits.max_attempts);
+  const agentRunId = await claim(ctx, task, actor, config);
+  if (!agentRunId) return; // at a concurrency cap: requeued with a delay
   const log = ctx.log.child({ task: task.key, agentRun: agentRunId });
   const logs = new AgentLogWriter(ctx.pool, agentRunId);
+  const tracked = ctx.track?.(task.id, task.project_id);
   const taskTimeout = AbortSignal.timeout(config.limits.task_timeout);
-  const signal = AbortSignal.any([ctx.signal, taskTimeout]);
+  const signal = AbortSignal.any([ctx.signal, taskTimeout, ...(tracked ? [tracked.signal] : [])]);
+  const timedOut = (): Settle => ({
+    kind: 'retry',
+    reason: `task timed out after ${config.limits.task_timeout} ms`,
+    delayMs: backoffMs(task.attempts, ctx.retryBaseMs),
+    countAttempt: true,
+  });
   let outcome: Settle;
   try {
     outcome = await rarv(ctx, task, agentRunId, logs, signal, log);
+    // A timeout surfaces as a cancelled CLI run or a stop at a checkpoint: it still costs an attempt.
+    if (taskTimeout.aborted && outcome.kind !== 'completed') outcome = timedOut();
   } catch (err) {
     log.error({ err }, 'task attempt failed');
     outcome = taskTimeout.aborted
-      ? {
-          kind: 'retry',
-          reason: `task timed out after ${config.limits.task_timeout} ms`,
-          delayMs: backoffMs(task.attempts + 1),
-          countAttempt: true,
-        }
-      : ctx.signal.aborted
-        ? { kind: 'requeue', reason: 'runner shutting down', runAt: new Date() }
-        : { kind: 'retry', reason: errorMessage(err), delayMs: backoffMs(task.attempts + 1), countAttempt: true };
+      ? timedOut()
+      : ctx.signal.aborted || tracked?.signal.aborted
+        ? { kind: 'requeue', reason: 'runner shutting down or task stopped', runAt: new Date() }
+        : {
+            kind: 'retry',
+            reason: errorMessage(err),
+            delayMs: backoffMs(task.attempts, ctx.retryBaseMs),
+            countAttempt: true,
+          };
   } finally {
+    tracked?.release();
     await logs.close();
   }
   await settle(ctx, task, agentRunId, outcome);
@@ -130,9 +154,32 @@ function worktreeDirFor(ctx: TaskRunContext, task: TaskRecord): string {
   return path.join(ctx.samgitaHome, 'worktrees', task.project_id, taskSlug(task.key));
 }
 
-async function claim(ctx: TaskRunContext, task: TaskRecord, actor: Actor, maxAttempts: number): Promise<string> {
+/**
+ * Claims the task for this runner: one agent run row, attempt counted, events.
+ * Concurrency caps (`limits.max_concurrent_agents` per project and
+ * `agents.<type>.max_concurrency`) are checked in the same transaction under a
+ * per-project advisory lock, counting live agent runs across every runner; at a
+ * cap the job is put back with a growing delay (see capDelayMs) and null is
+ * returned. A settling task wakes the next waiting one (wakeCappedTasks), so
+ * waiting tasks neither spin nor sleep long past a free slot.
+ */
+async function claim(
+  ctx: TaskRunContext,
+  task: TaskRecord,
+  actor: Actor,
+  config: ReturnType<typeof effectiveConfig>,
+): Promise<string | null> {
   return withTransaction(ctx.pool, async (db) => {
-    const settings = agentSettings(effectiveConfig(task.config), task.agent_type, task.checkpoint.escalations ?? 0);
+    await db.query(`select pg_advisory_xact_lock(hashtext('samgita:claim:' || $1::text))`, [task.project_id]);
+    const cap = await capReached(db, task, config);
+    if (cap) {
+      const delay = capDelayMs(task.cap_waits ?? 0);
+      await db.query(`update tasks set cap_waits = cap_waits + 1, updated_at = now() where id = $1`, [task.id]);
+      await addTaskJob(db, task, new Date(Date.now() + delay));
+      ctx.log.debug({ task: task.key, cap, delay }, 'at a concurrency cap; task waits');
+      return null;
+    }
+    const settings = agentSettings(config, task.agent_type, task.checkpoint.escalations ?? 0);
     const run = await db.query<{ id: string }>(
       `insert into agent_runs (project_id, current_task_id, runner_id, agent_type, node, pid, model, attempt, status)
        values ($1, $2, $3, $4, $5, $6, $7, $8, 'idle') returning id`,
@@ -149,10 +196,10 @@ async function claim(ctx: TaskRunContext, task: TaskRecord, actor: Actor, maxAtt
     );
     const agentRunId = run.rows[0]!.id;
     await db.query(
-      `update tasks set status = 'running', attempts = attempts + 1, max_attempts = $3, agent_id = $2,
+      `update tasks set status = 'running', attempts = attempts + 1, max_attempts = $3, agent_id = $2, cap_waits = 0,
               started_at = coalesce(started_at, now()), error = null, updated_at = now()
         where id = $1`,
-      [task.id, agentRunId, maxAttempts],
+      [task.id, agentRunId, config.limits.max_attempts],
     );
     await recordEvent(db, {
       projectId: task.project_id,
@@ -179,6 +226,70 @@ async function claim(ctx: TaskRunContext, task: TaskRecord, actor: Actor, maxAtt
     task.attempts += 1;
     return agentRunId;
   });
+}
+
+/** Which cap, if any, stops this task from starting now. Counts live agent runs on every runner. */
+async function capReached(
+  db: pg.PoolClient,
+  task: TaskRecord,
+  config: ReturnType<typeof effectiveConfig>,
+): Promise<string | null> {
+  const typeCap = config.agents[task.agent_type]?.max_concurrency ?? null;
+  const projectCap = config.limits.max_concurrent_agents;
+  const { rows } = await db.query<{ total: number; same_type: number }>(
+    `select count(*)::int as total, count(*) filter (where agent_type = $3)::int as same_type
+       from agent_runs
+      where project_id = $1 and ended_at is null and current_task_id <> $2`,
+    [task.project_id, task.id, task.agent_type],
+  );
+  const r = rows[0]!;
+  if (r.total >= projectCap) return `limits.max_concurrent_agents (${projectCap})`;
+  if (typeCap !== null && r.same_type >= typeCap) return `agents.${task.agent_type}.max_concurrency (${typeCap})`;
+  return null;
+}
+
+/** Delay before a capped task looks again: 0.5 s doubling to 30 s, jittered so waiters spread out. */
+export function capDelayMs(waits: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(30_000, 500 * 2 ** Math.min(waits, 10));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * A slot freed in `projectId`: bring the next capped task forward to run now,
+ * same agent type first, then by priority. graphile-worker's job_key replace
+ * mode moves the waiting job's run_at.
+ */
+export async function wakeCappedTasks(pool: pg.Pool, projectId: string, agentType: string, n = 1): Promise<number> {
+  return withTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ id: string; priority: number; max_attempts: number }>(
+      `select id, priority, max_attempts from tasks
+        where project_id = $1 and status = 'queued' and cap_waits > 0
+        order by (agent_type = $2) desc, priority, queued_at nulls last
+        limit $3 for update skip locked`,
+      [projectId, agentType, n],
+    );
+    for (const t of rows) await addTaskJob(db, t);
+    return rows.length;
+  });
+}
+
+/**
+ * Between steps: is the task still ours to continue? A paused project lets the
+ * running step finish and hands the task back here; a drain does the same; a
+ * cancelled or re-planned task stops (settle keeps that decision).
+ */
+async function checkpointGate(ctx: TaskRunContext, taskId: string): Promise<Settle | null> {
+  if (ctx.drain?.aborted)
+    return { kind: 'requeue', reason: 'runner draining; resumes from its checkpoint', runAt: new Date() };
+  const { rows } = await ctx.pool.query<{ task_status: string; project_status: string }>(
+    `select t.status as task_status, p.status as project_status from tasks t join projects p on p.id = t.project_id where t.id = $1`,
+    [taskId],
+  );
+  const r = rows[0];
+  if (!r) return { kind: 'handback', reason: 'task deleted' };
+  if (r.task_status !== 'running') return { kind: 'handback', reason: `task ${r.task_status}` };
+  if (r.project_status !== 'running') return { kind: 'handback', reason: `project ${r.project_status}` };
+  return null;
 }
 
 async function rarv(
@@ -208,7 +319,13 @@ async function rarv(
   let prompt = '';
   let lastAct: ClaudeRunResult | null = null;
 
+  let first = true;
   while (!signal.aborted) {
+    if (!first) {
+      const stop = await checkpointGate(ctx, task.id);
+      if (stop) return stop;
+    }
+    first = false;
     const settings = agentSettings(config, task.agent_type, checkpoint.escalations ?? 0);
 
     if (step === 'reason') {
@@ -385,7 +502,7 @@ async function rarv(
         return {
           kind: 'retry',
           reason: `verify still failing after ${loop} RARV loops: ${failure.slice(0, 500)}`,
-          delayMs: backoffMs(task.attempts),
+          delayMs: backoffMs(task.attempts, ctx.retryBaseMs),
           countAttempt: true,
         };
       }
@@ -415,7 +532,7 @@ function actFailure(ctx: TaskRunContext, task: TaskRecord, result: ClaudeRunResu
       return {
         kind: 'retry',
         reason: `${o.kind}: ${o.message}`,
-        delayMs: backoffMs(task.attempts),
+        delayMs: backoffMs(task.attempts, ctx.retryBaseMs),
         countAttempt: false,
       };
     case 'auth_failed':
@@ -437,7 +554,7 @@ function actFailure(ctx: TaskRunContext, task: TaskRecord, result: ClaudeRunResu
       return {
         kind: 'retry',
         reason: `${o.kind}: ${o.message}`,
-        delayMs: backoffMs(task.attempts),
+        delayMs: backoffMs(task.attempts, ctx.retryBaseMs),
         countAttempt: true,
       };
   }
@@ -447,12 +564,26 @@ async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string 
   const actor: Actor = { type: 'runner', id: ctx.runnerId };
   let status = 'queued';
   await withTransaction(ctx.pool, async (db) => {
-    const current = await db.query<{ status: string; attempts: number; max_attempts: number }>(
-      'select status, attempts, max_attempts from tasks where id = $1 for update',
+    const current = await db.query<{ status: string; attempts: number; max_attempts: number; project_status: string }>(
+      `select t.status, t.attempts, t.max_attempts, p.status as project_status
+         from tasks t join projects p on p.id = t.project_id where t.id = $1 for update of t`,
       [task.id],
     );
     const row = current.rows[0];
     if (!row) return;
+    if (row.project_status === 'cancelled' && s.kind !== 'completed' && row.status === 'running') {
+      // The project was cancelled while this task ran: the task ends with it.
+      status = 'cancelled';
+      await db.query(`update tasks set status = 'cancelled', completed_at = now(), updated_at = now() where id = $1`, [
+        task.id,
+      ]);
+      if (agentRunId)
+        await db.query(
+          `update agent_runs set status = 'cancelled', ended_at = now(), error = $2 where id = $1 and ended_at is null`,
+          [agentRunId, JSON.stringify({ message: 'project cancelled' })],
+        );
+      return;
+    }
     // Cancelled (or re-planned) while we worked: keep that decision.
     const superseded = row.status === 'cancelled' || row.status === 'pending';
     const finishRun = async (runStatus: string, error: unknown) => {
@@ -498,6 +629,15 @@ async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string 
           data: { task_id: task.id },
         });
       }
+      return;
+    }
+    if (s.kind === 'handback') {
+      status = 'pending';
+      await db.query(
+        `update tasks set status = 'pending', attempts = greatest(attempts - 1, 0), updated_at = now() where id = $1`,
+        [task.id],
+      );
+      await finishRun('cancelled', { message: s.reason, kind: s.kind });
       return;
     }
     const error = { message: s.reason, kind: s.kind, at: new Date().toISOString() };
@@ -603,6 +743,8 @@ async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string 
   });
   ctx.onSettled?.(task.id, status);
   if (status === 'completed' || status === 'dead_letter') await advanceProject(ctx.pool, task.project_id, actor);
+  // This task's agent run ended, so a slot is free for a task waiting at a cap.
+  if (agentRunId) await wakeCappedTasks(ctx.pool, task.project_id, task.agent_type).catch(() => {});
 }
 
 function budgetExceeded(

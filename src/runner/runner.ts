@@ -23,6 +23,8 @@ export interface RunnerOptions {
   /** How long a drain waits for running steps to reach a checkpoint. */
   drainTimeoutMs?: number;
   pollIntervalMs?: number;
+  /** First retry delay of a failed attempt (doubles per attempt, jittered). Default 5 s. */
+  retryBaseMs?: number;
   /** Extra graphile-worker tasks served by the same pool (e.g. webhook delivery). */
   extraTasks?: TaskList;
   onTaskSettled?: (taskId: string, status: string) => void;
@@ -35,6 +37,8 @@ export interface RunningRunner {
   /** Stop claiming, let running steps reach a checkpoint (bounded), release, mark stopped. */
   stop(): Promise<void>;
   readonly done: Promise<void>;
+  /** Tasks running on this runner now. */
+  inFlight(): number;
 }
 
 /**
@@ -66,8 +70,13 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     data: { host, pid: process.pid, capacity: opts.concurrency },
   });
 
+  /** Hard stop: running CLI processes are killed (after the drain timeout). */
   const shutdown = new AbortController();
+  /** Soft stop: running tasks finish their step and hand back at the checkpoint. */
+  const drain = new AbortController();
   const workerIds = new Set<string>();
+  const inFlight = new InFlight();
+  const listener = await listenForStops(opts.pool, inFlight, log);
   const utils: WorkerUtils = await makeWorkerUtils({ pgPool: opts.pool, logger: quietWorkerLogger() });
 
   const taskList: TaskList = {
@@ -88,6 +97,9 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
           ...(opts.claudeEnv ? { claudeEnv: opts.claudeEnv } : {}),
           log,
           signal: AbortSignal.any([shutdown.signal, helpers.abortSignal]),
+          drain: drain.signal,
+          ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
+          track: (id, projectId) => inFlight.add(id, projectId),
           ...(opts.onTaskSettled ? { onSettled: opts.onTaskSettled } : {}),
           ...(opts.publisher ? { publisher: opts.publisher } : {}),
         },
@@ -132,9 +144,14 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     stopping ??= (async () => {
       clearInterval(heartbeat);
       await opts.pool.query(`update runners set status = 'draining' where id = $1`, [runnerId]).catch(() => {});
-      // Running steps see the abort at their next checkpoint and hand their task back.
-      shutdown.abort();
+      // Running steps finish and hand their task back at the checkpoint; after
+      // drainTimeoutMs graphile-worker aborts helpers.abortSignal, which kills the CLI.
+      drain.abort();
+      const hard = setTimeout(() => shutdown.abort(), (opts.drainTimeoutMs ?? 30_000) + 1_000);
+      hard.unref();
       await worker.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'worker stop failed'));
+      clearTimeout(hard);
+      await listener.close();
       await utils.forceUnlockWorkers([...workerIds]).catch(() => {});
       await Promise.resolve(utils.release()).catch(() => {});
       await opts.pool
@@ -150,7 +167,114 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     return stopping;
   };
 
-  return { id: runnerId, stop, done: worker.promise.then(() => stopping ?? undefined) };
+  return {
+    id: runnerId,
+    stop,
+    done: worker.promise.then(() => stopping ?? undefined),
+    inFlight: () => inFlight.size,
+  };
+}
+
+/** Tasks running on this runner, each with a controller that stops it at once. */
+class InFlight {
+  private readonly tasks = new Map<string, { projectId: string; controller: AbortController }>();
+  get size(): number {
+    return this.tasks.size;
+  }
+  add(taskId: string, projectId: string): { signal: AbortSignal; release(): void } {
+    const controller = new AbortController();
+    this.tasks.set(taskId, { projectId, controller });
+    return { signal: controller.signal, release: () => this.tasks.delete(taskId) };
+  }
+  abortTask(taskId: string, reason: string): boolean {
+    const t = this.tasks.get(taskId);
+    t?.controller.abort(new Error(reason));
+    return Boolean(t);
+  }
+  abortProject(projectId: string, reason: string): number {
+    let n = 0;
+    for (const t of this.tasks.values()) {
+      if (t.projectId !== projectId) continue;
+      t.controller.abort(new Error(reason));
+      n++;
+    }
+    return n;
+  }
+}
+
+interface EventNotice {
+  id: number;
+  kind: string;
+  project_id: string | null;
+  subject_id: string | null;
+}
+
+/**
+ * LISTENs on samgita_events and stops in-flight agents at once when their task
+ * is cancelled or restarted by re-planning, or their project is cancelled (or
+ * paused with `data.abort`). A plain pause is not handled here: running tasks
+ * reach their next checkpoint and hand back (checkpointGate). Reconnects after
+ * a lost connection.
+ */
+async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): Promise<{ close(): Promise<void> }> {
+  let client: pg.PoolClient | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const onNotice = (msg: pg.Notification) => {
+    if (!msg.payload || inFlight.size === 0) return;
+    let e: EventNotice;
+    try {
+      e = JSON.parse(msg.payload) as EventNotice;
+    } catch {
+      return;
+    }
+    if ((e.kind === 'task.cancelled' || e.kind === 'task.restarted') && e.subject_id) {
+      if (inFlight.abortTask(e.subject_id, e.kind)) log.info({ task: e.subject_id, kind: e.kind }, 'agent stopped');
+    } else if (e.kind === 'project.cancelled' && e.project_id) {
+      inFlight.abortProject(e.project_id, e.kind);
+    } else if (e.kind === 'project.paused' && e.project_id) {
+      const projectId = e.project_id;
+      void pool
+        .query<{ abort: boolean }>(
+          `select coalesce((data->>'abort')::boolean, false) as abort from events where id = $1`,
+          [e.id],
+        )
+        .then(({ rows }) => {
+          if (rows[0]?.abort) inFlight.abortProject(projectId, 'project.paused (abort)');
+        })
+        .catch(() => {});
+    }
+  };
+  const connect = async () => {
+    if (closed) return;
+    try {
+      const c = await pool.connect();
+      c.on('notification', onNotice);
+      c.on('error', () => {
+        c.release(true);
+        if (client === c) client = null;
+        if (!closed) retry = setTimeout(connect, 1_000);
+      });
+      await c.query('listen samgita_events');
+      client = c;
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'cannot LISTEN for task stops; retrying');
+      if (!closed) retry = setTimeout(connect, 1_000);
+    }
+  };
+  await connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      const c = client;
+      client = null;
+      if (c) {
+        await c.query('unlisten samgita_events').catch(() => {});
+        c.release();
+      }
+    },
+  };
 }
 
 /**

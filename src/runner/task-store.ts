@@ -17,6 +17,8 @@ export interface TaskRecord {
   payload: { acceptanceCriteria?: string[]; areas?: string[]; reviewFeedback?: string[] };
   attempts: number;
   max_attempts: number;
+  /** How many times in a row the task found its concurrency cap full (migration 0200). */
+  cap_waits: number;
   rarv_step: 'reason' | 'act' | 'reflect' | 'verify' | 'done' | null;
   rarv_loop: number;
   checkpoint: Checkpoint;
@@ -48,7 +50,7 @@ export interface Checkpoint {
 export async function loadTask(db: Queryable, taskId: string): Promise<TaskRecord | null> {
   const { rows } = await db.query<TaskRecord>(
     `select t.id, t.project_id, t.key, t.title, t.description, t.phase, t.agent_type, t.type, t.priority, t.status,
-            t.payload, t.attempts, t.max_attempts, t.rarv_step, t.rarv_loop, t.checkpoint, t.session_id, t.branch,
+            t.payload, t.attempts, t.max_attempts, t.cap_waits, t.rarv_step, t.rarv_loop, t.checkpoint, t.session_id, t.branch,
             t.cost_usd, t.tokens_used, t.started_at,
             p.name as project_name, p.status as project_status, p.working_path, p.default_branch, p.config, p.prd_content,
             r.key as requirement_key, r.title as requirement_title, r.body as requirement_body

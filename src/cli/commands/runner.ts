@@ -1,0 +1,136 @@
+import type { Command } from 'commander';
+import { checkClaude } from '../../claude/preflight.js';
+import { loadEnvConfig } from '../../config/env.js';
+import { openDatabase } from '../../db/open.js';
+import { SamgitaError } from '../../errors.js';
+import { createLogger, logger, setLogger } from '../../log/logger.js';
+import { claudeEnvFromProcess } from '../../runner/claude-env.js';
+import { startRunner } from '../../runner/runner.js';
+
+interface RunnerCliOptions {
+  concurrency?: string;
+  name?: string;
+  heartbeat: string;
+  deadAfter: string;
+  drainTimeout: string;
+  pollInterval: string;
+  poolSize?: string;
+  preflight: boolean;
+}
+
+function positiveInt(value: string | undefined, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new SamgitaError('INVALID_INPUT', `${flag} must be a positive whole number, got ${JSON.stringify(value)}`, {
+      hint: `for example ${flag} 4`,
+    });
+  return n;
+}
+
+/** Connections a runner needs: one per agent at work is plenty (most time is spent in the CLI), within a ceiling. */
+export function defaultPoolSize(concurrency: number): number {
+  return Math.min(concurrency + 4, 40);
+}
+
+export function registerRunnerCommand(program: Command): void {
+  program
+    .command('runner')
+    .description('Run a runner process: claims queued tasks from PostgreSQL and works them with Claude Code agents.')
+    .option(
+      '-c, --concurrency <n>',
+      'agents this runner works on at once (default: SAMGITA_RUNNER_CONCURRENCY, else 4)',
+    )
+    .option('--name <name>', 'name shown in the runners table (default: <host>:<pid>)')
+    .option('--heartbeat <ms>', 'heartbeat interval in milliseconds', '5000')
+    .option('--dead-after <ms>', 'declare another runner dead after this long without a heartbeat', '30000')
+    .option('--drain-timeout <ms>', 'on SIGTERM, how long running steps may take to reach a checkpoint', '30000')
+    .option('--poll-interval <ms>', 'queue poll interval (new jobs are also pushed with LISTEN/NOTIFY)', '1000')
+    .option('--pool-size <n>', 'PostgreSQL connections (default: concurrency + 4, at most 40)')
+    .option('--no-preflight', 'skip checking that the Claude Code CLI is installed and logged in')
+    .addHelpText(
+      'after',
+      `
+Start one per machine (or more), all against the same DATABASE_URL. Each runner
+registers itself, heartbeats, and releases the jobs of runners that stopped
+heartbeating (--dead-after), so their tasks resume from their last checkpoint.
+SIGTERM or SIGINT drains: no new claims, running steps finish (bounded by
+--drain-timeout) and hand their task back, then the process exits 0.
+
+Environment: DATABASE_URL (unset: embedded PostgreSQL under SAMGITA_HOME),
+SAMGITA_RUNNER_CONCURRENCY, SAMGITA_CLAUDE_BIN, SAMGITA_CLAUDE_PASS_ENV, LOG_LEVEL.`,
+    )
+    .action(async (opts: RunnerCliOptions) => {
+      process.exitCode = await runnerCommand(opts);
+    });
+}
+
+async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
+  const env = loadEnvConfig();
+  setLogger(createLogger({ level: env.logLevel }));
+  const concurrency = positiveInt(
+    opts.concurrency ?? process.env.SAMGITA_RUNNER_CONCURRENCY ?? '4',
+    opts.concurrency ? '--concurrency' : 'SAMGITA_RUNNER_CONCURRENCY',
+  );
+  const heartbeatMs = positiveInt(opts.heartbeat, '--heartbeat');
+  const deadAfterMs = positiveInt(opts.deadAfter, '--dead-after');
+  const drainTimeoutMs = positiveInt(opts.drainTimeout, '--drain-timeout');
+  const pollIntervalMs = positiveInt(opts.pollInterval, '--poll-interval');
+  const poolSize = opts.poolSize ? positiveInt(opts.poolSize, '--pool-size') : defaultPoolSize(concurrency);
+  if (deadAfterMs <= heartbeatMs * 2)
+    throw new SamgitaError(
+      'INVALID_INPUT',
+      `--dead-after (${deadAfterMs} ms) must exceed twice --heartbeat (${heartbeatMs} ms)`,
+      {
+        hint: 'otherwise a slow heartbeat declares a live runner dead; e.g. --heartbeat 5000 --dead-after 30000',
+      },
+    );
+  const claudeEnv = claudeEnvFromProcess();
+  if (opts.preflight) await checkClaude({ bin: env.claudeBin, env: claudeEnv });
+
+  const db = await openDatabase(env, { poolSize, applicationName: 'samgita-runner' });
+  try {
+    const runner = await startRunner({
+      pool: db.pool,
+      samgitaHome: env.samgitaHome,
+      claudeBin: env.claudeBin,
+      claudeEnv,
+      concurrency,
+      heartbeatMs,
+      deadAfterMs,
+      drainTimeoutMs,
+      pollIntervalMs,
+      ...(opts.name ? { name: opts.name } : {}),
+    });
+    process.stdout.write(
+      `samgita runner ${runner.id} started (pid ${process.pid}, concurrency ${concurrency}, ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'})\n`,
+    );
+    const signalled = await new Promise<NodeJS.Signals | null>((resolve) => {
+      const onSignal = (sig: NodeJS.Signals) => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve(sig);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      void runner.done.then(
+        () => resolve(null),
+        (err: unknown) => {
+          logger().error({ err }, 'runner stopped unexpectedly');
+          resolve(null);
+        },
+      );
+    });
+    if (signalled) {
+      process.stdout.write(`${signalled}: draining (${runner.inFlight()} task(s) in flight)\n`);
+      // A second signal while draining ends the process at once (tasks resume elsewhere).
+      const force = () => process.exit(130);
+      process.once('SIGTERM', force);
+      process.once('SIGINT', force);
+    }
+    await runner.stop();
+    process.stdout.write(`samgita runner ${runner.id} stopped\n`);
+    return signalled ? 0 : 1;
+  } finally {
+    await db.close();
+  }
+}

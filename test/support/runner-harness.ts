@@ -1,0 +1,167 @@
+/**
+ * Helpers for runner tests: a project on a real git repository, tasks seeded
+ * straight into the tables, runners on their own pools, waiting for states.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { createPool } from '../../src/db/pool.js';
+import { createLogger } from '../../src/log/logger.js';
+import { advanceProject } from '../../src/queue/enqueue.js';
+import { type RunnerOptions, type RunningRunner, startRunner } from '../../src/runner/runner.js';
+import { makeRepo } from './cli.js';
+import { type FakeScenario, fakeClaudePath, writeFakeScript } from './fake-claude/index.js';
+
+export const quietLog = createLogger({ level: 'silent' });
+
+export interface SeedTask {
+  key: string;
+  priority?: number;
+  agentType?: string;
+  phase?: string;
+  dependsOn?: string[];
+  maxAttempts?: number;
+}
+
+/** A running project on a fresh repository, with `config` stored as the loader would. */
+export async function seedProject(
+  pool: pg.Pool,
+  config: Record<string, unknown> = {},
+  files: Record<string, string> = { 'README.md': '# app\n' },
+): Promise<{ projectId: string; repo: string }> {
+  const repo = await makeRepo(files);
+  const { rows } = await pool.query<{ id: string }>(
+    `insert into projects (name, git_url, working_path, default_branch, status, phase, config, prd_content)
+     values ($1, $2, $3, 'main', 'running', 'development', $4, '# PRD\n') returning id`,
+    [path.basename(repo), `file://${repo}`, repo, JSON.stringify({ phases: ['development'], ...config })],
+  );
+  return { projectId: rows[0]!.id, repo };
+}
+
+export async function seedTasks(pool: pg.Pool, projectId: string, tasks: SeedTask[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const t of tasks) {
+    const { rows } = await pool.query<{ id: string }>(
+      `insert into tasks (project_id, key, title, phase, agent_type, priority, max_attempts)
+       values ($1, $2, $3, $4, $5, $6, $7) returning id`,
+      [
+        projectId,
+        t.key,
+        `Do ${t.key}`,
+        t.phase ?? 'development',
+        t.agentType ?? 'eng-backend',
+        t.priority ?? 100,
+        t.maxAttempts ?? 3,
+      ],
+    );
+    ids.set(t.key, rows[0]!.id);
+  }
+  for (const t of tasks) {
+    for (const dep of t.dependsOn ?? []) {
+      await pool.query('insert into task_dependencies (task_id, depends_on) values ($1, $2)', [
+        ids.get(t.key),
+        ids.get(dep),
+      ]);
+    }
+  }
+  await advanceProject(pool, projectId);
+  return ids;
+}
+
+export interface FakeCli {
+  dir: string;
+  log: string;
+  script: string;
+  env: Record<string, string>;
+  /** Rewrites the script (the next CLI run reads the new one). */
+  rewrite(scenarios: FakeScenario[]): void;
+}
+
+export function fakeCli(scenarios: FakeScenario[]): FakeCli {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'samgita-runner-'));
+  const log = path.join(dir, 'claude.log');
+  const script = writeFakeScript(dir, scenarios);
+  return {
+    dir,
+    log,
+    script,
+    env: { FAKE_CLAUDE_SCRIPT: script, FAKE_CLAUDE_LOG: log, FAKE_CLAUDE_LOGGED_IN: '1' },
+    rewrite: (s) => writeFakeScript(dir, s),
+  };
+}
+
+export interface TestRunner extends RunningRunner {
+  pool: pg.Pool;
+}
+
+/** A runner on its own pool, as a separate process would have. */
+export async function runner(
+  url: string,
+  cli: { env: Record<string, string | undefined>; dir: string },
+  opts: Partial<RunnerOptions> = {},
+): Promise<TestRunner> {
+  const pool = createPool(url, { max: Math.min((opts.concurrency ?? 2) + 4, 20) });
+  const r = await startRunner({
+    pool,
+    samgitaHome: path.join(cli.dir, 'home'),
+    claudeBin: fakeClaudePath,
+    claudeEnv: cli.env,
+    concurrency: 2,
+    heartbeatMs: 500,
+    pollIntervalMs: 200,
+    retryBaseMs: 50,
+    drainTimeoutMs: 2_000,
+    log: quietLog,
+    ...opts,
+  });
+  return {
+    ...r,
+    pool,
+    async stop() {
+      await r.stop();
+      await pool.end().catch(() => {});
+    },
+  };
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function taskStatuses(pool: pg.Pool, projectId: string): Promise<Record<string, string>> {
+  const { rows } = await pool.query<{ key: string; status: string }>(
+    'select key, status from tasks where project_id = $1',
+    [projectId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.key, r.status]));
+}
+
+export async function waitForTasks(
+  pool: pg.Pool,
+  projectId: string,
+  done: (statuses: string[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<Record<string, string>> {
+  return waitFor(
+    'tasks to settle',
+    async () => {
+      const s = await taskStatuses(pool, projectId);
+      return done(Object.values(s)) ? s : null;
+    },
+    timeoutMs,
+  );
+}
+
+export const allSettled = (s: string[]) =>
+  s.length > 0 && s.every((x) => ['completed', 'dead_letter', 'failed', 'cancelled'].includes(x));
