@@ -307,10 +307,10 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         params: IdParams,
         bodyContent: {
           'application/json': PrdJson,
+          // No `type`/`required`: fastify validates this part before @fastify/multipart has parsed it.
           'multipart/form-data': {
-            type: 'object',
+            description: 'one file field (any name) holding the PRD markdown',
             properties: { file: { type: 'string', format: 'binary' } },
-            required: ['file'],
           },
         },
         response: { 200: PrdRevision },

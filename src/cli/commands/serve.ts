@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { loadEnvConfig } from '../../config/env.js';
+import { openDatabase } from '../../db/open.js';
+import { createLogger, setLogger } from '../../log/logger.js';
+import { buildServer } from '../../server/build.js';
+import { WebhookDispatcher } from '../../webhooks/dispatch.js';
+import { runWebhookWorker } from '../../webhooks/worker.js';
+
+function intFromEnv(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`${name} must be a non-negative integer (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+/** `samgita serve`: the REST API, SSE, /metrics, the webhook dispatcher and a webhook delivery pool. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the API server: REST API, OpenAPI docs at /docs, SSE streams, /metrics and webhook delivery.')
+    .option('--port <port>', 'port to listen on (default PORT or 4000)')
+    .option('--host <host>', 'interface to listen on (default HOST or 127.0.0.1)')
+    .option('--no-webhooks', 'do not dispatch or deliver webhooks in this process')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  DATABASE_URL                 PostgreSQL; unset = embedded PostgreSQL under SAMGITA_HOME
+  PORT, HOST                   where to listen
+  SAMGITA_API_RATE_LIMIT       requests per second per API key (default 200, 0 = off)
+  SAMGITA_WEBHOOK_CONCURRENCY  deliveries in flight at once (default 8)
+  METRICS_PUBLIC=1             serve /metrics without an API key
+
+The API refuses every request but /health until a key exists:
+  samgita keys create --name ci --scope write`,
+    )
+    .action(async (opts: { port?: string; host?: string; webhooks: boolean }) => {
+      const env = loadEnvConfig();
+      const log = createLogger({ level: env.logLevel, name: 'samgita-serve' });
+      setLogger(log);
+      const db = await openDatabase(env, { poolSize: 20, applicationName: 'samgita-serve' });
+      const rate = intFromEnv('SAMGITA_API_RATE_LIMIT', 200);
+      const app = await buildServer({
+        pool: db.pool,
+        env,
+        logger: log,
+        rateLimit: rate === 0 ? false : { perSecond: rate, burst: rate * 2 },
+        metricsPublic: process.env.METRICS_PUBLIC === '1',
+      });
+      const dispatcher = opts.webhooks ? new WebhookDispatcher(db.pool, log) : null;
+      const worker = opts.webhooks
+        ? await runWebhookWorker({ pool: db.pool, concurrency: intFromEnv('SAMGITA_WEBHOOK_CONCURRENCY', 8) })
+        : null;
+      await dispatcher?.start();
+      const port = opts.port !== undefined ? Number(opts.port) : env.port;
+      const address = await app.listen({ port, host: opts.host ?? env.host });
+      log.info({ address, embeddedDb: db.embedded }, 'samgita API listening');
+      process.stderr.write(`samgita API listening on ${address} (docs at ${address}/docs)\n`);
+
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down');
+        const force = setTimeout(() => process.exit(1), 20_000);
+        force.unref();
+        await app.close().catch((err) => log.error({ err }, 'server close failed'));
+        await dispatcher?.stop().catch(() => {});
+        await worker?.stop().catch(() => {});
+        await db.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+      await new Promise<void>(() => {});
+    });
+}
