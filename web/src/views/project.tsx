@@ -1,0 +1,180 @@
+import { useState } from 'preact/hooks';
+import { api } from '../lib/api.js';
+import { money, tokens } from '../lib/format.js';
+import { useApi, useCoalescer, useLive } from '../lib/hooks.js';
+import { PHASES, type ProjectDetail } from '../lib/types.js';
+import { AgentsView } from './agents.js';
+import { ErrorNote, StatusBadge } from './common.js';
+import { CostView } from './cost.js';
+import { Kanban } from './kanban.js';
+import { LogsView } from './logs.js';
+import { PrdView } from './prd.js';
+
+const TABS: Array<[string, string]> = [
+  ['tasks', 'Tasks'],
+  ['agents', 'Agents'],
+  ['logs', 'Logs'],
+  ['prd', 'PRD'],
+  ['cost', 'Cost'],
+];
+
+const CONTROLS: Array<{ action: string; text: string; from: string[]; confirm?: string }> = [
+  { action: 'start', text: 'Start', from: ['pending'] },
+  { action: 'pause', text: 'Pause', from: ['pending', 'running'] },
+  { action: 'resume', text: 'Resume', from: ['paused', 'failed'] },
+  {
+    action: 'cancel',
+    text: 'Cancel',
+    from: ['pending', 'running', 'paused', 'failed'],
+    confirm: 'Cancel this project? Tasks not yet started are cancelled.',
+  },
+  {
+    action: 'archive',
+    text: 'Archive',
+    from: ['completed', 'failed', 'cancelled'],
+    confirm: 'Archive this project? It becomes read-only.',
+  },
+];
+
+export function ProjectView({
+  id,
+  tab,
+  sub,
+  canWrite,
+}: {
+  id: string;
+  tab: string;
+  sub: string | null;
+  canWrite: boolean;
+}) {
+  const project = useApi<ProjectDetail>(`/api/projects/${id}`);
+  const [actionError, setActionError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const refresh = useCoalescer<string>(async () => {
+    const p = await api<ProjectDetail>(`/api/projects/${id}`);
+    project.set(() => p);
+  });
+  useLive((e) => {
+    if (e.project_id === id) refresh(id);
+  });
+  const p = project.data;
+
+  const act = async (action: string, confirmText?: string) => {
+    if (confirmText && !confirm(confirmText)) return;
+    setBusy(action);
+    setActionError(null);
+    try {
+      await api(action === 'start' ? `/api/ui/projects/${id}/start` : `/api/projects/${id}/${action}`, {
+        method: 'POST',
+        body: {},
+      });
+      refresh(id);
+    } catch (err) {
+      setActionError(err as Error);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <section aria-labelledby="project-title" data-project-id={id}>
+      <ErrorNote error={project.error} />
+      <div class="project-head">
+        <div>
+          <p class="crumbs">
+            <a href="/ui/">Projects</a> /
+          </p>
+          <h1 id="project-title">{p?.name ?? ' '}</h1>
+          <p class="muted small url">{p ? `${p.git_url}${p.working_path ? ` · ${p.working_path}` : ''}` : ' '}</p>
+        </div>
+        <dl class="stats">
+          <div>
+            <dt>Status</dt>
+            <dd data-project-status={p?.status}>{p ? <StatusBadge status={p.status} /> : ' '}</dd>
+          </div>
+          <div>
+            <dt>Tasks</dt>
+            <dd class="num">
+              {p ? `${(p.task_counts.completed ?? 0) + (p.task_counts.cancelled ?? 0)}/${p.tasks_total}` : ' '}
+            </dd>
+          </div>
+          <div>
+            <dt>Tokens</dt>
+            <dd class="num">{p ? tokens(p.tokens_total) : ' '}</dd>
+          </div>
+          <div>
+            <dt>Cost</dt>
+            <dd class="num">{p ? money(p.cost_usd) : ' '}</dd>
+          </div>
+        </dl>
+      </div>
+      {p?.status_reason && <p class="muted small">{p.status_reason}</p>}
+      {canWrite && p && (
+        <fieldset class="controls">
+          <legend class="sr-only">Project controls</legend>
+          {CONTROLS.map((c) => (
+            <button
+              key={c.action}
+              type="button"
+              class={
+                c.action === 'cancel'
+                  ? 'btn-danger'
+                  : c.action === 'start' || c.action === 'resume'
+                    ? 'btn-primary'
+                    : ''
+              }
+              disabled={!c.from.includes(p.status) || busy !== null}
+              onClick={() => act(c.action, c.confirm)}
+            >
+              {busy === c.action ? `${c.text}…` : c.text}
+            </button>
+          ))}
+        </fieldset>
+      )}
+      <ErrorNote error={actionError} />
+      <PhaseTimeline phase={p?.phase ?? null} status={p?.status ?? null} config={p} />
+      <nav class="tabs" aria-label="Project views">
+        {TABS.map(([t, text]) => (
+          <a key={t} href={`/ui/projects/${id}/${t}`} aria-current={tab === t ? 'page' : undefined}>
+            {text}
+          </a>
+        ))}
+      </nav>
+      <div class="tab-body">
+        {tab === 'tasks' && <Kanban projectId={id} openTaskId={sub} canWrite={canWrite} />}
+        {tab === 'agents' && <AgentsView projectId={id} />}
+        {tab === 'logs' && <LogsView projectId={id} runId={sub} />}
+        {tab === 'prd' && p && <PrdView project={p} canWrite={canWrite} onSaved={() => refresh(id)} />}
+        {tab === 'cost' && <CostView projectId={id} />}
+      </div>
+    </section>
+  );
+}
+
+function PhaseTimeline({
+  phase,
+  status,
+  config,
+}: {
+  phase: string | null;
+  status: string | null;
+  config: ProjectDetail | undefined;
+}) {
+  const cur = phase ? PHASES.indexOf(phase as (typeof PHASES)[number]) : -1;
+  const finished = status === 'completed' || status === 'archived';
+  void config;
+  return (
+    <ol class="timeline" aria-label="Phases">
+      {PHASES.map((ph, i) => {
+        const state = finished && i <= cur ? 'done' : i < cur ? 'done' : i === cur ? 'current' : 'todo';
+        return (
+          <li key={ph} class={`ph-${state}`} aria-current={state === 'current' ? 'step' : undefined}>
+            <span class="ph-dot" aria-hidden="true" />
+            <span class="ph-name">{ph}</span>
+            <span class="sr-only">{state === 'done' ? ' (done)' : state === 'current' ? ' (current)' : ''}</span>
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
