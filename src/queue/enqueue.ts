@@ -94,6 +94,8 @@ export async function advanceProject(
     const ready = await db.query<{ id: string; priority: number; max_attempts: number }>(
       `update tasks t set status = 'queued', queued_at = now(), updated_at = now()
        where t.project_id = $1 and t.phase = $2 and t.status in ('pending', 'blocked')
+         -- Parked with a pull request awaiting review/merge: a review or the merge moves it on.
+         and not (t.rarv_step = 'done' and t.pr_number is not null)
          and not exists (
            select 1 from task_dependencies d join tasks dt on dt.id = d.depends_on
            where d.task_id = t.id and dt.status not in ('completed', 'cancelled'))

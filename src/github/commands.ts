@@ -1,0 +1,103 @@
+import type pg from 'pg';
+import { SamgitaError } from '../errors.js';
+import type { Actor } from '../events/record.js';
+import { formatPlanDiff } from '../planner/format.js';
+import { transitionProject } from '../projects/lifecycle.js';
+import { advanceProject, taskJobKey } from '../queue/enqueue.js';
+import type { GitHubProject } from './projects.js';
+
+export type SamgitaCommand =
+  | { name: 'status' | 'pause' | 'resume' | 'plan' }
+  | { name: 'retry'; task: string }
+  | { name: 'help'; reason: string };
+
+/** The first `/samgita <command>` line of a comment, or null when there is none. */
+export function parseCommand(body: string): SamgitaCommand | null {
+  for (const raw of body.split(/\r?\n/)) {
+    const m = /^\s*\/samgita(?:\s+(\S+))?(?:\s+(.+?))?\s*$/.exec(raw);
+    if (!m) continue;
+    const name = (m[1] ?? '').toLowerCase();
+    if (name === 'status' || name === 'pause' || name === 'resume' || name === 'plan') return { name };
+    if (name === 'retry') {
+      return m[2]
+        ? { name: 'retry', task: m[2] }
+        : { name: 'help', reason: '`/samgita retry` needs a task key, e.g. `/samgita retry dev/fr-1`' };
+    }
+    return { name: 'help', reason: name ? `unknown command \`${name}\`` : 'no command given' };
+  }
+  return null;
+}
+
+export const HELP =
+  'Commands: `/samgita status`, `/samgita pause`, `/samgita resume`, `/samgita retry <task>`, `/samgita plan`.';
+
+/** Write access per GitHub's collaborator permission (admin, maintain and write roles). */
+export function canWrite(permission: { permission: string; role_name?: string | null }): boolean {
+  return (
+    ['admin', 'write'].includes(permission.permission) ||
+    ['admin', 'maintain', 'write'].includes(permission.role_name ?? '')
+  );
+}
+
+export async function statusReply(pool: pg.Pool, project: GitHubProject): Promise<string> {
+  const { rows } = await pool.query<{ status: string; n: number }>(
+    'select status, count(*)::int as n from tasks where project_id = $1 group by status order by status',
+    [project.id],
+  );
+  const tasks = rows.map((r) => `${r.n} ${r.status}`).join(', ') || 'no tasks yet';
+  return `**Samgita** · status **${project.status}** · phase **${project.phase}** · cost $${Number(project.cost_usd).toFixed(4)}\n\nTasks: ${tasks}`;
+}
+
+export async function runCommand(
+  pool: pg.Pool,
+  project: GitHubProject,
+  cmd: SamgitaCommand,
+  actor: Actor,
+  planDiff: () => Promise<string>,
+): Promise<string> {
+  try {
+    switch (cmd.name) {
+      case 'help':
+        return `${cmd.reason}. ${HELP}`;
+      case 'status':
+        return statusReply(pool, project);
+      case 'pause':
+        await transitionProject(pool, project.id, 'pause', actor, `paused by @${actor.id} on GitHub`);
+        return 'Paused. Running steps finish; nothing new starts until `/samgita resume`.';
+      case 'resume': {
+        await transitionProject(pool, project.id, 'resume', actor);
+        const r = await advanceProject(pool, project.id, actor);
+        return `Resumed in phase **${r.phase}**; ${r.enqueued} task(s) queued.`;
+      }
+      case 'plan':
+        return `Plan for the PRD on the default branch:\n\n\`\`\`\n${await planDiff()}\n\`\`\``;
+      case 'retry': {
+        const { rows } = await pool.query<{ id: string; key: string; status: string }>(
+          `update tasks set status = 'pending', attempts = 0, error = null, rarv_step = case when rarv_step = 'done' then 'reason' else rarv_step end,
+                  completed_at = null, updated_at = now()
+            where project_id = $1 and (key = $2 or id::text = $2) and status in ('failed', 'dead_letter', 'cancelled')
+            returning id, key, status`,
+          [project.id, cmd.task],
+        );
+        if (!rows[0]) {
+          const t = await pool.query<{ status: string }>(
+            'select status from tasks where project_id = $1 and (key = $2 or id::text = $2)',
+            [project.id, cmd.task],
+          );
+          return t.rows[0]
+            ? `Task \`${cmd.task}\` is ${t.rows[0].status}; only failed, dead-lettered or cancelled tasks can be retried.`
+            : `No task \`${cmd.task}\` in this project. \`/samgita status\` lists where things stand.`;
+        }
+        await pool.query('select graphile_worker.remove_job($1)', [taskJobKey(rows[0].id)]).catch(() => {});
+        if (project.status === 'failed') await transitionProject(pool, project.id, 'resume', actor).catch(() => {});
+        const r = await advanceProject(pool, project.id, actor);
+        return `Retrying \`${rows[0].key}\` (phase ${r.phase}, ${r.enqueued} task(s) queued).`;
+      }
+    }
+  } catch (err) {
+    if (err instanceof SamgitaError) return `Could not ${cmd.name}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`;
+    throw err;
+  }
+}
+
+export { formatPlanDiff };

@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { createGitHubApp, type GitHubApp } from './app.js';
+import type { GitHubConfig } from './config.js';
+import type { OctokitTuning } from './octokit.js';
+
+export interface MountDeps {
+  pool: pg.Pool;
+  config: GitHubConfig;
+  samgitaHome: string;
+  log: Logger;
+  octokit?: OctokitTuning;
+  /** Listen for samgita_events and keep check runs / dashboards current (default true). */
+  listen?: boolean;
+  /** How often deferred publishes are retried (default 60 s). */
+  retryEveryMs?: number;
+}
+
+/**
+ * Mounts the GitHub App's webhook endpoint on the server's one port. The body
+ * is read raw (the signature covers the exact bytes) in an encapsulated scope,
+ * so the API's JSON parsing is unaffected. Answers 202 once the delivery is
+ * handled, 400 for a bad signature or payload.
+ */
+export async function mountGitHubApp(app: FastifyInstance, deps: MountDeps): Promise<GitHubApp> {
+  const github = createGitHubApp(deps);
+  await app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    scope.post(deps.config.webhookPath, async (req, reply) => {
+      const h = req.headers;
+      const id = String(h['x-github-delivery'] ?? '');
+      const name = String(h['x-github-event'] ?? '');
+      const signature = String(h['x-hub-signature-256'] ?? '');
+      if (!id || !name || !signature) {
+        return reply.code(400).send({ error: 'missing X-GitHub-Delivery, X-GitHub-Event or X-Hub-Signature-256' });
+      }
+      try {
+        await github.probot.webhooks.verifyAndReceive({
+          id,
+          name: name as never,
+          signature,
+          payload: String(req.body ?? ''),
+        });
+        return reply.code(202).send({ ok: true });
+      } catch (err) {
+        const message = errorMessage(err);
+        const status = /signature/i.test(message) ? 401 : /JSON|payload/i.test(message) ? 400 : 500;
+        deps.log.warn({ delivery: id, event: name, err: message }, 'webhook delivery failed');
+        return reply
+          .code(status)
+          .send({ error: status === 401 ? 'signature does not match' : 'webhook handling failed' });
+      }
+    });
+  });
+
+  const stops: (() => Promise<void>)[] = [];
+  if (deps.listen !== false) {
+    const client = await deps.pool.connect();
+    const onNotify = (msg: { channel: string; payload?: string | undefined }) => {
+      try {
+        const e = JSON.parse(msg.payload ?? '{}') as { project_id?: string; kind?: string };
+        if (e.project_id && !e.kind?.startsWith('github.')) void github.progress.schedule(e.project_id);
+      } catch {
+        // not ours
+      }
+    };
+    client.on('notification', onNotify);
+    await client.query('listen samgita_events');
+    stops.push(async () => {
+      client.off('notification', onNotify);
+      await client.query('unlisten samgita_events').catch(() => {});
+      client.release();
+    });
+  }
+  const timer = setInterval(() => {
+    void github.publisher.retryPending().catch(() => {});
+  }, deps.retryEveryMs ?? 60_000);
+  timer.unref();
+  stops.push(async () => clearInterval(timer));
+  app.addHook('onClose', async () => {
+    for (const s of stops) await s();
+    await github.idle();
+  });
+  return github;
+}

@@ -1,0 +1,190 @@
+import path from 'node:path';
+import type pg from 'pg';
+import type { ProbotOctokit } from 'probot';
+import { errorMessage } from '../errors.js';
+import { recordEvent } from '../events/record.js';
+import type { Logger } from '../log/logger.js';
+import type { PublishInput, PublishResult, TaskPublisher } from '../runner/publisher.js';
+import { effectiveConfig } from '../runner/task-config.js';
+import { githubErrorReason, isTransientGitHubError } from './octokit.js';
+import { prBody, taskUrl } from './pr-body.js';
+import { findProjectById, type GitHubProject } from './projects.js';
+import type { InstallationTokens } from './tokens.js';
+import { ensureClone, pushBranch } from './workspace.js';
+
+export interface PublisherDeps {
+  pool: pg.Pool;
+  tokens: InstallationTokens;
+  octokit: (installationId: number) => Promise<ProbotOctokit>;
+  publicUrl: string | null;
+  log: Logger;
+}
+
+/**
+ * Publishes a verified task branch to GitHub: pushes it with a fresh
+ * installation token and opens ONE pull request per branch (an open PR for the
+ * branch is updated, never duplicated). With `pull_requests.merge: auto` the PR
+ * is merged at once; otherwise the task waits for review.
+ *
+ * When GitHub cannot be reached (5xx, rate limits, network) nothing is lost:
+ * the task is parked with `payload.github.publishPending` and `retryPending()`
+ * publishes it once GitHub answers again, without re-running the agent.
+ */
+export class GitHubPublisher implements TaskPublisher {
+  constructor(private readonly deps: PublisherDeps) {}
+
+  /** Clone (first time) and fetch the default branch of a GitHub project's working copy. */
+  async prepare(projectId: string): Promise<void> {
+    const project = await findProjectById(this.deps.pool, projectId);
+    if (!project?.working_path) return;
+    await ensureClone({
+      dir: project.working_path,
+      cloneUrl: project.git_url,
+      defaultBranch: project.default_branch ?? 'main',
+      token: await this.deps.tokens.get(project.github_installation_id),
+    });
+  }
+
+  async publish(input: PublishInput): Promise<PublishResult | null> {
+    const project = await findProjectById(this.deps.pool, input.projectId);
+    if (!project) return null; // not a GitHub project: branches stay local
+    const config = effectiveConfig(project.config);
+    if (!config.pull_requests.enabled) return null;
+    try {
+      const result = await this.publishTo(project, input);
+      await this.deps.pool.query(
+        `update tasks set payload = payload - 'github' || jsonb_build_object('github', jsonb_build_object('publishedAt', now()::text))
+          where id = $1`,
+        [input.taskId],
+      );
+      return result;
+    } catch (err) {
+      const reason = githubErrorReason(err);
+      if (
+        !isTransientGitHubError(err) &&
+        !/GIT_FAILED|unable to access|Could not resolve|Connection refused|50\d/.test(errorMessage(err))
+      ) {
+        // A 4xx GitHub will keep refusing: report the reason on the task (it retries and then dead-letters).
+        throw new Error(`GitHub refused publishing ${input.branch}: ${reason.status ?? ''} ${reason.message}`.trim());
+      }
+      this.deps.log.warn(
+        { task: input.taskKey, status: reason.status, err: reason.message },
+        'GitHub unavailable; publish deferred',
+      );
+      await this.deps.pool.query(
+        `update tasks set payload = payload || jsonb_build_object('github', jsonb_build_object(
+                'publishPending', true, 'input', $2::jsonb, 'lastError', $3::text, 'failedAt', now()::text))
+          where id = $1`,
+        [input.taskId, JSON.stringify(input), `${reason.status ?? 'network'}: ${reason.message}`.slice(0, 500)],
+      );
+      await recordEvent(this.deps.pool, {
+        projectId: input.projectId,
+        kind: 'github.publish_deferred',
+        subjectType: 'task',
+        subjectId: input.taskId,
+        actor: { type: 'github_app' },
+        data: { key: input.taskKey, error: reason.message.slice(0, 500), status: reason.status },
+      });
+      // Parked (not failed, no attempt used): retryPending() publishes it later.
+      return { prNumber: 0, prUrl: '', awaitingMerge: true };
+    }
+  }
+
+  /** Publishes tasks whose publishing was deferred while GitHub was unavailable. */
+  async retryPending(): Promise<number> {
+    const { rows } = await this.deps.pool.query<{ id: string; input: PublishInput }>(
+      `select t.id, t.payload->'github'->'input' as input from tasks t join projects p on p.id = t.project_id
+        where p.source = 'github' and t.status = 'pending' and (t.payload->'github'->>'publishPending')::boolean
+        order by t.updated_at limit 20`,
+    );
+    let published = 0;
+    for (const row of rows) {
+      const project = await findProjectById(this.deps.pool, row.input.projectId);
+      if (!project) continue;
+      try {
+        // The worktree may be gone; the branch lives in the clone either way.
+        const input = { ...row.input, worktree: project.working_path ?? row.input.worktree };
+        const result = await this.publishTo(project, input);
+        await this.deps.pool.query(
+          `update tasks set pr_number = $2, pr_url = $3, payload = payload - 'github', updated_at = now(),
+                  status = case when $4::boolean then status else 'completed' end
+            where id = $1`,
+          [row.id, result.prNumber, result.prUrl, result.awaitingMerge],
+        );
+        published += 1;
+      } catch (err) {
+        this.deps.log.warn({ task: row.id, err: githubErrorReason(err).message }, 'deferred publish failed again');
+        if (isTransientGitHubError(err)) break;
+      }
+    }
+    return published;
+  }
+
+  private async publishTo(project: GitHubProject, input: PublishInput): Promise<PublishResult> {
+    const [owner, repo] = project.github_repo.split('/') as [string, string];
+    const config = effectiveConfig(project.config);
+    const token = await this.deps.tokens.get(project.github_installation_id);
+    await pushBranch({
+      worktree: input.worktree || path.resolve(project.working_path ?? '.'),
+      branch: input.branch,
+      token,
+    });
+    const octokit = await this.deps.octokit(project.github_installation_id);
+    const body = prBody(input, { taskUrl: taskUrl(this.deps.publicUrl, input.projectId, input.taskId) });
+    const title = `${input.taskKey}: ${input.title}`.slice(0, 250);
+    const { data: existing } = await octokit.rest.pulls.list({
+      owner,
+      repo,
+      head: `${owner}:${input.branch}`,
+      state: 'open',
+    });
+    let pr: { number: number; html_url: string };
+    if (existing[0]) {
+      const { data } = await octokit.rest.pulls.update({ owner, repo, pull_number: existing[0].number, title, body });
+      pr = data;
+    } else {
+      const { data } = await octokit.rest.pulls.create({
+        owner,
+        repo,
+        head: input.branch,
+        base: input.baseBranch === 'HEAD' ? (project.default_branch ?? 'main') : input.baseBranch,
+        title,
+        body,
+        draft: config.pull_requests.draft_until_verified && !input.verify.passed,
+        maintainer_can_modify: true,
+      });
+      pr = data;
+      if (config.pull_requests.labels.length) {
+        await octokit.rest.issues
+          .addLabels({ owner, repo, issue_number: pr.number, labels: config.pull_requests.labels })
+          .catch((err: unknown) => this.deps.log.warn({ err: githubErrorReason(err).message }, 'labels not added'));
+      }
+      await recordEvent(this.deps.pool, {
+        projectId: input.projectId,
+        kind: 'github.pr_opened',
+        subjectType: 'task',
+        subjectId: input.taskId,
+        actor: { type: 'github_app' },
+        data: { key: input.taskKey, pr_number: pr.number, pr_url: pr.html_url, branch: input.branch },
+      });
+    }
+    if (config.pull_requests.merge === 'auto' && input.verify.passed) {
+      try {
+        await octokit.rest.pulls.merge({
+          owner,
+          repo,
+          pull_number: pr.number,
+          merge_method: config.pull_requests.merge_method,
+        });
+        return { prNumber: pr.number, prUrl: pr.html_url, awaitingMerge: false };
+      } catch (err) {
+        if (isTransientGitHubError(err)) throw err;
+        this.deps.log.info(
+          { pr: pr.number, err: githubErrorReason(err).message },
+          'auto-merge refused; waiting for review',
+        );
+      }
+    }
+    return { prNumber: pr.number, prUrl: pr.html_url, awaitingMerge: true };
+  }
+}

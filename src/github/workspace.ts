@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { SamgitaError } from '../errors.js';
+import { git } from '../git/git.js';
+import { gitAuthEnv, scrubToken } from './git-auth.js';
+
+/** Where a GitHub repository is cloned for runners: $SAMGITA_HOME/repos/<owner>/<repo>. */
+export function clonePath(samgitaHome: string, fullName: string): string {
+  const [owner, repo] = fullName.split('/');
+  if (!owner || !repo || owner.startsWith('.') || repo.startsWith('.')) {
+    throw new SamgitaError('INVALID_INPUT', `not a GitHub repository name: ${fullName}`);
+  }
+  return path.join(samgitaHome, 'repos', owner, repo);
+}
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** One git operation at a time per clone in this process (fetches race on ref locks). */
+async function serialized<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(dir) ?? Promise.resolve();
+  const next = prev.catch(() => {}).then(fn);
+  locks.set(dir, next);
+  try {
+    return await next;
+  } finally {
+    if (locks.get(dir) === next) locks.delete(dir);
+  }
+}
+
+async function authedGit(dir: string, args: string[], token: string): Promise<string> {
+  try {
+    return await git(dir, args, { env: gitAuthEnv(token), timeoutMs: 120_000 });
+  } catch (err) {
+    // git's own messages never carry the header, but keep any echo of it out of logs anyway.
+    if (err instanceof SamgitaError) {
+      throw new SamgitaError(err.code, scrubToken(err.message, token), { hint: err.hint, details: err.details });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Makes sure the runner's clone of a GitHub repository exists and its default
+ * branch is current. The clone keeps a detached HEAD so fetch can move the
+ * default branch; task branches live in worktrees and are never touched here.
+ */
+export async function ensureClone(input: {
+  dir: string;
+  cloneUrl: string;
+  defaultBranch: string;
+  token: string;
+}): Promise<void> {
+  await serialized(input.dir, async () => {
+    if (!existsSync(path.join(input.dir, '.git'))) {
+      await mkdir(path.dirname(input.dir), { recursive: true });
+      await authedGit(
+        path.dirname(input.dir),
+        ['clone', '--no-checkout', '--quiet', input.cloneUrl, input.dir],
+        input.token,
+      );
+      const head = (await git(input.dir, ['rev-parse', 'HEAD'])).trim();
+      await git(input.dir, ['update-ref', '--no-deref', 'HEAD', head]);
+    }
+    await authedGit(
+      input.dir,
+      [
+        'fetch',
+        '--quiet',
+        '--prune',
+        'origin',
+        `+refs/heads/${input.defaultBranch}:refs/heads/${input.defaultBranch}`,
+        '+refs/heads/*:refs/remotes/origin/*',
+      ],
+      input.token,
+    );
+  });
+}
+
+/** Pushes a task branch (fast-forward only: reviewers' commits on it are never overwritten). */
+export async function pushBranch(input: { worktree: string; branch: string; token: string }): Promise<void> {
+  await authedGit(
+    input.worktree,
+    ['push', '--quiet', 'origin', `refs/heads/${input.branch}:refs/heads/${input.branch}`],
+    input.token,
+  );
+}
