@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import pino from 'pino';
+import { resolveAgentTypes } from '../../agents/catalog.js';
 import { checkClaude } from '../../claude/preflight.js';
 import { loadEnvConfig } from '../../config/env.js';
 import { openDatabase } from '../../db/open.js';
@@ -11,9 +12,12 @@ import type { Actor } from '../../events/record.js';
 import { inspectRepo } from '../../git/repo.js';
 import { createLogger, setLogger } from '../../log/logger.js';
 import { formatPlanDiff } from '../../planner/format.js';
+import type { PlannedTask } from '../../planner/types.js';
 import { canonicalGitUrl, recordRevision, registerProject } from '../../projects/register.js';
 import { advanceProject } from '../../queue/enqueue.js';
+import { analyzePrdDetailed, hasAnalysis, storeAnalysis } from '../../reconcile/analyze.js';
 import { readDesiredState } from '../../reconcile/desired-state.js';
+import { proposePerpetualCycle } from '../../reconcile/perpetual.js';
 import { reconcileProject } from '../../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { startRunner } from '../../runner/runner.js';
@@ -23,6 +27,7 @@ interface RunOptions {
   concurrency?: string;
   progress: boolean;
   json?: boolean;
+  analyze?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -33,6 +38,10 @@ export function registerRunCommand(program: Command): void {
     .option('-c, --concurrency <n>', 'agents at once (default: limits.max_concurrent_agents from samgita.yaml)')
     .option('--no-progress', 'print plain event lines even on a terminal')
     .option('--json', 'print the final summary as JSON on stdout (progress goes to stderr)')
+    .option(
+      '--analyze',
+      'ask Claude Code for a structured work breakdown of the PRD (once per PRD + samgita.yaml content) and merge its tasks into the plan',
+    )
     .addHelpText(
       'after',
       `
@@ -116,6 +125,26 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
       },
       actor,
     );
+    let breakdown: PlannedTask[] | undefined;
+    if (opts.analyze && !(await hasAnalysis(db.pool, project.id, revision.content_hash, revision.config_hash))) {
+      const analysis = await analyzePrdDetailed({
+        claudeBin: env.claudeBin,
+        cwd: repo.root,
+        prd: desired.prd,
+        catalog: resolveAgentTypes(desired.config.agents),
+        config: desired.config,
+        env: claudeEnv,
+        timeoutMs: desired.config.limits.claude_timeout,
+      });
+      await storeAnalysis(db.pool, {
+        projectId: project.id,
+        revisionId: revision.id,
+        prdHash: revision.content_hash,
+        configHash: revision.config_hash,
+        result: analysis,
+      });
+      breakdown = analysis.tasks;
+    }
     const result = await reconcileProject(db.pool, {
       projectId: project.id,
       revisionId: revision.id,
@@ -123,6 +152,7 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
       config: desired.config,
       dryRun: false,
       actor,
+      breakdown,
     });
     out.write(
       `${pc.bold('samgita')} ${created ? 'registered' : 'found'} project ${pc.cyan(project.name)} (${project.id})\n`,
@@ -186,6 +216,11 @@ async function waitForProject(pool: import('pg').Pool, projectId: string): Promi
       const { rows } = await pool
         .query<{ status: string }>('select status from projects where id = $1', [projectId])
         .catch(() => ({ rows: [] as { status: string }[] }));
+      if (rows[0]?.status === 'completed') {
+        // Perpetual mode (FR-4.4): a finished project gets its next improvement cycle, within budget.
+        const next = await proposePerpetualCycle(pool, projectId).catch(() => null);
+        if (next?.kind === 'proposed') return;
+      }
       if (rows[0] && rows[0].status !== 'running') finish(false);
     }, 300);
   });
