@@ -102,7 +102,7 @@ function App() {
   const canWrite = session.scope === 'write';
   let view: preact.JSX.Element;
   const m = /^\/ui\/projects\/([0-9a-f-]{36})(?:\/([a-z]+))?(?:\/([0-9a-f-]{36}))?/.exec(path);
-  if (m) view = <ProjectView id={m[1]!} tab={m[2] ?? 'tasks'} sub={m[3] ?? null} canWrite={canWrite} />;
+  if (m) view = <ProjectView key={m[1]} id={m[1]!} tab={m[2] ?? 'tasks'} sub={m[3] ?? null} canWrite={canWrite} />;
   else if (path.startsWith('/ui/agents')) view = <AgentsView projectId={null} />;
   else if (path.startsWith('/ui/cost')) view = <CostView projectId={null} />;
   else view = <ProjectsView canWrite={canWrite} />;

@@ -144,7 +144,7 @@ export function ProjectView({
         {tab === 'tasks' && <Kanban projectId={id} openTaskId={sub} canWrite={canWrite} />}
         {tab === 'agents' && <AgentsView projectId={id} />}
         {tab === 'logs' && <LogsView projectId={id} runId={sub} />}
-        {tab === 'prd' && p && <PrdView project={p} canWrite={canWrite} onSaved={() => refresh(id)} />}
+        {tab === 'prd' && p && <PrdView key={p.id} project={p} canWrite={canWrite} onSaved={() => refresh(id)} />}
         {tab === 'cost' && <CostView projectId={id} />}
       </div>
     </section>
