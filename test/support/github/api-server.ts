@@ -217,6 +217,8 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
       draft: p.draft,
       merged: p.merged,
       merge_commit_sha: p.mergeSha,
+      requested_reviewers: [],
+      requested_teams: [],
       merged_at: p.merged ? new Date().toISOString() : null,
       closed_at: p.state === 'closed' ? new Date().toISOString() : null,
       html_url: `${htmlBase}/${p.repo}/pull/${p.number}`,
@@ -306,7 +308,11 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
         },
       };
     },
-    'repos/get': ({ repo }) => ({ status: 200, body: repoJson(repo!, api.example('full-repository')) }),
+    // GitHub's own example predates has_discussions (required by the schema).
+    'repos/get': ({ repo }) => ({
+      status: 200,
+      body: { ...repoJson(repo!, api.example('full-repository')), has_discussions: false },
+    }),
     'repos/get-content': ({ repo, params, query }) => {
       const ref = query.get('ref') ?? repo!.defaultBranch;
       let content: Buffer;
@@ -381,6 +387,20 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
       return { status: 200, body: { sha, merged: true, message: 'Pull Request successfully merged' } };
     },
     'pulls/list-comments-for-review': () => ({ status: 200, body: [] }),
+    'issues/add-labels': ({ repo, params, body }) => {
+      const n = Number(params.issue_number);
+      if (
+        !state.pulls.some((p) => p.repo === repo!.fullName && p.number === n) &&
+        !state.issues.some((i) => i.repo === repo!.fullName && i.number === n)
+      ) {
+        throw new HttpError(404, 'Not Found');
+      }
+      const names = ((body.labels as unknown[] | undefined) ?? []).map((l) =>
+        typeof l === 'string' ? l : String((l as { name: string }).name),
+      );
+      const ex = api.example('label-items') as unknown as Record<string, unknown>[];
+      return { status: 200, body: names.map((name, i) => ({ ...ex[0]!, id: i + 1, name })) };
+    },
     'repos/get-collaborator-permission-level': ({ repo, params }) => {
       const permission = repo!.collaborators.get(params.username!) ?? 'none';
       const ex = api.example('repository-collaborator-permission-response-if-user-has-admin-permissions');

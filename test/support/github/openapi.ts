@@ -57,6 +57,7 @@ export class OpenApi {
     this.ajv = new Ajv({ strict: false, allErrors: false, validateFormats: true });
     const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
     addFormats(this.ajv);
+    openApiToJsonSchema(this.spec);
     this.ajv.addSchema(this.spec as object, 'gh');
     for (const [template, methods] of Object.entries(this.spec.paths)) {
       const names: string[] = [];
@@ -149,5 +150,27 @@ export class OpenApi {
     const ex = this.spec.components.examples[name];
     if (!ex) throw new Error(`no OpenAPI example named ${name}`);
     return structuredClone(ex.value) as Record<string, unknown>;
+  }
+}
+
+/**
+ * OpenAPI 3.0 `nullable` → JSON Schema: Ajv accepts `nullable` only beside
+ * `type`, and an `enum` must list null itself. Rewrites in place.
+ */
+function openApiToJsonSchema(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const n of node) openApiToJsonSchema(n);
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  for (const v of Object.values(o)) openApiToJsonSchema(v);
+  if (o.nullable !== true) return;
+  if (Array.isArray(o.enum) && !o.enum.includes(null)) o.enum.push(null);
+  if (o.type === undefined) {
+    const rest = { ...o };
+    delete rest.nullable;
+    for (const k of Object.keys(o)) delete o[k];
+    o.anyOf = [rest, { type: 'null' }];
   }
 }
