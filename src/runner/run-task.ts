@@ -171,6 +171,21 @@ async function claim(
 ): Promise<string | null> {
   return withTransaction(ctx.pool, async (db) => {
     await db.query(`select pg_advisory_xact_lock(hashtext('samgita:claim:' || $1::text))`, [task.project_id]);
+    // The one guard against running a task twice at once: a live agent run on it
+    // means this job is a duplicate (e.g. re-added while the task was being
+    // claimed). Runs of a dead runner were ended by the reaper before its jobs
+    // were unlocked, so a task resumes after a crash.
+    const live = await db.query<{ status: string }>(
+      `select t.status from tasks t
+        where t.id = $1 and t.status in ('queued', 'running')
+          and not exists (select 1 from agent_runs a where a.current_task_id = t.id and a.ended_at is null)
+        for update of t`,
+      [task.id],
+    );
+    if (!live.rows[0]) {
+      ctx.log.debug({ task: task.key }, 'task already running elsewhere or no longer queued; duplicate job dropped');
+      return null;
+    }
     const cap = await capReached(db, task, config);
     if (cap) {
       const delay = capDelayMs(task.cap_waits ?? 0);
@@ -181,8 +196,8 @@ async function claim(
     }
     const settings = agentSettings(config, task.agent_type, task.checkpoint.escalations ?? 0);
     const run = await db.query<{ id: string }>(
-      `insert into agent_runs (project_id, current_task_id, runner_id, agent_type, node, pid, model, attempt, status)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, 'idle') returning id`,
+      `insert into agent_runs (project_id, current_task_id, runner_id, agent_type, node, pid, model, attempt, status, started_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, 'idle', clock_timestamp()) returning id`,
       [
         task.project_id,
         task.id,
@@ -260,17 +275,21 @@ export function capDelayMs(waits: number, random: () => number = Math.random): n
  * mode moves the waiting job's run_at.
  */
 export async function wakeCappedTasks(pool: pg.Pool, projectId: string, agentType: string, n = 1): Promise<number> {
-  return withTransaction(pool, async (db) => {
-    const { rows } = await db.query<{ id: string; priority: number; max_attempts: number }>(
-      `select id, priority, max_attempts from tasks
-        where project_id = $1 and status = 'queued' and cap_waits > 0
-        order by (agent_type = $2) desc, priority, queued_at nulls last
-        limit $3 for update skip locked`,
-      [projectId, agentType, n],
-    );
-    for (const t of rows) await addTaskJob(db, t);
-    return rows.length;
-  });
+  // Only jobs nobody holds are moved (reschedule_jobs skips locked ones): re-adding
+  // a locked job's key would create a second job for a task that is being claimed.
+  const { rows } = await pool.query<{ id: string }>(
+    `with waiting as (
+       select j.id from tasks t join graphile_worker.jobs j on j.key = 'task:' || t.id::text
+        where t.project_id = $1 and t.status = 'queued' and t.cap_waits > 0
+          and j.locked_at is null and j.run_at > now()
+        order by (t.agent_type = $2) desc, t.priority, t.queued_at nulls last
+        limit $3)
+     select r.id from graphile_worker.reschedule_jobs(array(select id from waiting), run_at => now()) r`,
+    [projectId, agentType, n],
+  );
+  if (rows.length)
+    await pool.query(`select pg_notify('jobs:insert', json_build_object('count', $1::int)::text)`, [rows.length]);
+  return rows.length;
 }
 
 /**

@@ -45,6 +45,7 @@ async function start(cli: Parameters<typeof runner>[1], opts: Parameters<typeof 
 const q = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) =>
   (await db.pool.query<T>(sql, params)).rows;
 
+const at = (c: unknown) => Date.parse((c as { at: string }).at);
 const prompts = (log: string) => readFakeLog(log).filter((c) => c.command === 'print');
 
 describe('queue order', () => {
@@ -132,10 +133,13 @@ describe('failures and retries', () => {
     // The retry waited for its backoff (at least half the base delay).
     const calls = prompts(cli.log);
     expect(calls).toHaveLength(2);
-    expect(
-      Date.parse(readFakeLog(cli.log)[1]!.at as unknown as string) - Date.parse(calls[0]!.at as unknown as string),
-    ).toBeGreaterThanOrEqual(100);
+    expect(at(calls[1]) - at(calls[0])).toBeGreaterThanOrEqual(100);
     // The project is stuck on it, visibly.
+    await waitFor(
+      'project failed',
+      async () =>
+        (await q<{ status: string }>('select status from projects where id = $1', [projectId]))[0]!.status === 'failed',
+    );
     const [p] = await q<{ status: string; status_reason: string }>(
       'select status, status_reason from projects where id = $1',
       [projectId],
@@ -230,9 +234,266 @@ describe('rate limits', () => {
     const calls = prompts(cli.log);
     expect(calls).toHaveLength(3);
     // Nothing called the provider again before the reset.
-    for (const c of calls.slice(1))
-      expect(Date.parse(c.at as unknown as string)).toBeGreaterThanOrEqual(pause!.paused_until.getTime());
+    for (const c of calls.slice(1)) expect(at(c)).toBeGreaterThanOrEqual(pause!.paused_until.getTime());
     expect(Object.values(await taskStatuses(db.pool, projectId))).toEqual(['completed', 'completed']);
     expect((await q(`select 1 from events where kind = 'rate_limit.hit'`)).length).toBe(1);
+  });
+});
+
+describe('RARV loops', () => {
+  // The command's text (which the prompt lists) differs from its output: "OK-FILE-""MISSING" prints OK-FILE-MISSING.
+  const VERIFY = `sh -c 'test -f ok.txt || { echo "OK-FILE-""MISSING: ok.txt not found"; exit 1; }'`;
+
+  it('a failed verify feeds its output into the next loop, which succeeds', async () => {
+    const cli = fakeCli([
+      { match: 'OK-FILE-MISSING', steps: [{ write: { path: 'ok.txt', content: 'ok\n' } }, { text: 'fixed' }] },
+      { steps: [{ write: { path: 'wrong.txt', content: 'x\n' } }, { text: 'tried' }] },
+    ]);
+    const { projectId } = await seedProject(db.pool, { verify: { test: VERIFY } });
+    const ids = await seedTasks(db.pool, projectId, [{ key: 'loop' }]);
+    await start(cli);
+    await waitForTasks(db.pool, projectId, allSettled);
+    const calls = prompts(cli.log);
+    expect(calls).toHaveLength(2);
+    expect(calls[0]!.prompt).not.toContain('OK-FILE-MISSING');
+    expect(calls[1]!.prompt).toContain('OK-FILE-MISSING: ok.txt not found');
+    const steps = await q<{ loop: number; step: string; status: string }>(
+      'select loop, step, status from rarv_steps where task_id = $1 order by id',
+      [ids.get('loop')],
+    );
+    expect(steps.map((s) => `${s.loop}:${s.step}:${s.status}`)).toEqual([
+      '0:reason:completed',
+      '0:act:completed',
+      '0:reflect:completed',
+      '0:verify:failed',
+      '1:reason:completed',
+      '1:act:completed',
+      '1:reflect:completed',
+      '1:verify:completed',
+    ]);
+    const [t] = await q<{ status: string; attempts: number }>('select status, attempts from tasks where id = $1', [
+      ids.get('loop'),
+    ]);
+    expect(t).toEqual({ status: 'completed', attempts: 1 });
+  });
+
+  it('escalates to the next model tier after rarv_loops failed loops', async () => {
+    const cli = fakeCli([
+      { match: '/Loop 2:/', steps: [{ write: { path: 'ok.txt', content: 'ok\n' } }, { text: 'fixed' }] },
+      { steps: [{ text: 'tried' }] },
+    ]);
+    const { projectId } = await seedProject(db.pool, { verify: { test: VERIFY }, limits: { rarv_loops: 2 } });
+    await seedTasks(db.pool, projectId, [{ key: 'hard' }]);
+    await start(cli);
+    await waitForTasks(db.pool, projectId, allSettled);
+    const models = prompts(cli.log).map((c) => c.flags['--model']);
+    // eng-backend is standard tier: two loops on sonnet, then opus.
+    expect(models).toEqual(['claude-sonnet-4-5', 'claude-sonnet-4-5', 'claude-opus-4-1']);
+    expect(Object.values(await taskStatuses(db.pool, projectId))).toEqual(['completed']);
+  });
+});
+
+describe('budgets', () => {
+  for (const scope of ['task', 'phase', 'project'] as const) {
+    it(`a ${scope} budget stops before the next call and pauses the project`, async () => {
+      const cli = fakeCli([{ steps: [{ text: 'spent' }, { result: { cost_usd: 0.5 } }] }]);
+      const { projectId } = await seedProject(db.pool, {
+        verify: { test: 'false' },
+        budget: { [scope]: { usd: 0.4, tokens: null } },
+      });
+      const ids = await seedTasks(db.pool, projectId, [{ key: `spend-${scope}` }]);
+      await start(cli);
+      await waitFor('project paused', async () => {
+        const [p] = await q<{ status: string }>('select status from projects where id = $1', [projectId]);
+        return p!.status === 'paused';
+      });
+      const [p] = await q<{ status_reason: string; cost_usd: number }>(
+        'select status_reason, cost_usd from projects where id = $1',
+        [projectId],
+      );
+      expect(p!.status_reason).toMatch(
+        new RegExp(`^budget reached: ${scope} budget spent \\(\\$0\\.50 of \\$0\\.40\\)`),
+      );
+      expect(p!.cost_usd).toBeCloseTo(0.5, 6);
+      // One call: the budget check before the second Act stopped it.
+      expect(prompts(cli.log)).toHaveLength(1);
+      expect(prompts(cli.log)[0]!.flags['--max-budget-usd']).toBe('0.4');
+      const [t] = await q<{ status: string }>('select status from tasks where id = $1', [ids.get(`spend-${scope}`)]);
+      expect(t!.status).toBe('pending');
+      expect(
+        (await q(`select 1 from events where kind = 'budget.exceeded' and project_id = $1`, [projectId])).length,
+      ).toBe(1);
+    });
+  }
+});
+
+describe('resume', () => {
+  it('a task stopped mid-verify resumes at verify, not at Act', async () => {
+    const cli = fakeCli([{ steps: [{ write: { path: 'ok.txt', content: 'ok\n' } }, { text: 'done' }] }]);
+    const started = path.join(cli.dir, 'verify-started');
+    const { projectId } = await seedProject(db.pool, {
+      verify: { test: `sh -c 'if [ -e ${started} ]; then exit 0; fi; touch ${started}; sleep 30'` },
+    });
+    const ids = await seedTasks(db.pool, projectId, [{ key: 'resumable' }]);
+    const first = await runner(db.url, cli, { drainTimeoutMs: 200 });
+    await waitFor('verify to start', async () => fs.existsSync(started));
+    await first.stop(); // verify is killed at the drain timeout; the task keeps rarv_step = verify
+    const [mid] = await q<{ status: string; rarv_step: string }>('select status, rarv_step from tasks where id = $1', [
+      ids.get('resumable'),
+    ]);
+    expect(mid).toEqual({ status: 'queued', rarv_step: 'verify' });
+    await start(cli);
+    await waitForTasks(db.pool, projectId, allSettled);
+    expect(prompts(cli.log)).toHaveLength(1); // Act ran once, before the stop
+    const runs = await q<{ id: string }>('select id from agent_runs where current_task_id = $1 order by started_at', [
+      ids.get('resumable'),
+    ]);
+    expect(runs).toHaveLength(2);
+    const second = await q<{ step: string; status: string }>(
+      'select step, status from rarv_steps where agent_run_id = $1 order by id',
+      [runs[1]!.id],
+    );
+    expect(second).toEqual([{ step: 'verify', status: 'completed' }]);
+    expect(Object.values(await taskStatuses(db.pool, projectId))).toEqual(['completed']);
+  });
+});
+
+describe('concurrency', () => {
+  it('no task runs twice at once across several runners', async () => {
+    const cli = fakeCli([]);
+    const overlap = path.join(cli.dir, 'overlap');
+    cli.rewrite([
+      {
+        steps: [
+          { run: `if [ -e .busy ]; then echo "$PWD" >> ${overlap}; fi; touch .busy; sleep 0.1; rm -f .busy` },
+          { text: 'ok' },
+        ],
+      },
+    ]);
+    const { projectId } = await seedProject(db.pool, { limits: { max_concurrent_agents: 50 } });
+    const keys = Array.from({ length: 30 }, (_, i) => ({ key: `t${i}` }));
+    await seedTasks(db.pool, projectId, keys);
+    await Promise.all([1, 2, 3].map(() => start(cli, { concurrency: 4, heartbeatMs: 200 })));
+    await waitForTasks(db.pool, projectId, allSettled, 45_000);
+    expect(fs.existsSync(overlap)).toBe(false);
+    const runs = await q<{ task: string; runner_id: string; started_at: Date; ended_at: Date; status: string }>(
+      `select current_task_id as task, runner_id, started_at, ended_at, status from agent_runs
+        where project_id = $1 order by current_task_id, started_at`,
+      [projectId],
+    );
+    expect(runs).toHaveLength(30);
+    expect(runs.every((r) => r.status === 'completed')).toBe(true);
+    expect(new Set(runs.map((r) => r.runner_id)).size).toBeGreaterThan(1);
+    expect(prompts(cli.log)).toHaveLength(30);
+    expect(
+      (await q(`select 1 from events where kind = 'task.completed' and project_id = $1`, [projectId])).length,
+    ).toBe(30);
+  });
+
+  it('respects per-agent-type and per-project caps across runners without spinning', async () => {
+    const cli = fakeCli([{ steps: [{ sleep: 150 }, { text: 'ok' }] }]);
+    const { projectId } = await seedProject(db.pool, {
+      limits: { max_concurrent_agents: 3 },
+      agents: { 'eng-backend': { max_concurrency: 1 } },
+    });
+    await seedTasks(db.pool, projectId, [
+      ...Array.from({ length: 4 }, (_, i) => ({ key: `be${i}`, agentType: 'eng-backend' })),
+      ...Array.from({ length: 6 }, (_, i) => ({ key: `qa${i}`, agentType: 'eng-qa' })),
+    ]);
+    await Promise.all([1, 2].map(() => start(cli, { concurrency: 5 })));
+    await waitForTasks(db.pool, projectId, allSettled, 45_000);
+    const runs = await q<{ agent_type: string; started_at: Date; ended_at: Date }>(
+      'select agent_type, started_at, ended_at from agent_runs where project_id = $1',
+      [projectId],
+    );
+    expect(runs).toHaveLength(10);
+    const peak = (rs: typeof runs) => {
+      let max = 0;
+      for (const r of rs) {
+        const at = r.started_at.getTime();
+        const n = rs.filter((o) => o.started_at.getTime() <= at && o.ended_at.getTime() > at).length;
+        max = Math.max(max, n);
+      }
+      return max;
+    };
+    expect(peak(runs.filter((r) => r.agent_type === 'eng-backend'))).toBe(1);
+    expect(peak(runs)).toBeLessThanOrEqual(3);
+    expect(peak(runs)).toBeGreaterThanOrEqual(2);
+    // Waiting at a cap is cheap: a bounded number of re-checks, not a hot loop.
+    const [w] = await q<{ n: number }>(
+      `select count(*)::int as n from events where kind = 'task.started' and project_id = $1`,
+      [projectId],
+    );
+    expect(w!.n).toBe(10);
+    expect(capDelayMs(0, () => 0)).toBe(250);
+    expect(capDelayMs(20, () => 1)).toBe(30_000);
+  });
+});
+
+describe('stopping agents', () => {
+  it('a task cancelled by re-planning stops its running agent at once', async () => {
+    const cli = fakeCli([{ steps: [{ run: 'sleep 30' }, { text: 'never' }] }]);
+    const { projectId } = await seedProject(db.pool);
+    const ids = await seedTasks(db.pool, projectId, [{ key: 'doomed' }]);
+    await start(cli);
+    const call = await waitFor('the agent to start', async () => prompts(cli.log)[0]);
+    const t0 = Date.now();
+    await db.pool.query(`update tasks set status = 'cancelled' where id = $1`, [ids.get('doomed')]);
+    await db.pool.query(
+      `insert into events (project_id, kind, subject_type, subject_id) values ($1, 'task.cancelled', 'task', $2)`,
+      [projectId, ids.get('doomed')],
+    );
+    await waitFor('the agent run to end', async () => {
+      const [r] = await q<{ ended_at: Date | null }>('select ended_at from agent_runs where current_task_id = $1', [
+        ids.get('doomed'),
+      ]);
+      return r?.ended_at;
+    });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(() => process.kill(call.pid, 0)).toThrow();
+    const [t] = await q<{ status: string }>('select status from tasks where id = $1', [ids.get('doomed')]);
+    expect(t!.status).toBe('cancelled');
+  });
+
+  it('a cancelled project stops its agents; its tasks end cancelled', async () => {
+    const cli = fakeCli([{ steps: [{ run: 'sleep 30' }, { text: 'never' }] }]);
+    const { projectId } = await seedProject(db.pool);
+    await seedTasks(db.pool, projectId, [{ key: 'c1' }, { key: 'c2' }]);
+    await start(cli);
+    await waitFor('both agents', async () => prompts(cli.log).length === 2);
+    await db.pool.query(`update projects set status = 'cancelled' where id = $1`, [projectId]);
+    await db.pool.query(
+      `insert into events (project_id, kind, subject_type, subject_id) values ($1::uuid, 'project.cancelled', 'project', $1::text)`,
+      [projectId],
+    );
+    const s = await waitForTasks(db.pool, projectId, (x) => x.every((v) => v === 'cancelled'), 10_000);
+    expect(Object.values(s)).toEqual(['cancelled', 'cancelled']);
+  });
+
+  it('a paused project lets the running step finish, then hands the task back', async () => {
+    const cli = fakeCli([]);
+    const acting = path.join(cli.dir, 'acting');
+    cli.rewrite([{ steps: [{ run: `touch ${acting}; sleep 1` }, { text: 'done' }] }]);
+    const { projectId } = await seedProject(db.pool);
+    const ids = await seedTasks(db.pool, projectId, [{ key: 'p' }]);
+    await start(cli);
+    await waitFor('act', async () => fs.existsSync(acting));
+    await db.pool.query(`update projects set status = 'paused' where id = $1`, [projectId]);
+    await db.pool.query(
+      `insert into events (project_id, kind, subject_type, subject_id) values ($1::uuid, 'project.paused', 'project', $1::text)`,
+      [projectId],
+    );
+    await waitForTasks(db.pool, projectId, (x) => x[0] === 'pending', 10_000);
+    const [t] = await q<{ rarv_step: string; attempts: number }>(
+      'select rarv_step, attempts from tasks where id = $1',
+      [ids.get('p')],
+    );
+    // Act completed and was checkpointed; Reflect did not start.
+    expect(t).toEqual({ rarv_step: 'reflect', attempts: 0 });
+    const steps = await q<{ step: string; status: string }>(
+      'select step, status from rarv_steps where task_id = $1 order by id',
+      [ids.get('p')],
+    );
+    expect(steps.map((x) => `${x.step}:${x.status}`)).toEqual(['reason:completed', 'act:completed']);
   });
 });
