@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type pg from 'pg';
 import type { ApiContext, PrdUpdatedEvent } from '../api/context.js';
 import { ApiError, toApiError } from '../api/errors.js';
@@ -13,13 +13,11 @@ import { healthRoutes } from '../api/routes/health.js';
 import { projectRoutes } from '../api/routes/projects.js';
 import { runnerRoutes } from '../api/routes/runners.js';
 import { taskRoutes } from '../api/routes/tasks.js';
-import { uiRoutes } from '../api/routes/ui-dashboard.js';
 import { webhookRoutes } from '../api/routes/webhooks.js';
 import { authHook } from '../auth/hook.js';
 import type { EnvConfig } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { metricsRoutes } from '../metrics/routes.js';
-import { webUi } from '../web-ui/plugin.js';
 import { NotifyHub } from './notify-hub.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 
@@ -49,10 +47,10 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   const log = opts.logger ?? createLogger({ level: opts.env.logLevel, name: 'samgita-api' });
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: true } },
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: true, strictTypes: false } },
   }) as unknown as FastifyInstance; // pino's Logger vs fastify's FastifyBaseLogger generic
   const hub = new NotifyHub(opts.pool, ['samgita_events', 'samgita_agent_logs'], log);
   const open = new Set<ServerResponse>();
@@ -122,8 +120,6 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   await runnerRoutes(app, ctx);
   await webhookRoutes(app, ctx);
   await metricsRoutes(app, ctx, { public: opts.metricsPublic ?? false });
-  await uiRoutes(app, ctx);
-  await webUi(app, { pool: opts.pool });
 
   app.addHook('onReady', async () => {
     await hub.start();
