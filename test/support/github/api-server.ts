@@ -94,6 +94,8 @@ export interface FakeGitHub {
   gitBaseUrl: string;
   /** Makes the next `count` requests matching `pattern` fail with `status` (5xx, 403 secondary limit, ...). */
   failNext(pattern: RegExp, status: number, count?: number): void;
+  /** GitHub is back: drops every pending injected failure. */
+  clearFailures(): void;
   addRepo(
     repo: Omit<FakeRepo, 'id' | 'fullName' | 'collaborators'> & { collaborators?: FakeRepo['collaborators'] },
   ): FakeRepo;
@@ -150,6 +152,9 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
     gitBaseUrl: 'http://git.invalid',
     failNext(pattern, status, count = 1) {
       failures.push({ pattern, status, count });
+    },
+    clearFailures() {
+      failures.length = 0;
     },
     addRepo(r) {
       const fullName = `${r.owner}/${r.name}`;
@@ -404,7 +409,7 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
     'repos/get-collaborator-permission-level': ({ repo, params }) => {
       const permission = repo!.collaborators.get(params.username!) ?? 'none';
       const ex = api.example('repository-collaborator-permission-response-if-user-has-admin-permissions');
-      const user = { ...(ex.user as object), login: params.username };
+      const user = { ...(ex.user as object), login: params.username, role_name: permission };
       const legacy = permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission;
       return { status: 200, body: { ...ex, permission: legacy, role_name: permission, user } };
     },
