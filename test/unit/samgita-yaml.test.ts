@@ -102,6 +102,7 @@ describe('defaults', () => {
       labels: ['samgita'],
     },
     perpetual: { enabled: false, max_tasks_per_cycle: 5 },
+    routing: {},
   };
 
   it('defaultConfig() is the documented default', () => {
@@ -217,6 +218,7 @@ describe('full valid file', () => {
         labels: ['samgita', 'ai'],
       },
       perpetual: { enabled: true, max_tasks_per_cycle: 3 },
+      routing: { 'FR-6.*': 'eng-frontend' },
     });
   });
 
@@ -583,7 +585,7 @@ describe('JSON Schema', () => {
     expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(config).sort());
     for (const [section, value] of Object.entries(config)) {
       const prop = schema.properties[section];
-      if (value && typeof value === 'object' && !Array.isArray(value) && section !== 'agents') {
+      if (value && typeof value === 'object' && !Array.isArray(value) && !['agents', 'routing'].includes(section)) {
         expect(Object.keys(prop.properties).sort(), section).toEqual(Object.keys(value).sort());
         expect(prop.additionalProperties, section).toBe(false);
       }
@@ -619,5 +621,26 @@ describe('docs/configuration.md', () => {
     walk(schema.$defs.agent, 'agents.<type>.');
     const undocumented = keys.filter((k) => !doc.includes(`\`${k}\``));
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('routing pins', () => {
+  it('accepts requirement keys and globs mapped to agent types', () => {
+    expect(parseSamgitaYaml('routing:\n  "FR-6.*": eng-frontend\n  FR-5.2: eng-perf\n').routing).toEqual({
+      'FR-6.*': 'eng-frontend',
+      'FR-5.2': 'eng-perf',
+    });
+  });
+
+  it('points at a malformed key or agent type', () => {
+    const err = (() => {
+      try {
+        parseSamgitaYaml('routing:\n  FR-6: Eng Frontend\n');
+      } catch (e) {
+        return e as SamgitaError;
+      }
+    })();
+    expect(err?.location).toMatchObject({ line: 2, column: 9 });
+    expect(err?.message).toMatch(/routing\.FR-6 must be an agent type name/);
   });
 });

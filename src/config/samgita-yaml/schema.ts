@@ -118,6 +118,8 @@ export interface SamgitaConfig {
     labels: string[];
   };
   perpetual: { enabled: boolean; max_tasks_per_cycle: number };
+  /** Requirement key or glob → agent type (FR-2.3 pins). */
+  routing: Record<string, string>;
 }
 
 // ---------------------------------------------------------------------------
@@ -435,6 +437,21 @@ export const samgitaConfigSchema = z
       .strict()
       .prefault({})
       .describe('Perpetual improvement mode.'),
+    routing: z
+      .record(z.string(), z.string().regex(AGENT_TYPE_KEY_PATTERN, 'must be an agent type name such as eng-frontend'))
+      .superRefine((pins, ctx) => {
+        for (const key of Object.keys(pins)) {
+          if (!/^[A-Za-z0-9][A-Za-z0-9._/*-]*$/.test(key)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [key],
+              message: `routing key '${key}' must be a requirement key or a glob such as FR-6.* (letters, digits, . _ / * -)`,
+            });
+          }
+        }
+      })
+      .default(() => ({}))
+      .describe('Pin requirements to agent types: requirement key or glob (e.g. "FR-6.*") → agent type.'),
   })
   .strict()
   .describe('Samgita project configuration (samgita.yaml), schema version 1.');
