@@ -29,7 +29,8 @@ export async function mountGitHubApp(app: FastifyInstance, deps: MountDeps): Pro
   await app.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    scope.post(deps.config.webhookPath, async (req, reply) => {
+    // Authenticated by the webhook signature, not an API key.
+    scope.post(deps.config.webhookPath, { config: { auth: 'public' }, schema: { hide: true } }, async (req, reply) => {
       const h = req.headers;
       const id = String(h['x-github-delivery'] ?? '');
       const name = String(h['x-github-event'] ?? '');

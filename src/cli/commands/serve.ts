@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadEnvConfig } from '../../config/env.js';
 import { openDatabase } from '../../db/open.js';
+import { loadGitHubConfig, mountGitHubApp } from '../../github/index.js';
 import { createLogger, setLogger } from '../../log/logger.js';
 import { buildServer } from '../../server/build.js';
 import { WebhookDispatcher } from '../../webhooks/dispatch.js';
@@ -32,6 +33,8 @@ Environment:
   SAMGITA_API_RATE_LIMIT       requests per second per API key (default 200, 0 = off)
   SAMGITA_WEBHOOK_CONCURRENCY  deliveries in flight at once (default 8)
   METRICS_PUBLIC=1             serve /metrics without an API key
+  APP_ID, PRIVATE_KEY[_PATH], WEBHOOK_SECRET, GITHUB_URL
+                               the GitHub App (webhooks at /api/github/webhooks)
 
 The API refuses every request but /health until a key exists:
   samgita keys create --name ci --scope write`,
@@ -49,6 +52,9 @@ The API refuses every request but /health until a key exists:
         rateLimit: rate === 0 ? false : { perSecond: rate, burst: rate * 2 },
         metricsPublic: process.env.METRICS_PUBLIC === '1',
       });
+      // The GitHub App's webhook endpoint on the same port, when APP_ID is configured (docs/github-app.md).
+      const github = loadGitHubConfig();
+      if (github) await mountGitHubApp(app, { pool: db.pool, config: github, samgitaHome: env.samgitaHome, log });
       const dispatcher = opts.webhooks ? new WebhookDispatcher(db.pool, log) : null;
       const worker = opts.webhooks
         ? await runWebhookWorker({ pool: db.pool, concurrency: intFromEnv('SAMGITA_WEBHOOK_CONCURRENCY', 8) })
