@@ -55,7 +55,7 @@ async function readSse(
         const e: SseEvent = {};
         for (const line of frame.split('\n')) {
           const m = /^(id|event|data): (.*)$/.exec(line);
-          if (m) e[m[1] as keyof SseEvent] = m[2];
+          if (m) e[m[1] as keyof SseEvent] = m[2] ?? '';
         }
         if (e.data !== undefined) events.push(e);
       }
