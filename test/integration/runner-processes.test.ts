@@ -1,0 +1,184 @@
+/**
+ * Runner PROCESSES (`samgita runner`) on one database: SIGKILL of the runner
+ * holding a task mid-step → another runner declares it dead and completes the
+ * task exactly once within 30 s; SIGTERM drains to a checkpoint and exits 0.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SAMGITA_BIN } from '../support/cli.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { fakeClaudePath, readFakeLog } from '../support/fake-claude/index.js';
+import {
+  allSettled,
+  type FakeCli,
+  fakeCli,
+  seedProject,
+  seedTasks,
+  waitFor,
+  waitForTasks,
+} from '../support/runner-harness.js';
+
+let db: TestDatabase;
+const children: ChildProcess[] = [];
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function spawnRunner(cli: FakeCli, name: string, extra: string[] = []): Proc {
+  const child = spawn(
+    process.execPath,
+    [
+      SAMGITA_BIN,
+      'runner',
+      '--name',
+      name,
+      '--concurrency',
+      '2',
+      '--heartbeat',
+      '1000',
+      '--dead-after',
+      '5000',
+      '--poll-interval',
+      '200',
+      ...extra,
+    ],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: db.url,
+        SAMGITA_HOME: path.join(cli.dir, 'home'),
+        SAMGITA_CLAUDE_BIN: fakeClaudePath,
+        SAMGITA_CLAUDE_PASS_ENV: 'FAKE_CLAUDE_SCRIPT,FAKE_CLAUDE_LOG,FAKE_CLAUDE_LOGGED_IN',
+        LOG_LEVEL: 'warn',
+        ...cli.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => out, exited };
+}
+
+const q = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+  (await db.pool.query<T>(sql, params)).rows;
+
+describe('runner processes', () => {
+  it('a runner killed with SIGKILL mid-task: another completes the task exactly once within 30 s', async () => {
+    const cli = fakeCli([
+      { steps: [{ run: 'sleep 3' }, { write: { path: 'done.txt', content: 'ok\n' } }, { text: 'ok' }] },
+    ]);
+    const { projectId } = await seedProject(db.pool);
+    const ids = await seedTasks(db.pool, projectId, [{ key: 'survivor' }]);
+    const taskId = ids.get('survivor')!;
+    const procs = ['r1', 'r2', 'r3'].map((n) => spawnRunner(cli, n));
+    await waitFor(
+      'three runners',
+      async () => (await q(`select 1 from runners where status = 'active'`)).length === 3,
+      30_000,
+    );
+    const [run] = await waitFor(
+      'the task to be in Act',
+      async () => {
+        const rows = await q<{ runner_id: string; pid: number }>(
+          `select a.runner_id, r.pid from agent_runs a join runners r on r.id = a.runner_id
+            where a.current_task_id = $1 and a.status = 'act'`,
+          [taskId],
+        );
+        return rows.length ? rows : null;
+      },
+      30_000,
+    );
+    const victim = procs.find((p) => p.child.pid === run!.pid)!;
+    victim.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await victim.exited;
+    await waitForTasks(db.pool, projectId, allSettled, 30_000).catch(async (err) => {
+      console.log(
+        JSON.stringify(
+          {
+            runners: await q('select name, status, worker_ids, heartbeat_at from runners'),
+            runs: await q('select runner_id, status, error, ended_at from agent_runs'),
+            jobs: await q('select key, locked_by, locked_at, run_at, attempts, last_error from graphile_worker.jobs'),
+            tasks: await q('select status, rarv_step, error from tasks'),
+            out: procs.map((p) => p.output().slice(-2000)),
+          },
+          null,
+          1,
+        ),
+      );
+      throw err;
+    });
+    const elapsed = Date.now() - killedAt;
+    console.log(`takeover: task completed ${elapsed} ms after SIGKILL`);
+    expect(elapsed).toBeLessThan(30_000);
+
+    const runs = await q<{ status: string; runner_id: string; error: { message: string } | null }>(
+      'select status, runner_id, error from agent_runs where current_task_id = $1 order by started_at',
+      [taskId],
+    );
+    expect(runs.map((r) => r.status)).toEqual(['failed', 'completed']);
+    expect(runs[0]!.runner_id).toBe(run!.runner_id);
+    expect(runs[0]!.error!.message).toBe('runner died');
+    expect(runs[1]!.runner_id).not.toBe(run!.runner_id);
+    const [t] = await q<{ status: string }>('select status from tasks where id = $1', [taskId]);
+    expect(t!.status).toBe('completed');
+    expect((await q(`select 1 from events where kind = 'task.completed' and subject_id = $1`, [taskId])).length).toBe(
+      1,
+    );
+    const [dead] = await q<{ status: string }>('select status from runners where id = $1', [run!.runner_id]);
+    expect(dead!.status).toBe('dead');
+    expect(
+      (await q(`select 1 from events where kind = 'runner.dead' and subject_id = $1`, [run!.runner_id])).length,
+    ).toBe(1);
+    // No job left locked by the dead runner.
+    expect((await q(`select 1 from graphile_worker.jobs where locked_at is not null`)).length).toBe(0);
+
+    for (const p of procs.filter((x) => x !== victim)) p.child.kill('SIGTERM');
+    for (const p of procs.filter((x) => x !== victim)) expect((await p.exited).code).toBe(0);
+  });
+
+  it('SIGTERM drains: the running step finishes, the task is handed back at its checkpoint, exit 0', async () => {
+    const cli = fakeCli([{ steps: [{ run: 'sleep 1.5' }, { text: 'ok' }] }]);
+    const { projectId } = await seedProject(db.pool, { verify: { test: 'true' } });
+    const ids = await seedTasks(db.pool, projectId, [{ key: 'drained' }]);
+    const p = spawnRunner(cli, 'drainer', ['--drain-timeout', '10000']);
+    await waitFor('act', async () => readFakeLog(cli.log).some((c) => c.command === 'print'), 30_000);
+    p.child.kill('SIGTERM');
+    const { code } = await p.exited;
+    expect(code).toBe(0);
+    expect(p.output()).toMatch(/SIGTERM: draining \(1 task\(s\) in flight\)/);
+    const [t] = await q<{ status: string; rarv_step: string; attempts: number }>(
+      'select status, rarv_step, attempts from tasks where id = $1',
+      [ids.get('drained')],
+    );
+    expect(t).toEqual({ status: 'queued', rarv_step: 'reflect', attempts: 0 });
+    const [r] = await q<{ status: string }>(`select status from runners where name = 'drainer'`);
+    expect(r!.status).toBe('stopped');
+    // Another runner picks it up at Reflect: the CLI is not called again.
+    const next = spawnRunner(cli, 'next');
+    await waitForTasks(db.pool, projectId, allSettled, 30_000);
+    expect(readFakeLog(cli.log).filter((c) => c.command === 'print')).toHaveLength(1);
+    next.child.kill('SIGTERM');
+    expect((await next.exited).code).toBe(0);
+  });
+});
