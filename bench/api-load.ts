@@ -9,10 +9,14 @@
  * seconds across: list projects, get project, list tasks (first page and a
  * filtered page), get task; prints p50/p95/p99 per endpoint and overall.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createApiKey } from '../src/auth/keys.js';
@@ -81,9 +85,16 @@ async function main(): Promise<void> {
     process.stderr.write(`seeded ${PROJECTS} projects and ${TASKS} tasks in ${Date.now() - t0} ms\n`);
 
     const key = await createApiKey(pool, { name: 'bench', scope: 'read' });
-    const env = loadEnvConfig({ SAMGITA_HOME: tmp, LOG_LEVEL: 'silent' });
-    const app = await buildServer({ pool, env, logger: createLogger({ level: 'silent' }), rateLimit: false });
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    // The server runs in its own process, as in production; autocannon here.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', u.toString(), tmp],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const [firstLine] = (await once(child.stdout!, 'data')) as [Buffer];
+    const base = firstLine.toString().trim();
 
     const pick = <T>(a: T[]): T => a[Math.floor(Math.random() * a.length)]!;
     const kinds = ['list_projects', 'get_project', 'list_tasks', 'list_tasks_filtered', 'get_task'] as const;
@@ -103,13 +114,83 @@ async function main(): Promise<void> {
         }
       }
     };
+    const row = (label: string, xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return `${label.padEnd(22)} n=${String(s.length).padStart(6)}  p50=${pct(s, 50).toFixed(2)}ms  p95=${pct(s, 95).toFixed(2)}ms  p99=${pct(s, 99).toFixed(2)}ms`;
+    };
     const latencies = new Map<string, number[]>(kinds.map((k) => [k, []]));
     const all: number[] = [];
     let non2xx = 0;
-    // Warm-up: JIT, connection pool, plan cache.
-    for (let i = 0; i < 200; i++) {
-      await fetch(`${base}${pathFor(kinds[i % kinds.length]!)}`, { headers: { authorization: `Bearer ${key.key}` } });
+    // Warm-up (JIT, connection pool, plan cache), then a sequential probe with fetch.
+    const seq: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      const t = performance.now();
+      const r = await fetch(`${base}${pathFor(kinds[i % kinds.length]!)}`, {
+        headers: { authorization: `Bearer ${key.key}` },
+      });
+      await r.arrayBuffer();
+      if (i >= 200) seq.push(performance.now() - t);
     }
+    seq.sort((a, b) => a - b);
+    process.stdout.write(
+      `sequential (1 client, fetch): p50=${pct(seq, 50).toFixed(2)}ms p95=${pct(seq, 95).toFixed(2)}ms\n`,
+    );
+    // 1) Evenly paced open-loop load: one request every 1000/RATE ms, latency measured from the
+    // scheduled send time (no coordinated omission), keep-alive sockets like a real client pool.
+    const paced = new Map<string, number[]>(kinds.map((k) => [k, []]));
+    const pacedAll: number[] = [];
+    let pacedErrors = 0;
+    {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+      const target = new URL(base);
+      const total = RATE * DURATION;
+      const start = performance.now();
+      const inflight: Promise<void>[] = [];
+      for (let i = 0; i < total; i++) {
+        const due = start + (i * 1000) / RATE;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        const k = kinds[i % kinds.length]!;
+        inflight.push(
+          new Promise<void>((resolve) => {
+            const req = http.request(
+              {
+                agent,
+                host: target.hostname,
+                port: target.port,
+                path: pathFor(k),
+                headers: { authorization: `Bearer ${key.key}` },
+              },
+              (res) => {
+                res.resume();
+                res.on('end', () => {
+                  const ms = performance.now() - due;
+                  if ((res.statusCode ?? 0) >= 300) pacedErrors++;
+                  pacedAll.push(ms);
+                  paced.get(k)!.push(ms);
+                  resolve();
+                });
+              },
+            );
+            req.on('error', () => {
+              pacedErrors++;
+              resolve();
+            });
+            req.end();
+          }),
+        );
+      }
+      await Promise.all(inflight);
+      agent.destroy();
+      const secs = (performance.now() - start) / 1000;
+      process.stdout.write(
+        `\n[paced] ${total} requests at ${RATE} req/s evenly spaced (${(total / secs).toFixed(0)} req/s achieved), non-2xx/errors ${pacedErrors}\n`,
+      );
+      process.stdout.write(`${[row('overall', pacedAll), ...kinds.map((k) => row(k, paced.get(k)!))].join('\n')}\n`);
+    }
+
+    // 2) autocannon with overallRate: it sends each connection's quota for the second in a
+    // burst at the start of every second, so its latencies include that self-made queueing.
     const result = await new Promise<autocannon.Result>((resolve, reject) => {
       const inst = autocannon(
         {
@@ -140,14 +221,12 @@ async function main(): Promise<void> {
         if (k) latencies.get(k)?.push(ms);
       });
     });
-    await app.close();
+    child.kill('SIGTERM');
+    await once(child, 'exit');
 
-    const row = (label: string, xs: number[]) => {
-      const s = [...xs].sort((a, b) => a - b);
-      return `${label.padEnd(22)} n=${String(s.length).padStart(6)}  p50=${pct(s, 50).toFixed(2)}ms  p95=${pct(s, 95).toFixed(2)}ms  p99=${pct(s, 99).toFixed(2)}ms`;
-    };
     const lines = [
-      `target ${RATE} req/s for ${DURATION}s; achieved ${(result.requests.total / DURATION).toFixed(0)} req/s; non-2xx ${non2xx}; errors ${result.errors}; timeouts ${result.timeouts}`,
+      '',
+      `[autocannon overallRate] target ${RATE} req/s for ${DURATION}s; achieved ${(result.requests.total / DURATION).toFixed(0)} req/s; non-2xx ${non2xx}; errors ${result.errors}; timeouts ${result.timeouts}`,
       row('overall', all),
       ...kinds.map((k) => row(k, latencies.get(k) ?? [])),
     ];
@@ -166,4 +245,30 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** Child mode: serve the API on a free loopback port and print its URL. */
+async function serve(url: string, home: string): Promise<void> {
+  const pool = createPool(url, { max: 20 });
+  const env = loadEnvConfig({ SAMGITA_HOME: home, LOG_LEVEL: 'silent' });
+  const app = await buildServer({ pool, env, logger: createLogger({ level: 'silent' }), rateLimit: false });
+  const serverMs: number[] = [];
+  app.addHook('onResponse', async (_req, reply) => {
+    serverMs.push(reply.elapsedTime);
+  });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(`${base}\n`);
+  process.once('exit', () => {
+    const s = serverMs.sort((a, b) => a - b);
+    process.stderr.write(
+      `server-side time (onRequest → onResponse): p50=${pct(s, 50).toFixed(2)}ms  p95=${pct(s, 95).toFixed(2)}ms  p99=${pct(s, 99).toFixed(2)}ms\n`,
+    );
+  });
+  process.once('SIGTERM', () => {
+    void app
+      .close()
+      .then(() => pool.end())
+      .then(() => process.exit(0));
+  });
+}
+
+if (process.argv[2] === '--serve') await serve(process.argv[3]!, process.argv[4]!);
+else await main();
