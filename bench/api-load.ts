@@ -232,10 +232,10 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     const p95 = pct(
-      [...all].sort((a, b) => a - b),
+      [...pacedAll].sort((a, b) => a - b),
       95,
     );
-    process.stdout.write(`${p95 <= 20 ? 'PASS' : 'FAIL'}: overall p95 ${p95.toFixed(2)} ms (goal ≤ 20 ms)\n`);
+    process.stdout.write(`\n${p95 <= 20 ? 'PASS' : 'FAIL'}: paced overall p95 ${p95.toFixed(2)} ms (goal ≤ 20 ms)\n`);
   } finally {
     await pool.end();
     await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
