@@ -13,11 +13,13 @@ import { healthRoutes } from '../api/routes/health.js';
 import { projectRoutes } from '../api/routes/projects.js';
 import { runnerRoutes } from '../api/routes/runners.js';
 import { taskRoutes } from '../api/routes/tasks.js';
+import { uiRoutes } from '../api/routes/ui-dashboard.js';
 import { webhookRoutes } from '../api/routes/webhooks.js';
 import { authHook } from '../auth/hook.js';
 import type { EnvConfig } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { metricsRoutes } from '../metrics/routes.js';
+import { webUi } from '../web-ui/plugin.js';
 import { NotifyHub } from './notify-hub.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 
@@ -120,6 +122,8 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   await runnerRoutes(app, ctx);
   await webhookRoutes(app, ctx);
   await metricsRoutes(app, ctx, { public: opts.metricsPublic ?? false });
+  await uiRoutes(app, ctx);
+  await webUi(app, { pool: opts.pool });
 
   app.addHook('onReady', async () => {
     await hub.start();
