@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerArchiveCommand } from './archive.js';
 import { registerCancelCommand } from './cancel.js';
+import { registerKeysCommand } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPauseCommand } from './pause.js';
 import { registerPlanCommand } from './plan.js';
@@ -9,6 +10,7 @@ import { registerRetryCommand } from './retry.js';
 import { registerRunCommand } from './run.js';
 import { registerRunnerCommand } from './runner.js';
 import { registerSchemaCommand } from './schema.js';
+import { registerServeCommand } from './serve.js';
 import { registerStatusCommand } from './status.js';
 
 /** Every subcommand, each in its own module. */
@@ -24,4 +26,6 @@ export function registerCommands(program: Command): void {
   registerResumeCommand(program);
   registerCancelCommand(program);
   registerArchiveCommand(program);
+  registerServeCommand(program);
+  registerKeysCommand(program);
 }
