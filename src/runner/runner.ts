@@ -36,6 +36,8 @@ export interface RunnerOptions {
   /** Extra graphile-worker tasks served by the same pool (e.g. webhook delivery). */
   extraTasks?: TaskList;
   onTaskSettled?: (taskId: string, status: string) => void;
+  /** Called when a run_task job's handler is entered (benchmarks, metrics). */
+  onTaskStart?: (taskId: string) => void;
   publisher?: TaskPublisher;
   log?: Logger;
 }
@@ -95,6 +97,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
         helpers.logger.error(`run_task job ${helpers.job.id} has no taskId; dropped`);
         return;
       }
+      opts.onTaskStart?.(taskId);
       await runTask(
         {
           pool: opts.pool,

@@ -1,0 +1,38 @@
+/** Shared bench helpers: a fresh, migrated database per run, percentiles. */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { migrateAll } from '../src/db/open.js';
+import { createPool } from '../src/db/pool.js';
+
+export async function freshDatabase(poolSize = 20): Promise<{ url: string; pool: pg.Pool; drop(): Promise<void> }> {
+  const admin = process.env.DATABASE_URL;
+  if (!admin) throw new Error('set DATABASE_URL to a PostgreSQL server (a bench database is created and dropped)');
+  const name = `samgita_bench_${randomBytes(4).toString('hex')}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  await c.query(`create database ${name}`);
+  await c.end();
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const pool = createPool(url, { max: poolSize });
+  await migrateAll(pool);
+  return {
+    url,
+    pool,
+    async drop() {
+      await pool.end().catch(() => {});
+      const d = new pg.Client({ connectionString: admin });
+      await d.connect();
+      await d.query(`drop database if exists ${name} with (force)`);
+      await d.end();
+    },
+  };
+}
+
+export function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+export const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
