@@ -27,5 +27,7 @@ export interface PublishResult {
 }
 
 export interface TaskPublisher {
+  /** Brings the project's working copy up to date (clone or fetch) before a task starts in it. */
+  prepare?(projectId: string): Promise<void>;
   publish(input: PublishInput): Promise<PublishResult | null>;
 }

@@ -326,6 +326,8 @@ async function rarv(
   const base = config.git.base_branch ?? task.default_branch ?? 'HEAD';
   const branch = `${config.git.branch_prefix}${taskSlug(task.key)}`;
   const worktreeDir = worktreeDirFor(ctx, task);
+  // On a machine other than the server's, the clone may be missing or behind.
+  await ctx.publisher?.prepare?.(task.project_id);
   const wt = await ensureWorktree(repo, worktreeDir, branch, base);
   checkpoint.baseSha ??= (await git(repo, ['rev-parse', base])).trim();
   logs.system(`worktree ${wt.path} on ${branch}${wt.resumed ? ' (resumed from its last checkpoint)' : ''}`);

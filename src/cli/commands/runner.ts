@@ -3,6 +3,7 @@ import { checkClaude } from '../../claude/preflight.js';
 import { loadEnvConfig } from '../../config/env.js';
 import { openDatabase } from '../../db/open.js';
 import { SamgitaError } from '../../errors.js';
+import { createGitHubApp, loadGitHubConfig } from '../../github/index.js';
 import { createLogger, logger, setLogger } from '../../log/logger.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { startRunner } from '../../runner/runner.js';
@@ -87,8 +88,13 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
   const claudeEnv = claudeEnvFromProcess();
   if (opts.preflight) await checkClaude({ bin: env.claudeBin, env: claudeEnv });
 
+  const github = loadGitHubConfig();
   const db = await openDatabase(env, { poolSize, applicationName: 'samgita-runner' });
   try {
+    // With the GitHub App configured, verified branches are pushed and get pull requests.
+    const publisher = github
+      ? createGitHubApp({ pool: db.pool, config: github, samgitaHome: env.samgitaHome, log: logger() }).publisher
+      : undefined;
     const runner = await startRunner({
       pool: db.pool,
       samgitaHome: env.samgitaHome,
@@ -100,6 +106,7 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
       drainTimeoutMs,
       pollIntervalMs,
       ...(opts.name ? { name: opts.name } : {}),
+      ...(publisher ? { publisher } : {}),
     });
     process.stdout.write(
       `samgita runner ${runner.id} started (pid ${process.pid}, concurrency ${concurrency}, ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'})\n`,
