@@ -302,7 +302,7 @@ describe.skipIf(!hasChromium || !built)('status page in Chromium', () => {
     // Every form control has an accessible name.
     const unlabeled = await page.evaluate(
       () =>
-        [...document.querySelectorAll('input, select, textarea, button')].filter((el) => {
+        Array.from(document.querySelectorAll('input, select, textarea, button')).filter((el) => {
           const e = el as HTMLInputElement;
           return !(e.labels?.length || e.getAttribute('aria-label') || e.textContent?.trim() || e.type === 'hidden');
         }).length,
