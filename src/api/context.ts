@@ -24,6 +24,8 @@ export interface ApiContext {
   repoSearchRoots: readonly string[];
   cloneTimeoutMs: number;
   onPrdUpdated: ((e: PrdUpdatedEvent) => void | Promise<void>) | undefined;
+  /** Commits PRD.md of a GitHub-driven project to its default branch (set when the GitHub App runs). */
+  commitPrd: ((projectId: string, content: string, author: string) => Promise<{ commitSha: string }>) | undefined;
 }
 
 /** The audit actor of a request: the API key that made it. */

@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { formatPlanDiff } from '../planner/format.js';
 import { CONFIG_FILE, PRD_FILE } from '../reconcile/desired-state.js';
 import { canWrite, HELP, parseCommand, runCommand } from './commands.js';
+import { type CommittedPrd, commitPrdToGitHub } from './commit-prd.js';
 import type { GitHubConfig } from './config.js';
 import { claimDelivery, releaseDelivery } from './deliveries.js';
 import { applyDesiredState, type FileReader, readRemoteDesiredState } from './desired.js';
@@ -32,6 +33,8 @@ export interface GitHubApp {
   publisher: GitHubPublisher;
   progress: ProgressReporter;
   octokit(installationId: number): Promise<ProbotOctokit>;
+  /** Commits PRD.md to the project's default branch (a PRD saved on the status page). */
+  commitPrd(projectId: string, content: string, author: string): Promise<CommittedPrd>;
   /** Resolves when every webhook-triggered background sync has finished (tests). */
   idle(): Promise<void>;
 }
@@ -386,6 +389,8 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
     publisher,
     progress,
     octokit,
+    commitPrd: (projectId, content, author) =>
+      commitPrdToGitHub({ pool: deps.pool, octokit }, projectId, content, author),
     idle: async () => {
       while (background.size) await Promise.all([...background]);
       await progress.idle();

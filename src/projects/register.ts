@@ -89,12 +89,14 @@ export async function recordRevision(
     content: string;
     config: unknown;
     configText: string | null;
+    /** Overrides the hash of configText (a caller that knows samgita.yaml did not change). */
+    configHash?: string;
     source: 'git' | 'api' | 'upload' | 'github';
   },
   actor: Actor,
 ): Promise<{ revision: RevisionRow; created: boolean }> {
   const contentHash = sha256(input.content);
-  const configHash = sha256(input.configText ?? '');
+  const configHash = input.configHash ?? sha256(input.configText ?? '');
   return withTransaction(pool, async (db) => {
     const inserted = await db.query<RevisionRow>(
       `insert into prd_revisions (project_id, commit_sha, content, content_hash, config, config_hash, source)

@@ -13,6 +13,8 @@ export interface ReplanInput {
   config: SamgitaConfig;
   /** samgita.yaml text, for the revision's config hash (null: none). */
   configText?: string | null | undefined;
+  /** The config hash to record when the text is not at hand (unchanged samgita.yaml); wins over configText. */
+  configHash?: string | undefined;
   actor: Actor;
   source?: 'git' | 'api' | 'upload' | 'github' | undefined;
   /** A fresh agent breakdown to merge (see analyzePrd); else the newest recorded one. */
@@ -44,6 +46,7 @@ export async function replanProject(pool: pg.Pool, projectId: string, input: Rep
       content: input.prd,
       config: input.config,
       configText: input.configText ?? null,
+      ...(input.configHash ? { configHash: input.configHash } : {}),
       source: input.source ?? (input.commitSha ? 'git' : 'api'),
     },
     input.actor,

@@ -31,6 +31,8 @@ export interface BuildServerOptions {
   logger?: Logger;
   /** Called after a PRD revision is committed through the API; the re-planning hook. */
   onPrdUpdated?: (e: PrdUpdatedEvent) => void | Promise<void>;
+  /** Commits PRD.md of a GitHub-driven project (the GitHub App's commitPrd); absent without the App. */
+  commitPrd?: (projectId: string, content: string, author: string) => Promise<{ commitSha: string }>;
   /** Per-key token bucket; false turns it off. Default 200 req/s, bursts of 400. */
   rateLimit?: RateLimitOptions | false;
   /** SSE heartbeat comment interval (default 15 s). */
@@ -66,6 +68,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     repoSearchRoots: opts.repoSearchRoots ?? [`${opts.env.samgitaHome}/repos`],
     cloneTimeoutMs: opts.cloneTimeoutMs ?? 120_000,
     onPrdUpdated: opts.onPrdUpdated,
+    commitPrd: opts.commitPrd,
   };
 
   app.setErrorHandler((err, req, reply) => {

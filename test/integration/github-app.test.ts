@@ -3,8 +3,11 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/auth/keys.js';
+import { loadEnvConfig } from '../../src/config/env.js';
 import { parseCommand } from '../../src/github/commands.js';
 import { loadGitHubConfig } from '../../src/github/config.js';
+import { buildServer } from '../../src/server/build.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { type GitHubHarness, sh, startGitHubHarness } from '../support/github/harness.js';
 
@@ -178,6 +181,60 @@ describe('GitHub App webhooks', () => {
     // Publishing again updates the one PR instead of opening a second.
     await gh.github.publisher.publish(input);
     expect(gh.api.state.pulls.filter((p) => p.head === 'samgita/manual')).toHaveLength(1);
+  });
+
+  it('commits a PRD saved through the API to the default branch and re-plans at that commit', async () => {
+    const project = (await db.pool.query(`select id from projects where source = 'github'`)).rows[0];
+    const edited = PRD.replace(
+      '| FR-1 | Greet the user by name | P0 |',
+      '| FR-1 | Greet the user by name | P0 |\n| FR-2 | Say goodbye | P1 |',
+    );
+    const app = await buildServer({
+      pool: db.pool,
+      env: loadEnvConfig({ HOME: os.tmpdir() }),
+      rateLimit: false,
+      commitPrd: (id, content, author) => gh.github.commitPrd(id, content, author),
+    });
+    try {
+      const { key: secret } = await createApiKey(db.pool, { name: 'gh-test', scope: 'write' });
+      const res = await app.inject({
+        method: 'PUT',
+        url: `/api/projects/${project.id}/prd`,
+        headers: { authorization: `Bearer ${secret}` },
+        payload: { content: edited },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const rev = res.json();
+      expect(rev.source).toBe('github');
+      // The repository is the desired state: PRD.md changed on the default branch, by the App.
+      expect(sh(gh.repo.bareDir, 'show', `main:PRD.md`)).toBe(edited.trim());
+      expect(sh(gh.repo.bareDir, 'rev-parse', 'main')).toBe(rev.commit_sha);
+      const tasks = await db.pool.query(`select key from tasks where project_id = $1 and key like '%fr-2%'`, [
+        project.id,
+      ]);
+      expect(tasks.rowCount).toBeGreaterThan(0);
+      // The push webhook for that same commit changes nothing more.
+      const revisions = (
+        await db.pool.query('select count(*)::int as n from prd_revisions where project_id = $1', [project.id])
+      ).rows[0].n;
+      const before = sh(gh.work, 'rev-parse', 'HEAD');
+      sh(gh.work, 'pull', '-q', 'origin', 'main');
+      expect(
+        (
+          await gh.send(
+            'push',
+            gh.pushPayload({ ref: 'refs/heads/main', before, after: rev.commit_sha, files: ['PRD.md'] }),
+          )
+        ).status,
+      ).toBe(202);
+      await gh.github.idle();
+      expect(
+        (await db.pool.query('select count(*)::int as n from prd_revisions where project_id = $1', [project.id]))
+          .rows[0].n,
+      ).toBe(revisions);
+    } finally {
+      await app.close();
+    }
   });
 
   it('archives the project when the App is uninstalled', async () => {

@@ -7,6 +7,7 @@ import { DELETABLE, type ProjectAction, type ProjectStatus, transitionProject } 
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { ApiError, badInput, conflict, notFound } from '../errors.js';
+import { commitGitHubPrd } from '../github-prd.js';
 import { savePrd } from '../prd.js';
 import { assertCloneOf, cloneRepo, findLocalClone, normalizeGitUrl, repoDirName } from '../repo-locate.js';
 import { routeSchema } from '../route-schema.js';
@@ -337,15 +338,17 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       if (!content.trim()) throw badInput(source === 'upload' ? 'file' : 'content', 'the PRD is empty');
       if (content.includes('\u0000')) throw badInput(source === 'upload' ? 'file' : 'content', 'the PRD must be text');
       const actor = actorOf(req);
-      const rev = await withTransaction(ctx.pool, async (db) => {
-        const cur = await db.query<{ status: ProjectStatus }>('select status from projects where id = $1', [id]);
-        const p = cur.rows[0];
-        if (!p) throw notFound('project', id);
-        if (p.status === 'archived' || p.status === 'cancelled') {
-          throw conflict(`project ${id} is ${p.status}; its PRD can no longer change`, 'clone the project instead');
-        }
-        return savePrd(db, id, content, source, actor);
-      });
+      const cur = await ctx.pool.query<{ status: ProjectStatus; source: string }>(
+        'select status, source from projects where id = $1',
+        [id],
+      );
+      const project = cur.rows[0];
+      if (!project) throw notFound('project', id);
+      if (project.status === 'archived' || project.status === 'cancelled') {
+        throw conflict(`project ${id} is ${project.status}; its PRD can no longer change`, 'clone the project instead');
+      }
+      if (project.source === 'github') return commitGitHubPrd(ctx, id, content, actor);
+      const rev = await withTransaction(ctx.pool, (db) => savePrd(db, id, content, source, actor));
       if (rev.created) notifyPrd(ctx, id, rev.id, source, actor);
       return rev;
     },

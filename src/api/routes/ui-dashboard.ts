@@ -9,6 +9,7 @@ import { transitionProject } from '../../projects/lifecycle.js';
 import { reconcileProject } from '../../reconcile/reconcile.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { badInput, conflict, notFound } from '../errors.js';
+import { commitGitHubPrd } from '../github-prd.js';
 import { savePrd } from '../prd.js';
 import { findLocalClone, normalizeGitUrl, originOf } from '../repo-locate.js';
 import { routeSchema } from '../route-schema.js';
@@ -372,7 +373,7 @@ export async function uiRoutes(app: FastifyInstance, ctx: ApiContext): Promise<v
         actions,
         diff: formatPlanDiff(result.actions),
         warnings: result.plan.warnings,
-        save: saveMode(project),
+        save: saveMode(project, Boolean(ctx.commitPrd)),
       };
     },
   );
@@ -399,9 +400,10 @@ export async function uiRoutes(app: FastifyInstance, ctx: ApiContext): Promise<v
         throw badInput('content', `the PRD is larger than ${ctx.prdMaxBytes} bytes`);
       }
       const project = await loadProject(ctx, req.params.id);
-      const mode = saveMode(project);
+      const mode = saveMode(project, Boolean(ctx.commitPrd));
       if (!mode.allowed) throw conflict(mode.message ?? 'the PRD cannot be saved here');
       const actor = actorOf(req);
+      if (mode.via === 'github' && ctx.commitPrd) return commitGitHubPrd(ctx, project.id, content, actor);
       const rev = await withTransaction(ctx.pool, (db) => savePrd(db, project.id, content, source, actor));
       if (rev.created && ctx.onPrdUpdated) {
         Promise.resolve()
@@ -502,16 +504,25 @@ async function loadProject(ctx: ApiContext, id: string): Promise<ProjectForPrd> 
   return p;
 }
 
-function saveMode(p: ProjectForPrd): { allowed: boolean; via: 'api' | 'github'; message: string | null } {
+function saveMode(
+  p: ProjectForPrd,
+  canCommit: boolean,
+): { allowed: boolean; via: 'api' | 'github'; message: string | null } {
   if (p.status === 'archived' || p.status === 'cancelled') {
     return { allowed: false, via: 'api', message: `the project is ${p.status}; its PRD can no longer change` };
   }
   if (p.source === 'github') {
-    return {
-      allowed: false,
-      via: 'github',
-      message: `this project is driven by the GitHub App: edit PRD.md on the default branch of ${p.github_repo ?? 'its repository'} (committing from this page is not available yet)`,
-    };
+    return canCommit
+      ? {
+          allowed: true,
+          via: 'github',
+          message: `saving commits PRD.md to the default branch of ${p.github_repo ?? 'its repository'}; the push re-plans the project`,
+        }
+      : {
+          allowed: false,
+          via: 'github',
+          message: `this project is driven by the GitHub App, which is not configured on this server: edit PRD.md on the default branch of ${p.github_repo ?? 'its repository'}`,
+        };
   }
   return { allowed: true, via: 'api', message: null };
 }

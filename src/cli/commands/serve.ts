@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { loadEnvConfig } from '../../config/env.js';
 import { openDatabase } from '../../db/open.js';
-import { loadGitHubConfig, mountGitHubApp } from '../../github/index.js';
+import { type GitHubApp, loadGitHubConfig, mountGitHubApp } from '../../github/index.js';
 import { createLogger, setLogger } from '../../log/logger.js';
+import { replanRevision } from '../../reconcile/replan-revision.js';
 import { buildServer } from '../../server/build.js';
 import { WebhookDispatcher } from '../../webhooks/dispatch.js';
 import { runWebhookWorker } from '../../webhooks/worker.js';
@@ -45,16 +46,31 @@ The API refuses every request but /health until a key exists:
       setLogger(log);
       const db = await openDatabase(env, { poolSize: 20, applicationName: 'samgita-serve' });
       const rate = intFromEnv('SAMGITA_API_RATE_LIMIT', 200);
+      const githubConfig = loadGitHubConfig();
+      let github: GitHubApp | null = null;
       const app = await buildServer({
         pool: db.pool,
         env,
         logger: log,
+        // A PRD set through the API or the page re-plans the project (FR-1.5, FR-6.7).
+        onPrdUpdated: async (e) => {
+          await replanRevision(db.pool, e.projectId, e.revisionId, e.actor);
+        },
+        ...(githubConfig
+          ? {
+              commitPrd: (projectId: string, content: string, author: string) => {
+                if (!github) throw new Error('the GitHub App is still starting');
+                return github.commitPrd(projectId, content, author);
+              },
+            }
+          : {}),
         rateLimit: rate === 0 ? false : { perSecond: rate, burst: rate * 2 },
         metricsPublic: process.env.METRICS_PUBLIC === '1',
       });
       // The GitHub App's webhook endpoint on the same port, when APP_ID is configured (docs/github-app.md).
-      const github = loadGitHubConfig();
-      if (github) await mountGitHubApp(app, { pool: db.pool, config: github, samgitaHome: env.samgitaHome, log });
+      if (githubConfig) {
+        github = await mountGitHubApp(app, { pool: db.pool, config: githubConfig, samgitaHome: env.samgitaHome, log });
+      }
       const dispatcher = opts.webhooks ? new WebhookDispatcher(db.pool, log) : null;
       const worker = opts.webhooks
         ? await runWebhookWorker({ pool: db.pool, concurrency: intFromEnv('SAMGITA_WEBHOOK_CONCURRENCY', 8) })

@@ -343,6 +343,50 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
         },
       };
     },
+    'repos/create-or-update-file-contents': ({ repo, params, body }) => {
+      // Writes the file with git plumbing on the bare repository, as GitHub would.
+      const b = body as { message: string; content: string; sha?: string; branch?: string };
+      const branch = b.branch ?? repo!.defaultBranch;
+      const parent = revParse(repo!, branch);
+      if (!parent) throw new HttpError(404, 'Branch not found');
+      let current: string | null = null;
+      try {
+        current = git(repo!, ['rev-parse', `${branch}:${params.path}`]);
+      } catch {}
+      if (current && b.sha !== current)
+        throw new HttpError(409, `${params.path} does not match ${b.sha ?? 'a missing sha'}`);
+      const run = (args: string[], input?: Buffer, env?: NodeJS.ProcessEnv) =>
+        execFileSync('git', args, {
+          cwd: repo!.bareDir,
+          input,
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+        }).trim();
+      const blob = run(['hash-object', '-w', '--stdin'], Buffer.from(b.content, 'base64'));
+      const index = { GIT_INDEX_FILE: `${repo!.bareDir}/contents-api.index` };
+      run(['read-tree', parent], undefined, index);
+      run(['update-index', '--add', '--cacheinfo', `100644,${blob},${params.path}`], undefined, index);
+      const tree = run(['write-tree'], undefined, index);
+      const who = {
+        GIT_AUTHOR_NAME: 'samgita[bot]',
+        GIT_AUTHOR_EMAIL: 'bot@example.com',
+        GIT_COMMITTER_NAME: 'GitHub',
+        GIT_COMMITTER_EMAIL: 'noreply@github.com',
+      };
+      const commit = run(['commit-tree', tree, '-p', parent, '-m', b.message], undefined, who);
+      run(['update-ref', `refs/heads/${branch}`, commit, parent]);
+      const ex = api.example('file-commit-example-for-updating-a-file') as {
+        content: Record<string, unknown>;
+        commit: Record<string, unknown>;
+      };
+      return {
+        status: current ? 200 : 201,
+        body: {
+          content: { ...ex.content, name: params.path!.split('/').pop(), path: params.path, sha: blob },
+          commit: { ...ex.commit, sha: commit },
+        },
+      };
+    },
     'pulls/list': ({ repo, query }) => {
       const stateFilter = query.get('state') ?? 'open';
       const head = query.get('head');
