@@ -6,6 +6,8 @@ export interface GitOptions {
   env?: Record<string, string>;
   /** Return null instead of throwing when git exits non-zero. */
   allowFailure?: boolean;
+  /** Keep stdout byte for byte (file contents); by default a final newline is stripped. */
+  raw?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -17,6 +19,7 @@ export async function git(cwd: string, args: string[], options: GitOptions = {})
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     reject: false,
     stdin: 'ignore',
+    stripFinalNewline: !options.raw,
     env: { GIT_TERMINAL_PROMPT: '0', ...options.env },
   });
   if (result.exitCode !== 0 || result.timedOut) {

@@ -437,6 +437,12 @@ async function rarv(
         { outcome: result.outcome, session_id: result.summary.sessionId, turns: result.summary.numTurns },
         usage,
       );
+      if (kind === 'max_budget') {
+        // The CLI stopped itself at --max-budget-usd: say which cap, with the spend now recorded.
+        const over = budgetExceeded(config.budget, await spendSoFar(ctx.pool, task.project_id, task.phase, task.id));
+        const why = over ?? `the run hit --max-budget-usd ${maxBudgetUsd ?? ''}`.trim();
+        return { kind: 'park', reason: why, pauseProject: `budget reached: ${why}` };
+      }
       if (!ok) return actFailure(ctx, task, result);
       const commit = await commitCheckpoint(
         wt.path,
@@ -839,7 +845,9 @@ async function recordArtifacts(
     if (!blob) continue; // deleted in this commit
     const size = Number((await git(worktree, ['cat-file', '-s', blob], { allowFailure: true })).trim());
     const content =
-      size <= ARTIFACT_MAX_BYTES ? await git(worktree, ['cat-file', 'blob', blob], { allowFailure: true }) : null;
+      size <= ARTIFACT_MAX_BYTES
+        ? await git(worktree, ['cat-file', 'blob', blob], { allowFailure: true, raw: true })
+        : null;
     await pool.query(
       `insert into artifacts (project_id, task_id, type, path, content, content_hash, metadata)
        values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing`,
