@@ -1,3 +1,4 @@
+import { PHASES, type PhaseName } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
 
 /**
@@ -9,19 +10,7 @@ import { SamgitaError } from '../errors.js';
 export const SWARMS = ['engineering', 'operations', 'business', 'data', 'product', 'growth', 'review'] as const;
 export type Swarm = (typeof SWARMS)[number] | 'custom';
 
-export const PHASES = [
-  'bootstrap',
-  'discovery',
-  'architecture',
-  'infrastructure',
-  'development',
-  'qa',
-  'deployment',
-  'business',
-  'growth',
-  'perpetual',
-] as const;
-export type PhaseName = (typeof PHASES)[number];
+export { PHASES, type PhaseName };
 
 export type ModelTier = 'fast' | 'standard' | 'strong';
 

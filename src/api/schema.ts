@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PHASES } from '../domain/states.js';
 
 /**
  * Every request and response shape of the REST API, declared once with zod.
@@ -39,18 +40,7 @@ const uuid = z.string().meta({ format: 'uuid' });
 const json = z.unknown();
 const obj = z.record(z.string(), z.unknown());
 
-export const PHASES = [
-  'bootstrap',
-  'discovery',
-  'architecture',
-  'infrastructure',
-  'development',
-  'qa',
-  'deployment',
-  'business',
-  'growth',
-  'perpetual',
-] as const;
+export { PHASES };
 export const PROJECT_STATUSES = [
   'pending',
   'running',

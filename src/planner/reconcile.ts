@@ -1,15 +1,8 @@
 import type { PhaseName } from '../agents/catalog.js';
+import type { TaskStatus } from '../domain/states.js';
 import type { Plan, PlannedTask } from './types.js';
 
-export type TaskStatus =
-  | 'pending'
-  | 'blocked'
-  | 'queued'
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'dead_letter'
-  | 'cancelled';
+export type { TaskStatus };
 
 /** What the database says about a task (observed state). */
 export interface RecordedTask {

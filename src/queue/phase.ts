@@ -1,26 +1,8 @@
-export const PHASES = [
-  'bootstrap',
-  'discovery',
-  'architecture',
-  'infrastructure',
-  'development',
-  'qa',
-  'deployment',
-  'business',
-  'growth',
-  'perpetual',
-] as const;
-export type Phase = (typeof PHASES)[number];
+import { PHASES, type PhaseName, type TaskStatus } from '../domain/states.js';
 
-export type TaskStatus =
-  | 'pending'
-  | 'blocked'
-  | 'queued'
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'dead_letter'
-  | 'cancelled';
+export { PHASES };
+export type Phase = PhaseName;
+export type { TaskStatus };
 
 export const ACTIVE_STATUSES: readonly TaskStatus[] = ['pending', 'blocked', 'queued', 'running'];
 

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { PHASES } from '../domain/states.js';
 import { errorMessage } from '../errors.js';
 import { inspectRepo, readFileAtCommit } from '../git/repo.js';
 import { CONFIG_FILE, PRD_FILE } from './desired-state.js';
@@ -179,18 +180,7 @@ export async function projectStatus(
     sync: sync.state,
     staleRuns: runs.rows[0]?.stale ?? 0,
   });
-  const order = [
-    'bootstrap',
-    'discovery',
-    'architecture',
-    'infrastructure',
-    'development',
-    'qa',
-    'deployment',
-    'business',
-    'growth',
-    'perpetual',
-  ];
+  const order: readonly string[] = PHASES;
   return {
     id: p.id,
     name: p.name,

@@ -7,26 +7,14 @@
  * '30m' / '1h30m' / seconds and come out as milliseconds under the same key.
  */
 import { z } from 'zod';
+import { PHASES, type PhaseName } from '../../domain/states.js';
 import { AGENT_TYPE_KEY_PATTERN, BUILTIN_AGENT_TYPES, isBuiltinAgentType } from './agent-types.js';
 import { DURATION_PATTERN_SOURCE, parseDuration } from './duration.js';
 import { closest } from './suggest.js';
 
 export const SCHEMA_VERSION = 1 as const;
 
-/** All phases in canonical (run) order. */
-export const PHASES = [
-  'bootstrap',
-  'discovery',
-  'architecture',
-  'infrastructure',
-  'development',
-  'qa',
-  'deployment',
-  'business',
-  'growth',
-  'perpetual',
-] as const;
-export type PhaseName = (typeof PHASES)[number];
+export { PHASES, type PhaseName };
 
 /** The phases run when `phases` is not given: all but `perpetual`. */
 export const DEFAULT_PHASES: readonly PhaseName[] = PHASES.slice(0, 9);
