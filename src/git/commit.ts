@@ -52,9 +52,13 @@ export async function commitCheckpoint(
 export async function branchState(
   worktree: string,
   base: string,
+  options: { fresh?: boolean } = {},
 ): Promise<{ changedFiles: string[]; recentCommits: string[] }> {
-  const changed = await git(worktree, ['diff', '--name-only', `${base}...HEAD`], { allowFailure: true });
-  const log = await git(worktree, ['log', '--oneline', '-n', '10'], { allowFailure: true });
+  // `fresh`: the branch was created at `base` just now, so nothing changed on it yet.
+  const [changed, log] = await Promise.all([
+    options.fresh ? '' : git(worktree, ['diff', '--name-only', `${base}...HEAD`], { allowFailure: true }),
+    git(worktree, ['log', '--oneline', '-n', '10'], { allowFailure: true }),
+  ]);
   return {
     changedFiles: changed.split('\n').filter(Boolean),
     recentCommits: log.split('\n').filter(Boolean),

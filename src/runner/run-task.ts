@@ -8,6 +8,7 @@ import { type Actor, recordEvent } from '../events/record.js';
 import { branchState, commitCheckpoint } from '../git/commit.js';
 import { git } from '../git/git.js';
 import { ensureWorktree, removeWorktree } from '../git/worktree.js';
+import type { WorktreeSpares } from '../git/worktree-spares.js';
 import type { Logger } from '../log/logger.js';
 import { addTaskJob, advanceProject } from '../queue/enqueue.js';
 import { backoffMs } from './backoff.js';
@@ -51,6 +52,8 @@ export interface TaskRunContext {
    * when it must stop at once (task cancelled/restarted, project cancelled).
    */
   track?: (taskId: string, projectId: string) => { signal: AbortSignal; release(): void };
+  /** Ready checkouts at the base commit, so a new task does not wait for its tree to be written. */
+  spares?: WorktreeSpares;
 }
 
 const PROVIDER = 'anthropic';
@@ -146,7 +149,10 @@ export async function runTask(ctx: TaskRunContext, taskId: string): Promise<void
   await settle(ctx, task, agentRunId, outcome);
   if (outcome.kind === 'completed' && task.working_path) {
     // The branch keeps the work; the checkout is only needed while an agent works in it.
-    await removeWorktree(task.working_path, worktreeDirFor(ctx, task)).catch(() => {});
+    // A spare checkout for the next task if one is wanted (cheaper than delete + checkout).
+    const dir = worktreeDirFor(ctx, task);
+    const recycled = await ctx.spares?.recycle(task.working_path, dir).catch(() => false);
+    if (!recycled) await removeWorktree(task.working_path, dir).catch(() => {});
   }
 }
 
@@ -328,8 +334,10 @@ async function rarv(
   const worktreeDir = worktreeDirFor(ctx, task);
   // On a machine other than the server's, the clone may be missing or behind.
   await ctx.publisher?.prepare?.(task.project_id);
-  const wt = await ensureWorktree(repo, worktreeDir, branch, base);
-  checkpoint.baseSha ??= (await git(repo, ['rev-parse', base])).trim();
+  const wt = await ensureWorktree(repo, worktreeDir, branch, base, ctx.spares ? { spares: ctx.spares } : {});
+  checkpoint.baseSha ??= wt.baseSha ?? (await git(repo, ['rev-parse', base])).trim();
+  // A branch made just now has no changes of its own: the Reason step need not ask git.
+  let fresh = !wt.resumed;
   logs.system(`worktree ${wt.path} on ${branch}${wt.resumed ? ' (resumed from its last checkpoint)' : ''}`);
 
   const commands = verifyCommands(config.verify);
@@ -350,7 +358,8 @@ async function rarv(
     const settings = agentSettings(config, task.agent_type, checkpoint.escalations ?? 0);
 
     if (step === 'reason') {
-      const state = await branchState(wt.path, checkpoint.baseSha);
+      const state = await branchState(wt.path, checkpoint.baseSha, { fresh });
+      fresh = false;
       const memories = await ctx.pool.query<{ content: string }>(
         `select content from memories where project_id = $1 and (task_id is null or task_id <> $2)
           order by importance desc, inserted_at desc limit 8`,

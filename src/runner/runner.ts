@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { quietWorkerLogger } from '../db/open.js';
 import { errorMessage } from '../errors.js';
 import { recordEvent } from '../events/record.js';
+import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK } from '../queue/enqueue.js';
 import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../recovery/snapshot.js';
@@ -40,6 +41,11 @@ export interface RunnerOptions {
   /** Called when a run_task job's handler is entered (benchmarks, metrics). */
   onTaskStart?: (taskId: string) => void;
   publisher?: TaskPublisher;
+  /**
+   * Spare checkouts kept ready per repository (default: concurrency, at most 4; 0 disables), so a task
+   * starts without waiting for git to write its tree.
+   */
+  worktreeSpares?: number;
   log?: Logger;
 }
 
@@ -87,6 +93,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const drain = new AbortController();
   const workerIds = new Set<string>();
   const inFlight = new InFlight();
+  const spares = new WorktreeSpares(opts.worktreeSpares ?? Math.min(opts.concurrency, 4));
   const listener = await listenForStops(opts.pool, inFlight, log);
   const utils: WorkerUtils = await makeWorkerUtils({ pgPool: opts.pool, logger: quietWorkerLogger() });
 
@@ -115,6 +122,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
           drain: drain.signal,
           ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
           track: (id, projectId) => inFlight.add(id, projectId),
+          spares,
           ...(opts.onTaskSettled ? { onSettled: opts.onTaskSettled } : {}),
           ...(opts.publisher ? { publisher: opts.publisher } : {}),
         },
@@ -176,6 +184,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       await worker.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'worker stop failed'));
       clearTimeout(hard);
       await listener.close();
+      await spares.close().catch(() => {});
       await utils.forceUnlockWorkers([...workerIds]).catch(() => {});
       await Promise.resolve(utils.release()).catch(() => {});
       await opts.pool
@@ -244,6 +253,7 @@ async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): P
   let client: pg.PoolClient | null = null;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
+  let releaseListener: () => void = () => {};
   const onNotice = (msg: pg.Notification) => {
     if (!msg.payload || inFlight.size === 0) return;
     let e: EventNotice;
@@ -273,12 +283,25 @@ async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): P
     if (closed) return;
     try {
       const c = await pool.connect();
-      c.on('notification', onNotice);
-      c.on('error', () => {
+      let released = false;
+      const onError = () => {
+        // Once handed back to the pool the client is the pool's to clean up: releasing
+        // it again would throw (seen when the database was dropped after stop()).
+        if (released) return;
+        released = true;
         c.release(true);
         if (client === c) client = null;
         if (!closed) retry = setTimeout(connect, 1_000);
-      });
+      };
+      c.on('notification', onNotice);
+      c.on('error', onError);
+      releaseListener = () => {
+        if (released) return;
+        released = true;
+        c.off('notification', onNotice);
+        c.off('error', onError);
+        c.release();
+      };
       await c.query('listen samgita_events');
       client = c;
     } catch (err) {
@@ -295,7 +318,7 @@ async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): P
       client = null;
       if (c) {
         await c.query('unlisten samgita_events').catch(() => {});
-        c.release();
+        releaseListener();
       }
     },
   };
