@@ -9,7 +9,7 @@ import { reconcileProject } from '../../src/reconcile/reconcile.js';
 import { replanProject } from '../../src/reconcile/replan.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
-const PRD = readFileSync(new URL('../../../shared/PRD.md', import.meta.url), 'utf8');
+const PRD = readFileSync(new URL('../fixtures/prd/samgita-prd.md', import.meta.url), 'utf8');
 const config = parseSamgitaYaml('', 'samgita.yaml');
 const actor = { type: 'cli' as const, id: 'test' };
 
