@@ -88,7 +88,16 @@ async function main(): Promise<void> {
     // The server runs in its own process, as in production; autocannon here.
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', u.toString(), tmp],
+      [
+        // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server process there.
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+        '--import',
+        'tsx',
+        fileURLToPath(import.meta.url),
+        '--serve',
+        u.toString(),
+        tmp,
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

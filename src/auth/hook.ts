@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.js';
 import type { Queryable } from '../db/pool.js';
+import type { NotifyHub } from '../server/notify-hub.js';
 import type { RateLimiter } from '../server/rate-limit.js';
 import { sessionFromCookie } from '../web-ui/session-cookie.js';
-import { CREATE_KEY_HINT, hasActiveKeys, type KeyScope, touchApiKey, verifyApiKey } from './keys.js';
+import { CREATE_KEY_HINT, hasActiveKeys, hashKey, type KeyScope, touchApiKey, verifyApiKey } from './keys.js';
 
 export interface AuthenticatedKey {
   id: string;
@@ -47,8 +48,30 @@ function requiredScope(req: FastifyRequest): 'public' | KeyScope {
  * onRequest hook: every route needs a key unless marked public. With no key in
  * the database at all the API stays closed and says how to create one.
  */
-export function authHook(db: Queryable, limiter: RateLimiter | null) {
+/** How long a verified key is trusted without asking the database again. */
+const KEY_CACHE_MS = 5_000;
+const KEY_CACHE_MAX = 10_000;
+
+export function authHook(db: Queryable, limiter: RateLimiter | null, hub?: NotifyHub) {
   const touched = new Map<string, number>();
+  // Verified keys, by the hash of what was presented (the secret itself is not kept).
+  // A revocation anywhere clears it through the event stream, so revoking stays
+  // effective at once; the TTL bounds staleness should a notification be missed.
+  const verified = new Map<string, { key: AuthenticatedKey; until: number }>();
+  hub?.subscribe('samgita_events', (e) => {
+    if (typeof e.kind === 'string' && e.kind.startsWith('api_key.')) verified.clear();
+  });
+  const verify = async (presented: string): Promise<Awaited<ReturnType<typeof verifyApiKey>>> => {
+    const id = hashKey(presented);
+    const hit = verified.get(id);
+    if (hit && hit.until > Date.now()) return { ok: true as const, key: hit.key };
+    const result = await verifyApiKey(db, presented);
+    if (result.ok) {
+      if (verified.size >= KEY_CACHE_MAX) verified.clear();
+      verified.set(id, { key: result.key, until: Date.now() + KEY_CACHE_MS });
+    } else verified.delete(id);
+    return result;
+  };
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     req.apiKey = null;
     const need = requiredScope(req);
@@ -66,7 +89,7 @@ export function authHook(db: Queryable, limiter: RateLimiter | null) {
         CREATE_KEY_HINT,
       );
     }
-    const result = await verifyApiKey(db, presented);
+    const result = await verify(presented);
     if (!result.ok) {
       const message =
         result.reason === 'revoked'

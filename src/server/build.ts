@@ -112,7 +112,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   await app.register(multipart, { limits: { fileSize: ctx.prdMaxBytes, files: 1, fields: 10 } });
 
   const limiter = opts.rateLimit === false ? null : new RateLimiter(opts.rateLimit ?? { perSecond: 200, burst: 400 });
-  app.addHook('onRequest', authHook(opts.pool, limiter));
+  app.addHook('onRequest', authHook(opts.pool, limiter, hub));
 
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
