@@ -59,6 +59,70 @@ export function findMarkedPids(runId: string): number[] {
   return out;
 }
 
+/** Every process (not ours) carrying a run marker, with the run id it carries. One read per process. */
+export function findAllMarkedPids(): Array<{ pid: number; runId: string }> {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`${RUN_MARKER_ENV}=`);
+  const out: Array<{ pid: number; runId: string }> = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${name}/environ`);
+      let at = env.indexOf(needle);
+      // Only a whole variable counts (start of the block or after a NUL).
+      while (at > 0 && env[at - 1] !== 0) at = env.indexOf(needle, at + 1);
+      if (at < 0) continue;
+      const start = at + needle.length;
+      const end = env.indexOf(0, start);
+      out.push({ pid, runId: env.toString('utf8', start, end < 0 ? env.length : end) });
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  return out;
+}
+
+const SWEEP_EVERY_MS = 100;
+const pendingSweeps = new Map<string, NodeJS.Signals>();
+let sweepTimer: NodeJS.Timeout | null = null;
+let lastSweep = 0;
+
+function sweepMarked(): void {
+  sweepTimer = null;
+  lastSweep = Date.now();
+  const batch = new Map(pendingSweeps);
+  pendingSweeps.clear();
+  for (const { pid, runId } of findAllMarkedPids()) {
+    const signal = batch.get(runId);
+    if (!signal) continue;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * Like signalRun, for the routine clean-up after a CLI exits: the group is
+ * signalled now, the /proc sweep for marked stragglers is shared by every run
+ * that ended within the same 100 ms. One sweep reads every process's environment,
+ * so with 1,000 agents a sweep per exit would be a million reads.
+ */
+export function signalRunSoon(pgid: number, runId: string, signal: NodeJS.Signals): void {
+  signalGroup(pgid, signal);
+  pendingSweeps.set(runId, signal);
+  if (sweepTimer) return;
+  sweepTimer = setTimeout(sweepMarked, Math.max(0, lastSweep + SWEEP_EVERY_MS - Date.now()));
+}
+
 /** Signals the run's process group and every process carrying its marker. Returns how many were signalled. */
 export function signalRun(pgid: number, runId: string | undefined, signal: NodeJS.Signals): number {
   let n = signalGroup(pgid, signal) ? 1 : 0;

@@ -16,7 +16,7 @@ import { accumulate, type ClaudeOutcome, classifyOutcome, emptySummary, type Run
 import { buildClaudeArgs, type ClaudeArgsOptions, usesJsonSchema } from './args.js';
 import { buildClaudeEnv } from './env.js';
 import type { ClaudeEvent } from './events.js';
-import { RUN_MARKER_ENV, signalRun } from './process-group.js';
+import { RUN_MARKER_ENV, signalRun, signalRunSoon } from './process-group.js';
 import { createStreamParser } from './stream-parser.js';
 
 export const CLAUDE_INSTALL_HINT = 'install with `npm install -g @anthropic-ai/claude-code` or set SAMGITA_CLAUDE_BIN';
@@ -143,7 +143,7 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
   // closes pipes a grandchild may still hold, so the streams below can end.
   child.once('exit', () => {
     exited = true;
-    if (pid !== undefined) signalRun(pid, runId, 'SIGKILL');
+    if (pid !== undefined) signalRunSoon(pid, runId, 'SIGKILL');
   });
 
   const r = await child;

@@ -25,6 +25,9 @@ export async function commitCheckpoint(
   trailers: Record<string, string>,
   identity: CommitIdentity,
 ): Promise<CheckpointCommit | null> {
+  // Most often nothing changed since the last checkpoint (or at all): one git call says so.
+  const status = await git(worktree, ['status', '--porcelain', '-z', '--untracked-files=all']);
+  if (!status) return null;
   await git(worktree, ['add', '--all']);
   const staged = (await git(worktree, ['diff', '--cached', '--name-only', '-z'])).split('\0').filter(Boolean);
   if (staged.length === 0) return null;
@@ -48,15 +51,31 @@ export async function commitCheckpoint(
   return { sha, files: staged };
 }
 
+/** `git log --oneline -n 10 <sha>` by commit sha (immutable), for fresh branches. */
+const baseLogs = new Map<string, string[]>();
+
 /** Files changed on the branch since it left `base`, and the latest commits: repo state for the Reason step. */
 export async function branchState(
   worktree: string,
   base: string,
   options: { fresh?: boolean } = {},
 ): Promise<{ changedFiles: string[]; recentCommits: string[] }> {
-  // `fresh`: the branch was created at `base` just now, so nothing changed on it yet.
+  // `fresh`: the branch was created at `base` just now, so nothing changed on it yet and
+  // its log is the base commit's, which never changes: asked of git once per commit.
+  if (options.fresh) {
+    let recent = baseLogs.get(base);
+    if (!recent) {
+      const out = await git(worktree, ['log', '--oneline', '-n', '10', base], { allowFailure: true });
+      recent = out.split('\n').filter(Boolean);
+      if (out) {
+        if (baseLogs.size >= 64) baseLogs.delete(baseLogs.keys().next().value as string);
+        baseLogs.set(base, recent);
+      }
+    }
+    return { changedFiles: [], recentCommits: [...recent] };
+  }
   const [changed, log] = await Promise.all([
-    options.fresh ? '' : git(worktree, ['diff', '--name-only', `${base}...HEAD`], { allowFailure: true }),
+    git(worktree, ['diff', '--name-only', `${base}...HEAD`], { allowFailure: true }),
     git(worktree, ['log', '--oneline', '-n', '10'], { allowFailure: true }),
   ]);
   return {

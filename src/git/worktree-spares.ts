@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { tryGit } from './git.js';
@@ -39,7 +40,7 @@ export class WorktreeSpares {
 
   /** Tops up the spares of `repo` at `baseSha` in the background, under `dir`. */
   refill(repo: string, baseSha: string, dir: string): void {
-    if (this.closed || this.target <= 0) return;
+    if (this.closed || this.target <= 0 || !worthSpares(repo)) return;
     let r = this.repos.get(repo);
     if (!r) {
       r = { baseSha, ready: [], filling: null, swept: false };
@@ -110,6 +111,35 @@ export class WorktreeSpares {
     await Promise.all(all.map(([, r]) => r.filling));
     await Promise.all(all.flatMap(([repo, r]) => r.ready.splice(0).map((s) => removeSpare(repo, s))));
   }
+}
+
+/** Below this many files a checkout is as cheap as taking a spare (which costs two git calls). */
+const MIN_FILES_FOR_SPARES = 300;
+const worth = new Map<string, boolean>();
+
+/**
+ * Whether checking out `repo` costs enough to keep spares: the entry count in the
+ * header of its index (bytes 8-11), read without running git. Unknown: yes.
+ */
+function worthSpares(repo: string): boolean {
+  let w = worth.get(repo);
+  if (w === undefined) {
+    w = true;
+    try {
+      const fd = openSync(path.join(repo, '.git', 'index'), 'r');
+      try {
+        const head = Buffer.alloc(12);
+        if (readSync(fd, head, 0, 12, 0) === 12 && head.toString('latin1', 0, 4) === 'DIRC')
+          w = head.readUInt32BE(8) >= MIN_FILES_FOR_SPARES;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      /* no index (bare clone, linked worktree): assume a checkout is costly */
+    }
+    worth.set(repo, w);
+  }
+  return w;
 }
 
 async function removeSpare(repo: string, spare: string): Promise<void> {

@@ -97,7 +97,14 @@ export async function addWorktree(repo: string, args: string[]): Promise<void> {
       return;
     } catch (err) {
       const msg = String((err as Error).message);
-      if (/\.lock'?: File exists|Unable to create .*\.lock|cannot lock ref/i.test(msg) && attempt < LOCK_RETRIES) {
+      // Lock files held by a concurrent git, or another `worktree add` caught half-way
+      // (its .git/worktrees/<name> exists but has no commondir/gitdir yet).
+      if (
+        /\.lock'?: File exists|Unable to create .*\.lock|cannot lock ref|failed to read .*\/(commondir|gitdir)/i.test(
+          msg,
+        ) &&
+        attempt < LOCK_RETRIES
+      ) {
         await new Promise((r) => setTimeout(r, 10 * 2 ** attempt * (0.5 + Math.random())));
         continue;
       }
@@ -113,7 +120,9 @@ export async function addWorktree(repo: string, args: string[]): Promise<void> {
 }
 
 export async function removeWorktree(repo: string, dir: string): Promise<void> {
-  await tryGit(repo, ['worktree', 'remove', '--force', dir]);
+  // `worktree remove` deletes the directory and its registration; only when it
+  // fails (not a worktree any more, half-created) is there anything to tidy.
+  if ((await tryGit(repo, ['worktree', 'remove', '--force', dir])) !== null) return;
   await rm(dir, { recursive: true, force: true });
   await tryGit(repo, ['worktree', 'prune']);
 }

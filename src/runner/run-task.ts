@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import { addTaskJob, advanceProject } from '../queue/enqueue.js';
 import { backoffMs } from './backoff.js';
 import { buildContext } from './context.js';
+import type { Gate } from './gate.js';
 import { AgentLogWriter } from './log-writer.js';
 import type { TaskPublisher } from './publisher.js';
 import { agentSettings, effectiveConfig } from './task-config.js';
@@ -54,6 +55,8 @@ export interface TaskRunContext {
   track?: (taskId: string, projectId: string) => { signal: AbortSignal; release(): void };
   /** Ready checkouts at the base commit, so a new task does not wait for its tree to be written. */
   spares?: WorktreeSpares;
+  /** Bounds how many tasks do database/git work at once (see Gate); absent: unbounded. */
+  gate?: Gate;
 }
 
 const PROVIDER = 'anthropic';
@@ -83,6 +86,28 @@ export function taskSlug(key: string): string {
  * errors (the database is gone) propagate, and graphile-worker retries them.
  */
 export async function runTask(ctx: TaskRunContext, taskId: string): Promise<void> {
+  if (!ctx.gate) return runTaskHolding(ctx, taskId);
+  await ctx.gate.acquire();
+  try {
+    await runTaskHolding(ctx, taskId);
+  } finally {
+    ctx.gate.release();
+  }
+}
+
+/** Long waits on the outside world (the CLI, verify commands, GitHub) give the runner's gate permit back. */
+function outsideGate<T>(ctx: TaskRunContext, fn: () => Promise<T>): Promise<T> {
+  return ctx.gate ? ctx.gate.outside(fn) : fn();
+}
+
+/** The database or its pool failed us, not the task: such an attempt is not counted. */
+export function isInfrastructureError(err: unknown): boolean {
+  return /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|too many clients|the database system is (starting|shutting)/i.test(
+    errorMessage(err),
+  );
+}
+
+async function runTaskHolding(ctx: TaskRunContext, taskId: string): Promise<void> {
   const task = await loadTask(ctx.pool, taskId);
   if (!task) return;
   if (!['queued', 'running'].includes(task.status)) return;
@@ -136,12 +161,18 @@ export async function runTask(ctx: TaskRunContext, taskId: string): Promise<void
       ? timedOut()
       : ctx.signal.aborted || tracked?.signal.aborted
         ? { kind: 'requeue', reason: 'runner shutting down or task stopped', runAt: new Date() }
-        : {
-            kind: 'retry',
-            reason: errorMessage(err),
-            delayMs: backoffMs(task.attempts, ctx.retryBaseMs),
-            countAttempt: true,
-          };
+        : isInfrastructureError(err)
+          ? {
+              kind: 'requeue',
+              reason: `database unavailable: ${errorMessage(err)}`,
+              runAt: new Date(Date.now() + 2_000),
+            }
+          : {
+              kind: 'retry',
+              reason: errorMessage(err),
+              delayMs: backoffMs(task.attempts, ctx.retryBaseMs),
+              countAttempt: true,
+            };
   } finally {
     tracked?.release();
     await logs.close();
@@ -410,26 +441,28 @@ async function rarv(
         max_budget_usd: maxBudgetUsd,
       });
       await ctx.pool.query('update agent_runs set model = $2 where id = $1', [agentRunId, settings.model]);
-      const result = await runClaude({
-        bin: ctx.claudeBin,
-        cwd: wt.path,
-        claude: {
-          prompt,
-          model: settings.model,
-          permissionMode: config.claude.permission_mode,
-          allowedTools: settings.allowedTools,
-          disallowedTools: settings.disallowedTools,
-          maxTurns: settings.maxTurns,
-          ...(maxBudgetUsd !== undefined ? { maxBudgetUsd } : {}),
-          appendSystemPrompt: settings.systemPrompt,
-          extraArgs: config.claude.extra_args,
-        },
-        ...(ctx.claudeEnv ? { env: ctx.claudeEnv } : {}),
-        timeoutMs: config.limits.claude_timeout,
-        signal,
-        onEvent: (e: ClaudeEvent) => logs.event(e),
-        onStderr: (line) => logs.stderr(line),
-      });
+      const result = await outsideGate(ctx, () =>
+        runClaude({
+          bin: ctx.claudeBin,
+          cwd: wt.path,
+          claude: {
+            prompt,
+            model: settings.model,
+            permissionMode: config.claude.permission_mode,
+            allowedTools: settings.allowedTools,
+            disallowedTools: settings.disallowedTools,
+            maxTurns: settings.maxTurns,
+            ...(maxBudgetUsd !== undefined ? { maxBudgetUsd } : {}),
+            appendSystemPrompt: settings.systemPrompt,
+            extraArgs: config.claude.extra_args,
+          },
+          ...(ctx.claudeEnv ? { env: ctx.claudeEnv } : {}),
+          timeoutMs: config.limits.claude_timeout,
+          signal,
+          onEvent: (e: ClaudeEvent) => logs.event(e),
+          onStderr: (line) => logs.stderr(line),
+        }),
+      );
       lastAct = result;
       const usage = { usage: result.summary.usage, costUsd: result.summary.costUsd };
       await addUsage(ctx.pool, { taskId: task.id, agentRunId, projectId: task.project_id }, usage.usage, usage.costUsd);
@@ -487,31 +520,37 @@ async function rarv(
 
     // verify
     const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'verify', { commands });
-    const result = await runVerify(wt.path, commands, { timeoutMs: config.verify.timeout, signal });
+    const result = await outsideGate(ctx, () =>
+      runVerify(wt.path, commands, { timeoutMs: config.verify.timeout, signal }),
+    );
     for (const s of result.steps)
       logs.verify(`$ ${s.command} → ${s.timedOut ? 'timed out' : `exit ${s.exitCode}`}\n${s.output}`);
     await endStep(ctx.pool, id, result.passed ? 'completed' : 'failed', result);
     if (signal.aborted) break;
     if (result.passed) {
-      checkpoint.verify = { passed: true, summary: 'all verify commands passed' };
+      const verified = { passed: true, summary: 'all verify commands passed' };
+      checkpoint.verify = verified;
       await saveStep(ctx.pool, task.id, 'done', loop, checkpoint);
       if (ctx.publisher) {
         const fresh = await loadTask(ctx.pool, task.id);
-        const published = await ctx.publisher.publish({
-          projectId: task.project_id,
-          taskId: task.id,
-          taskKey: task.key,
-          title: task.title,
-          description: task.description,
-          agentType: task.agent_type,
-          branch,
-          baseBranch: base,
-          worktree: wt.path,
-          headSha: checkpoint.lastCommit ?? null,
-          verify: checkpoint.verify,
-          costUsd: fresh?.cost_usd ?? 0,
-          tokens: fresh?.tokens_used ?? 0,
-        });
+        const publisher = ctx.publisher;
+        const published = await outsideGate(ctx, () =>
+          publisher.publish({
+            projectId: task.project_id,
+            taskId: task.id,
+            taskKey: task.key,
+            title: task.title,
+            description: task.description,
+            agentType: task.agent_type,
+            branch,
+            baseBranch: base,
+            worktree: wt.path,
+            headSha: checkpoint.lastCommit ?? null,
+            verify: verified,
+            costUsd: fresh?.cost_usd ?? 0,
+            tokens: fresh?.tokens_used ?? 0,
+          }),
+        );
         if (published) {
           await ctx.pool.query('update tasks set pr_number = $2, pr_url = $3, updated_at = now() where id = $1', [
             task.id,

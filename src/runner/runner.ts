@@ -16,6 +16,7 @@ import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK } from '../queue/enqueue.js';
 import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../recovery/snapshot.js';
+import { Gate } from './gate.js';
 import type { TaskPublisher } from './publisher.js';
 import { runTask } from './run-task.js';
 
@@ -93,6 +94,8 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const drain = new AbortController();
   const workerIds = new Set<string>();
   const inFlight = new InFlight();
+  // Tasks doing database/git work at once: about the pool's size, so none waits long for a connection.
+  const gate = new Gate(Math.max(2, (opts.pool.options.max ?? 10) - 2));
   const spares = new WorktreeSpares(opts.worktreeSpares ?? Math.min(opts.concurrency, 4));
   const listener = await listenForStops(opts.pool, inFlight, log);
   const utils: WorkerUtils = await makeWorkerUtils({ pgPool: opts.pool, logger: quietWorkerLogger() });
@@ -123,6 +126,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
           ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
           track: (id, projectId) => inFlight.add(id, projectId),
           spares,
+          gate,
           ...(opts.onTaskSettled ? { onSettled: opts.onTaskSettled } : {}),
           ...(opts.publisher ? { publisher: opts.publisher } : {}),
         },
