@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { formatSamgitaYamlIssues } from '../config/samgita-yaml/index.js';
 import { isSamgitaError } from '../errors.js';
 import { logger } from '../log/logger.js';
 import { registerCommands } from './commands/index.js';
@@ -19,11 +20,9 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   if (isSamgitaError(err)) {
-    process.stderr.write(`${err.format()}\n`);
-    const issues = err.details?.issues;
-    if (Array.isArray(issues) && issues.length > 1) {
-      process.stderr.write(`  (${issues.length - 1} more problem(s); the first is shown)\n`);
-    }
+    // A config file with several problems gets all of them, each with its position.
+    const text = err.code.startsWith('CONFIG_YAML') ? formatSamgitaYamlIssues(err) : err.format();
+    process.stderr.write(`${text}\n`);
     process.exit(2);
   }
   logger().fatal({ err }, 'unexpected error');
