@@ -69,7 +69,25 @@ await db.pool.query(
   [projectId, AGENTS],
 );
 
-const runnerArgs = ['bin/samgita.js', 'runner', '--concurrency', String(AGENTS), '--no-preflight', ...extraRunnerArgs];
+// The runner runs compiled, as a deployed one does (tsx would add ~60 MB of RSS and its
+// transpiling): the sources are compiled into the bench's temp dir. BENCH_FROM_SOURCE=1
+// runs bin/samgita.js through tsx instead.
+let entry = 'bin/samgita.js';
+if (!process.env.BENCH_FROM_SOURCE) {
+  const build = path.join(tmp, 'build');
+  fs.mkdirSync(build);
+  execFileSync(
+    path.join(root, 'node_modules/.bin/tsc'),
+    ['-p', 'tsconfig.build.json', '--outDir', path.join(build, 'dist')],
+    {
+      cwd: root,
+    },
+  );
+  for (const name of ['migrations', 'node_modules', 'package.json'])
+    fs.symlinkSync(path.join(root, name), path.join(build, name));
+  entry = path.join(build, 'dist/cli/main.js');
+}
+const runnerArgs = [entry, 'runner', '--concurrency', String(AGENTS), '--no-preflight', ...extraRunnerArgs];
 // Node flags for the runner, e.g. BENCH_RUNNER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
 const nodeArgs = (process.env.BENCH_RUNNER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...runnerArgs], {

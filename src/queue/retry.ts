@@ -53,7 +53,7 @@ export async function retryTask(
           hint: t.status === 'completed' ? 'it already succeeded' : 'it is still in the queue or running',
         },
       );
-    const project = await db.query<{ status: string }>('select status from projects where id = $1 for update', [
+    const project = await db.query<{ status: string }>('select status from projects where id = $1 for no key update', [
       t.project_id,
     ]);
     const projectStatus = project.rows[0]?.status;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type pg from 'pg';
 import type { ClaudeEvent } from '../claude/events.js';
@@ -100,9 +101,9 @@ function outsideGate<T>(ctx: TaskRunContext, fn: () => Promise<T>): Promise<T> {
   return ctx.gate ? ctx.gate.outside(fn) : fn();
 }
 
-/** The database or its pool failed us, not the task: such an attempt is not counted. */
+/** The database or its pool failed us (or a transient lock conflict), not the task: such an attempt is not counted. */
 export function isInfrastructureError(err: unknown): boolean {
-  return /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|too many clients|the database system is (starting|shutting)/i.test(
+  return /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|too many clients|the database system is (starting|shutting)|deadlock detected|could not serialize/i.test(
     errorMessage(err),
   );
 }
@@ -122,15 +123,11 @@ async function runTaskHolding(ctx: TaskRunContext, taskId: string): Promise<void
     );
     return;
   }
-  const pause = await ctx.pool.query<{ paused_until: Date }>(
-    'select paused_until from provider_pauses where provider = $1 and paused_until > now()',
-    [PROVIDER],
-  );
-  if (pause.rows[0]) {
+  if (task.provider_paused_until) {
     await settle(ctx, task, null, {
       kind: 'requeue',
       reason: 'provider paused by a rate limit',
-      runAt: pause.rows[0].paused_until,
+      runAt: task.provider_paused_until,
     });
     return;
   }
@@ -164,7 +161,7 @@ async function runTaskHolding(ctx: TaskRunContext, taskId: string): Promise<void
         : isInfrastructureError(err)
           ? {
               kind: 'requeue',
-              reason: `database unavailable: ${errorMessage(err)}`,
+              reason: `database error (transient): ${errorMessage(err)}`,
               runAt: new Date(Date.now() + 2_000),
             }
           : {
@@ -206,24 +203,42 @@ async function claim(
   actor: Actor,
   config: ReturnType<typeof effectiveConfig>,
 ): Promise<string | null> {
+  const settings = agentSettings(config, task.agent_type, task.checkpoint.escalations ?? 0);
+  const typeCap = config.agents[task.agent_type]?.max_concurrency ?? null;
+  const projectCap = config.limits.max_concurrent_agents;
+  const agentRunId = randomUUID();
+  // Claims of one project queue on its advisory lock until commit, so the locked
+  // part is kept to four round trips: lock, check, write, commit.
   return withTransaction(ctx.pool, async (db) => {
     await db.query(`select pg_advisory_xact_lock(hashtext('samgita:claim:' || $1::text))`, [task.project_id]);
     // The one guard against running a task twice at once: a live agent run on it
     // means this job is a duplicate (e.g. re-added while the task was being
     // claimed). Runs of a dead runner were ended by the reaper before its jobs
-    // were unlocked, so a task resumes after a crash.
-    const live = await db.query<{ status: string }>(
-      `select t.status from tasks t
-        where t.id = $1 and t.status in ('queued', 'running')
-          and not exists (select 1 from agent_runs a where a.current_task_id = t.id and a.ended_at is null)
-        for update of t`,
-      [task.id],
+    // were unlocked, so a task resumes after a crash. In the same statement: the
+    // caps, counting live agent runs on every runner.
+    const { rows } = await db.query<{ live: number; total: number; same_type: number }>(
+      `with t as (
+         select t.id from tasks t
+          where t.id = $1 and t.status in ('queued', 'running')
+            and not exists (select 1 from agent_runs a where a.current_task_id = t.id and a.ended_at is null)
+          for update of t)
+       select (select count(*) from t)::int as live, count(*)::int as total,
+              count(*) filter (where agent_type = $3)::int as same_type
+         from agent_runs
+        where project_id = $2 and ended_at is null and current_task_id <> $1`,
+      [task.id, task.project_id, task.agent_type],
     );
-    if (!live.rows[0]) {
+    const r = rows[0]!;
+    if (!r.live) {
       ctx.log.debug({ task: task.key }, 'task already running elsewhere or no longer queued; duplicate job dropped');
       return null;
     }
-    const cap = await capReached(db, task, config);
+    const cap =
+      r.total >= projectCap
+        ? `limits.max_concurrent_agents (${projectCap})`
+        : typeCap !== null && r.same_type >= typeCap
+          ? `agents.${task.agent_type}.max_concurrency (${typeCap})`
+          : null;
     if (cap) {
       const delay = capDelayMs(task.cap_waits ?? 0);
       await db.query(`update tasks set cap_waits = cap_waits + 1, updated_at = now() where id = $1`, [task.id]);
@@ -231,11 +246,20 @@ async function claim(
       ctx.log.debug({ task: task.key, cap, delay }, 'at a concurrency cap; task waits');
       return null;
     }
-    const settings = agentSettings(config, task.agent_type, task.checkpoint.escalations ?? 0);
-    const run = await db.query<{ id: string }>(
-      `insert into agent_runs (project_id, current_task_id, runner_id, agent_type, node, pid, model, attempt, status, started_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, 'idle', clock_timestamp()) returning id`,
+    // The agent run, the task's claim and both audit events in one statement.
+    await db.query(
+      `with run as (
+         insert into agent_runs (id, project_id, current_task_id, runner_id, agent_type, node, pid, model, attempt, status, started_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'idle', clock_timestamp()) returning id),
+       claimed as (
+         update tasks set status = 'running', attempts = attempts + 1, max_attempts = $10, agent_id = $1, cap_waits = 0,
+                started_at = coalesce(started_at, now()), error = null, updated_at = now()
+          where id = $3 returning 1)
+       insert into events (project_id, kind, subject_type, subject_id, actor_type, actor_id, data)
+       values ($2, 'agent.spawned', 'agent_run', $1::text, $11, $12, $13),
+              ($2, 'task.started', 'task', $3::text, $11, $12, $14)`,
       [
+        agentRunId,
         task.project_id,
         task.id,
         ctx.runnerId,
@@ -244,60 +268,27 @@ async function claim(
         String(process.pid),
         settings.model,
         task.attempts + 1,
+        config.limits.max_attempts,
+        actor.type,
+        actor.id ?? null,
+        JSON.stringify({
+          task_id: task.id,
+          task_key: task.key,
+          agent_type: task.agent_type,
+          model: settings.model,
+          host: ctx.host,
+        }),
+        JSON.stringify({
+          key: task.key,
+          attempt: task.attempts + 1,
+          agent_run_id: agentRunId,
+          resumed_at: task.rarv_step,
+        }),
       ],
     );
-    const agentRunId = run.rows[0]!.id;
-    await db.query(
-      `update tasks set status = 'running', attempts = attempts + 1, max_attempts = $3, agent_id = $2, cap_waits = 0,
-              started_at = coalesce(started_at, now()), error = null, updated_at = now()
-        where id = $1`,
-      [task.id, agentRunId, config.limits.max_attempts],
-    );
-    await recordEvent(db, {
-      projectId: task.project_id,
-      kind: 'agent.spawned',
-      subjectType: 'agent_run',
-      subjectId: agentRunId,
-      actor,
-      data: {
-        task_id: task.id,
-        task_key: task.key,
-        agent_type: task.agent_type,
-        model: settings.model,
-        host: ctx.host,
-      },
-    });
-    await recordEvent(db, {
-      projectId: task.project_id,
-      kind: 'task.started',
-      subjectType: 'task',
-      subjectId: task.id,
-      actor,
-      data: { key: task.key, attempt: task.attempts + 1, agent_run_id: agentRunId, resumed_at: task.rarv_step },
-    });
     task.attempts += 1;
     return agentRunId;
   });
-}
-
-/** Which cap, if any, stops this task from starting now. Counts live agent runs on every runner. */
-async function capReached(
-  db: pg.PoolClient,
-  task: TaskRecord,
-  config: ReturnType<typeof effectiveConfig>,
-): Promise<string | null> {
-  const typeCap = config.agents[task.agent_type]?.max_concurrency ?? null;
-  const projectCap = config.limits.max_concurrent_agents;
-  const { rows } = await db.query<{ total: number; same_type: number }>(
-    `select count(*)::int as total, count(*) filter (where agent_type = $3)::int as same_type
-       from agent_runs
-      where project_id = $1 and ended_at is null and current_task_id <> $2`,
-    [task.project_id, task.id, task.agent_type],
-  );
-  const r = rows[0]!;
-  if (r.total >= projectCap) return `limits.max_concurrent_agents (${projectCap})`;
-  if (typeCap !== null && r.same_type >= typeCap) return `agents.${task.agent_type}.max_concurrency (${typeCap})`;
-  return null;
 }
 
 /** Delay before a capped task looks again: 0.5 s doubling to 30 s, jittered so waiters spread out. */
@@ -435,12 +426,15 @@ async function rarv(
       const over = budgetExceeded(config.budget, spend);
       if (over) return { kind: 'park', reason: over, pauseProject: `budget reached: ${over}` };
       const maxBudgetUsd = remainingUsd(config.budget, spend);
-      const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'act', {
-        model: settings.model,
-        tier: settings.tier,
-        max_budget_usd: maxBudgetUsd,
-      });
-      await ctx.pool.query('update agent_runs set model = $2 where id = $1', [agentRunId, settings.model]);
+      const id = await startStep(
+        ctx.pool,
+        agentRunId,
+        task.id,
+        loop,
+        'act',
+        { model: settings.model, tier: settings.tier, max_budget_usd: maxBudgetUsd },
+        settings.model,
+      );
       const result = await outsideGate(ctx, () =>
         runClaude({
           bin: ctx.claudeBin,

@@ -157,6 +157,11 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     crontab: SNAPSHOT_CRONTAB,
     logger: quietWorkerLogger(),
     gracefulShutdownAbortTimeout: opts.drainTimeoutMs ?? 30_000,
+    // Many workers each fetching their own job is one get_job query per job on the
+    // shared pool (1,000 at once for 1,000 agents); a local queue fetches them in
+    // batches. It only fetches when workers wait, so it never holds more jobs than
+    // this runner can start. Small runners keep per-worker fetching (lowest latency).
+    ...(opts.concurrency >= LOCAL_QUEUE_FROM ? { preset: { worker: { localQueue: { size: opts.concurrency } } } } : {}),
   });
   await opts.pool.query('update runners set worker_ids = $2 where id = $1', [runnerId, [...workerIds]]);
 
@@ -211,6 +216,9 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     inFlight: () => inFlight.size,
   };
 }
+
+/** Concurrency from which jobs are fetched in batches (graphile-worker's localQueue). */
+const LOCAL_QUEUE_FROM = 32;
 
 /** Tasks running on this runner, each with a controller that stops it at once. */
 class InFlight {

@@ -36,6 +36,8 @@ export interface TaskRecord {
   requirement_key: string | null;
   requirement_title: string | null;
   requirement_body: string | null;
+  /** Set while a rate limit pauses the provider for every runner. */
+  provider_paused_until: Date | null;
 }
 
 /** The RARV state persisted on the task after every step, so a restarted task resumes where it stood. */
@@ -53,7 +55,9 @@ export async function loadTask(db: Queryable, taskId: string): Promise<TaskRecor
             t.payload, t.attempts, t.max_attempts, t.cap_waits, t.rarv_step, t.rarv_loop, t.checkpoint, t.session_id, t.branch,
             t.cost_usd, t.tokens_used, t.started_at,
             p.name as project_name, p.status as project_status, p.working_path, p.default_branch, p.config, p.prd_content,
-            r.key as requirement_key, r.title as requirement_title, r.body as requirement_body
+            r.key as requirement_key, r.title as requirement_title, r.body as requirement_body,
+            (select paused_until from provider_pauses
+              where provider = 'anthropic' and paused_until > now()) as provider_paused_until
        from tasks t
        join projects p on p.id = t.project_id
        left join requirements r on r.id = t.requirement_id
@@ -99,13 +103,12 @@ export async function addUsage(
   const set = `input_tokens = input_tokens + $2, output_tokens = output_tokens + $3,
                cache_read_tokens = cache_read_tokens + $4, cache_write_tokens = cache_write_tokens + $5,
                cost_usd = cost_usd + $6`;
-  // One round trip for the three rows (with 1,000 agents, round trips are what costs).
-  await db.query(
-    `with t as (update tasks set ${set}, updated_at = now() where id = $1 returning 1),
-          a as (update agent_runs set ${set} where id = $7 returning 1)
-     update projects set ${set}, updated_at = now() where id = $8`,
-    [ids.taskId, ...params, ids.agentRunId, ids.projectId],
-  );
+  // Three statements, not one: the project row is shared by every agent of the
+  // project, and holding it together with the task's row deadlocks against
+  // transactions that lock them in the other order (advanceProject, settle).
+  await db.query(`update tasks set ${set}, updated_at = now() where id = $1`, [ids.taskId, ...params]);
+  await db.query(`update agent_runs set ${set} where id = $1`, [ids.agentRunId, ...params]);
+  await db.query(`update projects set ${set}, updated_at = now() where id = $1`, [ids.projectId, ...params]);
 }
 
 export interface SpendSoFar {
@@ -138,11 +141,13 @@ export async function startStep(
   loop: number,
   step: 'reason' | 'act' | 'reflect' | 'verify',
   input: unknown,
+  /** The model of an Act step, recorded on the agent run too. */
+  model?: string,
 ): Promise<number> {
   const { rows } = await db.query<{ id: number }>(
-    `with r as (update agent_runs set status = $4 where id = $1 returning 1)
+    `with r as (update agent_runs set status = $4, model = coalesce($6, model) where id = $1 returning 1)
      insert into rarv_steps (agent_run_id, task_id, loop, step, input) values ($1, $2, $3, $4, $5) returning id`,
-    [agentRunId, taskId, loop, step, JSON.stringify(input)],
+    [agentRunId, taskId, loop, step, JSON.stringify(input), model ?? null],
   );
   return rows[0]!.id;
 }
