@@ -60,7 +60,9 @@ export async function ensureWorktree(
       await tryGit(repo, ['branch', '-D', branch]);
     }
   }
-  await addWorktree(repo, ['--force', '-b', branch, dir, baseSha]);
+  // -B, not -b: a concurrent `worktree add` can make ours fail after it created the branch
+  // (seen with 1,000 agents); the retry must accept the branch, which is this task's alone.
+  await addWorktree(repo, ['--force', '-B', branch, dir, baseSha]);
   spares?.refill(repo, baseSha, path.dirname(dir));
   return { path: dir, branch, resumed: false, baseSha };
 }
@@ -82,7 +84,7 @@ async function resolveRefs(
   return { baseSha: lines[0], branchSha: lines[1] ?? null };
 }
 
-const LOCK_RETRIES = 8;
+const LOCK_RETRIES = 12;
 
 /**
  * `git worktree add`, retried when another process holds one of the repository's
@@ -105,7 +107,7 @@ export async function addWorktree(repo: string, args: string[]): Promise<void> {
         ) &&
         attempt < LOCK_RETRIES
       ) {
-        await new Promise((r) => setTimeout(r, 10 * 2 ** attempt * (0.5 + Math.random())));
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** attempt) * (0.5 + Math.random())));
         continue;
       }
       if (!pruned && /already registered|already checked out|already exists/i.test(msg)) {
