@@ -157,11 +157,13 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     crontab: SNAPSHOT_CRONTAB,
     logger: quietWorkerLogger(),
     gracefulShutdownAbortTimeout: opts.drainTimeoutMs ?? 30_000,
-    // Many workers each fetching their own job is one get_job query per job on the
-    // shared pool (1,000 at once for 1,000 agents); a local queue fetches them in
-    // batches. It only fetches when workers wait, so it never holds more jobs than
-    // this runner can start. Small runners keep per-worker fetching (lowest latency).
-    ...(opts.concurrency >= LOCAL_QUEUE_FROM ? { preset: { worker: { localQueue: { size: opts.concurrency } } } } : {}),
+    // With many workers, each polls for its own job (1,000 get_job queries a second
+    // from an idle runner of concurrency 1,000); from LOCAL_QUEUE_FROM the pool fetches
+    // for them. Batches stay small and short-lived: jobs in a local queue are locked to
+    // this runner, and another runner with free slots must not wait long for them.
+    ...(opts.concurrency >= LOCAL_QUEUE_FROM
+      ? { preset: { worker: { localQueue: { size: LOCAL_QUEUE_SIZE, ttl: 10_000 } } } }
+      : {}),
   });
   await opts.pool.query('update runners set worker_ids = $2 where id = $1', [runnerId, [...workerIds]]);
 
@@ -219,6 +221,8 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
 
 /** Concurrency from which jobs are fetched in batches (graphile-worker's localQueue). */
 const LOCAL_QUEUE_FROM = 32;
+/** Jobs fetched per batch: at most this many are locked to a runner that cannot start them yet. */
+const LOCAL_QUEUE_SIZE = 16;
 
 /** Tasks running on this runner, each with a controller that stops it at once. */
 class InFlight {
