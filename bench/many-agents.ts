@@ -121,7 +121,11 @@ const pid = child.pid!;
 // Wait for the runner to be up before enqueueing, so start-up is not counted.
 for (;;) {
   if (/runner .* started/.test(runnerOut)) break;
-  if (child.exitCode !== null) throw new Error(`runner exited: ${runnerOut}`);
+  if (child.exitCode !== null) {
+    await db.drop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`runner exited: ${runnerOut}`);
+  }
   await new Promise((r) => setTimeout(r, 50));
 }
 
