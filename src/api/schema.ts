@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PHASES } from '../domain/states.js';
+import { PHASES, TASK_STATUSES } from '../domain/states.js';
 
 /**
  * Every request and response shape of the REST API, declared once with zod.
@@ -50,16 +50,7 @@ export const PROJECT_STATUSES = [
   'cancelled',
   'archived',
 ] as const;
-export const TASK_STATUSES = [
-  'pending',
-  'blocked',
-  'queued',
-  'running',
-  'completed',
-  'failed',
-  'dead_letter',
-  'cancelled',
-] as const;
+export { TASK_STATUSES };
 
 export const ErrorBody = z.object({
   error: z.object({
