@@ -142,7 +142,8 @@ describe('GitHub loop', () => {
       'a pull request',
       async () => {
         const row = await task(DEV_TASK);
-        return row?.pr_number ? row : null;
+        // The PR number is stored just before the task is parked: wait for both.
+        return row?.pr_number && row.status === 'pending' ? row : null;
       },
       45_000,
     );

@@ -256,7 +256,8 @@ describe.skipIf((!hasChromium || !built) && !process.env.CI)('status page in Chr
         '# Mobile\n\n## Functional Requirements\n\n| ID | Requirement | Priority |\n|--|--|--|\n| FR-1.1 | Login | P0 |\n',
       ),
     });
-    expect(await page.getByLabel('PRD text (Markdown)').inputValue()).toContain('FR-1.1 | Login');
+    // The file is read asynchronously (FileReader): poll until it lands in the editor.
+    await expect.poll(() => page.getByLabel('PRD text (Markdown)').inputValue()).toContain('FR-1.1 | Login');
     await page.getByRole('button', { name: 'Preview plan changes' }).click();
     await page.locator('[data-plan-summary]').waitFor();
     expect(await page.getByRole('alert').filter({ hasText: 'GitHub App' }).count()).toBe(1);
