@@ -105,6 +105,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
         { name: 'runners' },
         { name: 'webhooks' },
         { name: 'system' },
+        { name: 'ui', description: 'Views the status page needs: rollups, plan previews, the agents grid' },
       ],
     },
   });
