@@ -82,7 +82,7 @@ const STOP = new Set(
  * from the parsed PRD. Keys are stable across re-plans (they depend on requirement
  * keys and section slugs, not on text or order), so the reconciler can match them.
  *
- * Phase ordering is enforced by phase gating (see `nextPhase`); `dependsOn` holds
+ * Phase ordering is enforced by phase gating (see `decidePhase` in src/queue/phase.ts); `dependsOn` holds
  * the specific dependencies (an implementation on its design, a dashboard page on
  * the API and backend it uses).
  */

@@ -1,4 +1,3 @@
-import type { PhaseName } from '../agents/catalog.js';
 import type { TaskStatus } from '../domain/states.js';
 import type { Plan, PlannedTask } from './types.js';
 
@@ -141,37 +140,6 @@ export function summarizeActions(actions: readonly Action[]): ActionSummary {
       ? 'No changes. The plan matches the recorded tasks.'
       : `Plan: ${s.create} to add, ${change} to change, ${s.cancel} to cancel.`;
   return { ...s, change, total, text };
-}
-
-export interface PhaseTaskState {
-  key?: string | undefined;
-  status: TaskStatus;
-}
-
-export type TasksByPhase =
-  | ReadonlyMap<string, readonly PhaseTaskState[]>
-  | Readonly<Partial<Record<string, readonly PhaseTaskState[]>>>;
-
-/** FR-4.3: a phase is complete when all its non-cancelled tasks are completed (no tasks: complete). */
-export function isPhaseComplete(tasks: readonly PhaseTaskState[] | undefined): boolean {
-  return (tasks ?? []).every((t) => t.status === 'completed' || t.status === 'cancelled');
-}
-
-/**
- * The phase to work on: the first enabled phase (in the given order) that is not
- * complete, or null when every phase is. Perpetual never completes: once reached
- * it is returned for good.
- */
-export function nextPhase(phases: readonly PhaseName[], tasksByPhase: TasksByPhase): PhaseName | null {
-  const get = (p: string) =>
-    tasksByPhase instanceof Map
-      ? tasksByPhase.get(p)
-      : (tasksByPhase as Readonly<Partial<Record<string, readonly PhaseTaskState[]>>>)[p];
-  for (const phase of phases) {
-    if (phase === 'perpetual') return phase;
-    if (!isPhaseComplete(get(phase))) return phase;
-  }
-  return null;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

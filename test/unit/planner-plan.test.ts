@@ -6,13 +6,7 @@ import { isSamgitaError } from '../../src/errors.js';
 import { formatPlan, formatPlanDiff } from '../../src/planner/format.js';
 import { topoSort } from '../../src/planner/graph.js';
 import { planPerpetual, planProject } from '../../src/planner/plan.js';
-import {
-  CANCELLED_HASH,
-  nextPhase,
-  type RecordedTask,
-  reconcilePlan,
-  summarizeActions,
-} from '../../src/planner/reconcile.js';
+import { CANCELLED_HASH, type RecordedTask, reconcilePlan, summarizeActions } from '../../src/planner/reconcile.js';
 import { mergeBreakdown, parseWorkBreakdown, WORK_BREAKDOWN_JSON_SCHEMA } from '../../src/planner/structured.js';
 import type { Plan } from '../../src/planner/types.js';
 import { parsePrd } from '../../src/prd/parse.js';
@@ -241,24 +235,6 @@ describe('reconcilePlan', () => {
       key: 'development/fr-6-1-implement',
       changes: ['agentType', 'dependsOn'],
     });
-  });
-});
-
-describe('nextPhase', () => {
-  const phases = plan.phases;
-  it('advances when all non-cancelled tasks are completed', () => {
-    expect(nextPhase(phases, {})).toBeNull();
-    expect(nextPhase(phases, { bootstrap: [{ status: 'completed' }], discovery: [{ status: 'running' }] })).toBe(
-      'discovery',
-    );
-    expect(
-      nextPhase(phases, {
-        bootstrap: [{ status: 'completed' }, { status: 'cancelled' }],
-        discovery: [{ status: 'completed' }],
-      }),
-    ).toBe(null);
-    expect(nextPhase(phases, new Map([['qa', [{ status: 'failed' as const }]]]))).toBe('qa');
-    expect(nextPhase([...phases, 'perpetual'], {})).toBe('perpetual');
   });
 });
 
