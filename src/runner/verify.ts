@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { terminateProcessGroup } from '../util/process-group.js';
+import { signalGroup } from '../claude/process-group.js';
 
 export interface VerifyCommand {
   name: 'install' | 'build' | 'lint' | 'test';
@@ -60,7 +60,12 @@ export async function runVerify(
       env: { CI: 'true', ...options.env },
     });
     let timedOut = false;
-    const kill = () => terminateProcessGroup(subprocess.pid, 2000);
+    const kill = () => {
+      const pid = subprocess.pid;
+      if (!pid) return;
+      signalGroup(pid, 'SIGTERM');
+      setTimeout(() => signalGroup(pid, 'SIGKILL'), 2000).unref();
+    };
     const timer = setTimeout(() => {
       timedOut = true;
       kill();
