@@ -13,7 +13,6 @@
  * Concurrency 1 is the idle path; higher shows contention on the one repository.
  * Creates and drops its own database.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '../src/log/logger.js';
 import { advanceProject } from '../src/queue/enqueue.js';
 import { startRunner } from '../src/runner/runner.js';
-import { fmt, freshDatabase, pct } from './support.js';
+import { commitRepo, fmt, freshDatabase, pct } from './support.js';
 
 const N = Number(process.argv[2] ?? 200);
 const CONCURRENCY = Number(process.argv[3] ?? 4);
@@ -45,16 +44,7 @@ for (let i = 0; i < FILES; i++) {
     `export const value${i} = ${i};\n${'// filler line for a realistic size\n'.repeat(28)}`,
   );
 }
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'b',
-  GIT_AUTHOR_EMAIL: 'b@x',
-  GIT_COMMITTER_NAME: 'b',
-  GIT_COMMITTER_EMAIL: 'b@x',
-};
-execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
-execFileSync('git', ['add', '.'], { cwd: repo });
-execFileSync('git', ['commit', '-q', '-m', 'init'], { cwd: repo, env: gitEnv });
+commitRepo(repo);
 
 const db = await freshDatabase(CONCURRENCY + 6);
 const started = new Map<string, number>();

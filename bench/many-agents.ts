@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { advanceProject } from '../src/queue/enqueue.js';
-import { freshDatabase } from './support.js';
+import { commitRepo, freshDatabase } from './support.js';
 
 const args = process.argv.slice(2);
 const sep = args.indexOf('--');
@@ -38,16 +38,7 @@ const standInLog = path.join(tmp, 'stand-in.log');
 fs.mkdirSync(repo);
 fs.writeFileSync(path.join(repo, 'README.md'), '# small repo\n');
 fs.writeFileSync(path.join(repo, 'index.js'), 'console.log("hi");\n');
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'b',
-  GIT_AUTHOR_EMAIL: 'b@x',
-  GIT_COMMITTER_NAME: 'b',
-  GIT_COMMITTER_EMAIL: 'b@x',
-};
-execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo });
-execFileSync('git', ['add', '.'], { cwd: repo });
-execFileSync('git', ['commit', '-q', '-m', 'init'], { cwd: repo, env: gitEnv });
+commitRepo(repo);
 
 const db = await freshDatabase(4);
 const { rows } = await db.pool.query<{ id: string }>(

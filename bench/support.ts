@@ -1,4 +1,5 @@
-/** Shared bench helpers: a fresh, migrated database per run, percentiles. */
+/** Shared bench helpers: a fresh, migrated database per run, a committed repo, percentiles. */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrateAll } from '../src/db/open.js';
@@ -36,3 +37,17 @@ export function pct(values: number[], p: number): number {
 }
 
 export const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+/** `git init` + one commit of everything in `dir`, on branch main. */
+export function commitRepo(dir: string): void {
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'b',
+    GIT_AUTHOR_EMAIL: 'b@x',
+    GIT_COMMITTER_NAME: 'b',
+    GIT_COMMITTER_EMAIL: 'b@x',
+  };
+  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir });
+  execFileSync('git', ['add', '.'], { cwd: dir });
+  execFileSync('git', ['commit', '-q', '-m', 'init'], { cwd: dir, env });
+}
