@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { withTransaction } from '../../db/pool.js';
-import { recordEvent } from '../../events/record.js';
+import { type Actor, recordEvent } from '../../events/record.js';
 import { DELETABLE, type ProjectAction, type ProjectStatus, transitionProject } from '../../projects/lifecycle.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
@@ -102,26 +102,12 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       await assertGitUrlFree(ctx, b.git_url);
       const workingPath = await locateRepo(ctx, b);
       const actor = actorOf(req);
-      const created = await withTransaction(ctx.pool, async (db) => {
-        const { rows } = await db
-          .query<{ id: string }>(
-            `insert into projects (name, git_url, working_path, source, config) values ($1, $2, $3, 'api', $4)
-             returning id`,
-            [b.name, b.git_url, workingPath, JSON.stringify(b.config ?? {})],
-          )
-          .catch((err) => uniqueViolation(err, b.git_url));
-        const id = rows[0]!.id;
-        await recordEvent(db, {
-          projectId: id,
-          kind: 'project.created',
-          subjectType: 'project',
-          subjectId: id,
-          actor,
-          data: { name: b.name, git_url: b.git_url, working_path: workingPath },
-        });
-        const rev = b.prd ? await savePrd(db, id, b.prd, 'api', actor) : null;
-        return { id, rev };
-      });
+      const created = await createApiProject(
+        ctx,
+        { name: b.name, gitUrl: b.git_url, workingPath, config: b.config ?? {}, prd: b.prd ?? null },
+        actor,
+        { working_path: workingPath },
+      );
       if (created.rev) notifyPrd(ctx, created.id, created.rev.id, 'api', actor);
       return reply.code(201).send(await projectDetail(ctx, created.id));
     },
@@ -378,29 +364,44 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       await assertGitUrlFree(ctx, b.git_url);
       const workingPath = await locateRepo(ctx, b);
       const actor = actorOf(req);
-      const created = await withTransaction(ctx.pool, async (db) => {
-        const { rows } = await db
-          .query<{ id: string }>(
-            `insert into projects (name, git_url, working_path, source, config) values ($1, $2, $3, 'api', $4) returning id`,
-            [b.name, b.git_url, workingPath, JSON.stringify(from.config)],
-          )
-          .catch((err) => uniqueViolation(err, b.git_url));
-        const id = rows[0]!.id;
-        await recordEvent(db, {
-          projectId: id,
-          kind: 'project.created',
-          subjectType: 'project',
-          subjectId: id,
-          actor,
-          data: { name: b.name, git_url: b.git_url, cloned_from: req.params.id },
-        });
-        const rev = from.prd_content ? await savePrd(db, id, from.prd_content, 'api', actor) : null;
-        return { id, rev };
-      });
+      const created = await createApiProject(
+        ctx,
+        { name: b.name, gitUrl: b.git_url, workingPath, config: from.config, prd: from.prd_content },
+        actor,
+        { cloned_from: req.params.id },
+      );
       if (created.rev) notifyPrd(ctx, created.id, created.rev.id, 'api', actor);
       return reply.code(201).send(await projectDetail(ctx, created.id));
     },
   );
+}
+
+/** Inserts a project made through the API, its audit event and first PRD revision, in one transaction. */
+async function createApiProject(
+  ctx: ApiContext,
+  p: { name: string; gitUrl: string; workingPath: string | null; config: unknown; prd: string | null },
+  actor: Actor,
+  eventData: Record<string, unknown>,
+): Promise<{ id: string; rev: { id: string } | null }> {
+  return withTransaction(ctx.pool, async (db) => {
+    const { rows } = await db
+      .query<{ id: string }>(
+        `insert into projects (name, git_url, working_path, source, config) values ($1, $2, $3, 'api', $4) returning id`,
+        [p.name, p.gitUrl, p.workingPath, JSON.stringify(p.config)],
+      )
+      .catch((err) => uniqueViolation(err, p.gitUrl));
+    const id = rows[0]!.id;
+    await recordEvent(db, {
+      projectId: id,
+      kind: 'project.created',
+      subjectType: 'project',
+      subjectId: id,
+      actor,
+      data: { name: p.name, git_url: p.gitUrl, ...eventData },
+    });
+    const rev = p.prd ? await savePrd(db, id, p.prd, 'api', actor) : null;
+    return { id, rev };
+  });
 }
 
 function notifyPrd(
