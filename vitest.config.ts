@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     // 2-core CI machine; integration tests spawn git and CLIs of their own.
     maxWorkers: 3,
-    reporters: ['default', 'json'],
+    reporters: ['default', 'json', './test/support/skipped-tests-reporter.ts'],
     outputFile: { json: 'test-results/vitest.json' },
   },
 });

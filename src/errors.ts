@@ -87,6 +87,59 @@ export function isSamgitaError(err: unknown, code?: ErrorCode): err is SamgitaEr
   return err instanceof SamgitaError && (code === undefined || err.code === code);
 }
 
+type ErrorOutcome = 'failed' | 'usage_error' | 'action_required' | 'interrupted';
+
+/**
+ * What each error means for the exit-code contract (src/cli/outcome.ts): a
+ * usage or configuration error (2: fix the command or the file, nothing was
+ * started), something only the user can unblock (3: log in, pay, raise a
+ * budget), or a failure (1). A Record, so a new code cannot be forgotten.
+ */
+const ERROR_OUTCOMES: Record<ErrorCode, ErrorOutcome> = {
+  CONFIG_ENV_INVALID: 'usage_error',
+  CONFIG_YAML_SYNTAX: 'usage_error',
+  CONFIG_YAML_INVALID: 'usage_error',
+  DB_CONNECT_FAILED: 'failed',
+  DB_MIGRATION_CHECKSUM_MISMATCH: 'failed',
+  DB_MIGRATION_FAILED: 'failed',
+  DB_EMBEDDED_FAILED: 'failed',
+  PRD_MISSING: 'usage_error',
+  PRD_INVALID: 'usage_error',
+  REPO_NOT_GIT: 'usage_error',
+  REPO_INVALID: 'usage_error',
+  GIT_FAILED: 'failed',
+  CLAUDE_NOT_FOUND: 'usage_error',
+  CLAUDE_NOT_LOGGED_IN: 'action_required',
+  CLAUDE_FAILED: 'failed',
+  CLAUDE_TIMEOUT: 'failed',
+  CLAUDE_RATE_LIMITED: 'failed',
+  CLAUDE_OVERLOADED: 'failed',
+  CLAUDE_AUTH_FAILED: 'action_required',
+  CLAUDE_BILLING: 'action_required',
+  BUDGET_EXCEEDED: 'action_required',
+  VERIFY_FAILED: 'failed',
+  PLAN_INVALID: 'failed',
+  NOT_FOUND: 'usage_error',
+  CONFLICT: 'usage_error',
+  INVALID_INPUT: 'usage_error',
+  UNAUTHORIZED: 'action_required',
+  FORBIDDEN: 'action_required',
+  CANCELLED: 'interrupted',
+  INTERNAL: 'failed',
+};
+
+const OUTCOME_EXIT: Record<ErrorOutcome, number> = { failed: 1, usage_error: 2, action_required: 3, interrupted: 130 };
+
+/** The outcome an error ends a command with; anything not a SamgitaError is a failure. */
+export function outcomeForError(err: unknown): ErrorOutcome {
+  return isSamgitaError(err) ? ERROR_OUTCOMES[err.code] : 'failed';
+}
+
+/** The process exit code for an error that ended a command. */
+export function exitCodeFor(err: unknown): number {
+  return OUTCOME_EXIT[outcomeForError(err)];
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -99,8 +99,20 @@ export const Project = z.object({
   updated_at: ts,
 });
 
+export const ProviderWait = z
+  .object({
+    kind: z.enum(['rate_limit', 'overloaded', 'server_error']),
+    until: ts,
+    since: ts,
+    failures: z.number(),
+    message: z.string().meta({ description: 'e.g. "waiting for the provider until 14:05 (overloaded)"' }),
+    reason: z.string().meta({ description: "the provider's last error" }),
+  })
+  .meta({ description: 'a provider outage holding every runner back (rate limit, overload, 5xx)' });
+
 export const ProjectDetail = Project.extend({
   prd_content: z.string().nullable(),
+  provider_wait: ProviderWait.nullable(),
   tokens_total: z.number(),
   task_counts: z.record(z.string(), z.number()).meta({ description: 'number of tasks by status' }),
   tasks_total: z.number(),

@@ -1,6 +1,8 @@
 import { createLogUpdate } from 'log-update';
 import type pg from 'pg';
 import pc from 'picocolors';
+import { describeWait } from '../provider/gate.js';
+import { readProviderState } from '../store/provider.js';
 
 export interface TaskLine {
   id: string;
@@ -27,25 +29,29 @@ export interface ProjectLine {
   status_reason: string | null;
   cost_usd: number;
   tokens: number;
+  /** "waiting for the provider until 14:05 (overloaded)" while a provider outage holds every runner back. */
+  provider_wait: string | null;
 }
 
 export async function readProgress(
   pool: pg.Pool,
   projectId: string,
 ): Promise<{ project: ProjectLine; tasks: TaskLine[] }> {
-  const p = await pool.query<ProjectLine>(
+  const p = await pool.query<Omit<ProjectLine, 'provider_wait'>>(
     `select id, name, phase, status, status_reason, cost_usd::float8 as cost_usd,
             (input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
        from projects where id = $1`,
     [projectId],
   );
+  const provider = await readProviderState(pool);
   const t = await pool.query<TaskLine>(
     `select id, key, title, phase, agent_type, status, rarv_step, attempts, cost_usd::float8 as cost_usd, tokens_used,
             started_at, run_after, branch, error
        from tasks where project_id = $1 order by priority, key`,
     [projectId],
   );
-  return { project: p.rows[0]!, tasks: t.rows };
+  const waiting = provider.state && p.rows[0]!.status === 'running' ? describeWait(provider.state, provider.now) : null;
+  return { project: { ...p.rows[0]!, provider_wait: waiting }, tasks: t.rows };
 }
 
 const ICON: Record<string, string> = {
@@ -86,7 +92,7 @@ export function renderProgress(
     .filter((s) => counts.get(s))
     .map((s) => `${counts.get(s)} ${s.replace('_', ' ')}`)
     .join(' · ');
-  const head = `${pc.bold(project.name)}  phase ${pc.cyan(project.phase)}  ${project.status}  ${formatUsd(project.cost_usd)}  ${formatTokens(project.tokens)} tokens\n${summary}`;
+  const head = `${pc.bold(project.name)}  phase ${pc.cyan(project.phase)}  ${project.status}  ${formatUsd(project.cost_usd)}  ${formatTokens(project.tokens)} tokens\n${summary}${project.provider_wait ? `\n${pc.yellow(project.provider_wait)}` : ''}`;
   const active = tasks.filter((t) => ['running', 'queued'].includes(t.status));
   const rest = tasks.filter((t) => !['running', 'queued'].includes(t.status));
   const shown = [...active, ...rest].slice(0, rows);
@@ -118,6 +124,8 @@ const PLAIN_EVENTS = new Set([
   'budget.exceeded',
   'rate_limit.hit',
   'runner.dead',
+  'provider.waiting',
+  'provider.recovered',
 ]);
 
 export interface ProgressDisplay {
@@ -166,20 +174,19 @@ export async function startProgress(
       kind: string;
       data: Record<string, unknown>;
       subject_id: string | null;
-    }>('select id, kind, data, subject_id from events where project_id = $1 and id > $2 order by id', [
-      projectId,
-      lastId,
-    ]);
+    }>(
+      `select id, kind, data, subject_id from events
+        where (project_id = $1 or (project_id is null and kind like 'provider.%')) and id > $2 order by id`,
+      [projectId, lastId],
+    );
     for (const e of rows) {
       lastId = Math.max(lastId, e.id);
       if (seen.has(e.id) || !PLAIN_EVENTS.has(e.kind)) continue;
       seen.add(e.id);
-      out.write(`${new Date().toISOString()} ${e.kind} ${describe(e.data)}\n`);
+      out.write(`${new Date().toISOString()} ${e.kind} ${describeEvent(e.kind, e.data)}\n`);
     }
   };
-  const start = await client.query<{ max: number | null }>('select max(id) as max from events where project_id = $1', [
-    projectId,
-  ]);
+  const start = await client.query<{ max: number | null }>('select max(id) as max from events');
   lastId = start.rows[0]?.max ?? 0;
   let chain = Promise.resolve();
   const onNotify = () => {
@@ -196,6 +203,13 @@ export async function startProgress(
       client.release();
     },
   };
+}
+
+function describeEvent(kind: string, data: Record<string, unknown>): string {
+  if (kind === 'provider.waiting') return String(data.reason ?? '');
+  if (kind === 'provider.recovered')
+    return `the provider answers again (after ${String(data.failures)} failed call(s))`;
+  return describe(data);
 }
 
 function describe(data: Record<string, unknown>): string {

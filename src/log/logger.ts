@@ -1,4 +1,5 @@
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import pretty from 'pino-pretty';
 
 /**
  * Paths redacted from every log line. Secrets reach us in env vars, headers and
@@ -49,7 +50,13 @@ export function redactUrl(url: string): string {
 export type { Logger };
 
 export function createLogger(
-  options: { level?: string; name?: string; destination?: pino.DestinationStream } = {},
+  options: {
+    level?: string;
+    name?: string;
+    destination?: pino.DestinationStream;
+    /** One human-readable, coloured line per entry on stderr (pino-pretty), for a terminal. */
+    pretty?: boolean;
+  } = {},
 ): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
@@ -57,6 +64,11 @@ export function createLogger(
     base: { pid: process.pid, ...(options.name ? { name: options.name } : {}) },
   };
   if (options.destination) return pino(opts, options.destination);
+  if (options.pretty)
+    return pino(
+      opts,
+      pretty({ destination: 2, sync: true, colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname' }),
+    );
   return pino(opts, pino.destination({ fd: 2, sync: false }));
 }
 
@@ -70,4 +82,19 @@ export function logger(): Logger {
 
 export function setLogger(l: Logger): void {
   rootLogger = l;
+}
+
+/** Writes out whatever the logger still buffers (before an explicit process.exit). */
+export async function flushLogs(): Promise<void> {
+  const l = rootLogger;
+  if (!l) return;
+  await new Promise<void>((resolve) => {
+    try {
+      l.flush(() => resolve());
+    } catch {
+      resolve();
+    }
+    // A destination that never calls back must not hold the exit.
+    setTimeout(resolve, 1_000).unref();
+  });
 }

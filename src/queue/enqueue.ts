@@ -25,6 +25,32 @@ export async function addTaskJob(
   );
 }
 
+/**
+ * Moves every task waiting for the provider to `runAt` (null: now). With
+ * `clear`, they stop waiting: the outage is over and each goes through the gate
+ * again as a normal task. One statement; graphile-worker's job_key replace mode
+ * moves each waiting job.
+ */
+export async function rescheduleWaitingTasks(
+  db: pg.PoolClient | pg.Pool,
+  runAt: Date | null,
+  opts: { clear: boolean },
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `with waiting as (
+       update tasks set waiting_for = case when $2 then null else waiting_for end,
+                        run_after = coalesce($1::timestamptz, now()), updated_at = now()
+        where waiting_for = 'provider' and status = 'queued'
+        returning id, priority, max_attempts)
+     select graphile_worker.add_job($3, json_build_object('taskId', w.id::text), run_at => $1::timestamptz,
+              max_attempts => w.max_attempts + 1, job_key => 'task:' || w.id::text,
+              priority => least(w.priority, 32767))
+       from waiting w`,
+    [runAt, opts.clear, RUN_TASK],
+  );
+  return rowCount ?? 0;
+}
+
 export interface AdvanceResult {
   status: string;
   phase: string;

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { PHASES } from '../domain/states.js';
 import { errorMessage } from '../errors.js';
 import { inspectRepo, readFileAtCommit } from '../git/repo.js';
+import { type ProviderWait, readProviderWait } from '../store/provider.js';
 import { CONFIG_FILE, PRD_FILE } from './desired-state.js';
 
 export type SyncState = 'synced' | 'out_of_sync' | 'unknown';
@@ -42,6 +43,8 @@ export interface ProjectStatusInfo {
   activeRuns: number;
   perpetualCycle: number;
   updatedAt: Date;
+  /** Set while a provider outage holds this running project's agents back. */
+  provider: ProviderWait | null;
 }
 
 /** Pure: health from the project status and what its tasks and runners look like. */
@@ -205,6 +208,7 @@ export async function projectStatus(
     activeRuns: runs.rows[0]?.active ?? 0,
     perpetualCycle: p.perpetual_cycle,
     updatedAt: p.updated_at,
+    provider: p.status === 'running' ? await readProviderWait(db) : null,
   };
 }
 

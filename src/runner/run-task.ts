@@ -11,11 +11,20 @@ import { git } from '../git/git.js';
 import { ensureWorktree, removeWorktree } from '../git/worktree.js';
 import type { WorktreeSpares } from '../git/worktree-spares.js';
 import type { Logger } from '../log/logger.js';
+import type { BackoffPolicy, ProviderTrouble } from '../provider/gate.js';
 import { addTaskJob, advanceProject } from '../queue/enqueue.js';
 import { backoffMs } from './backoff.js';
 import { buildContext } from './context.js';
 import type { Gate } from './gate.js';
 import { AgentLogWriter } from './log-writer.js';
+import {
+  afterCall,
+  backoffPolicy,
+  gateBeforeCall,
+  gateBeforeClaim,
+  type ProviderBackoff,
+  watchRetries,
+} from './provider.js';
 import type { TaskPublisher } from './publisher.js';
 import { agentSettings, effectiveConfig } from './task-config.js';
 import {
@@ -25,7 +34,7 @@ import {
   loadTask,
   saveStep,
   spendSoFar,
-  startStep,
+  startStepAt,
   type TaskRecord,
 } from './task-store.js';
 import { runVerify, summarizeVerifyFailure, verifyCommands } from './verify.js';
@@ -49,6 +58,8 @@ export interface TaskRunContext {
   drain?: AbortSignal;
   /** First retry delay; doubles per attempt with jitter (default 5 s). */
   retryBaseMs?: number;
+  /** Provider-wide backoff between probes during an outage (default 10 s doubling to 5 min). */
+  providerBackoff?: ProviderBackoff;
   /**
    * Registers a task as in flight on this runner and returns a signal that fires
    * when it must stop at once (task cancelled/restarted, project cancelled).
@@ -60,13 +71,13 @@ export interface TaskRunContext {
   gate?: Gate;
 }
 
-const PROVIDER = 'anthropic';
-
 type Settle =
   | { kind: 'completed' }
   | { kind: 'handback'; reason: string }
   | { kind: 'retry'; reason: string; delayMs: number; countAttempt: boolean }
   | { kind: 'requeue'; reason: string; runAt: Date }
+  /** Held back by a provider-wide pause; `called`: this task's own call hit the trouble. */
+  | { kind: 'provider_wait'; trouble: ProviderTrouble | null; reason: string; runAt: Date; called: boolean }
   | { kind: 'park'; reason: string; pauseProject?: string }
   | { kind: 'dead'; reason: string };
 
@@ -123,17 +134,15 @@ async function runTaskHolding(ctx: TaskRunContext, taskId: string): Promise<void
     );
     return;
   }
-  if (task.provider_paused_until) {
-    await settle(ctx, task, null, {
-      kind: 'requeue',
-      reason: 'provider paused by a rate limit',
-      runAt: task.provider_paused_until,
-    });
+  const config = effectiveConfig(task.config);
+  // A task that could only wait for the provider is not claimed (no agent run, no attempt).
+  const held = await gateBeforeClaim(ctx.pool, policyFor(ctx, config), task.running_since);
+  if (held) {
+    await settle(ctx, task, null, held);
     return;
   }
 
   const actor: Actor = { type: 'runner', id: ctx.runnerId };
-  const config = effectiveConfig(task.config);
   const agentRunId = await claim(ctx, task, actor, config);
   if (!agentRunId) return; // at a concurrency cap: requeued with a delay
   const log = ctx.log.child({ task: task.key, agentRun: agentRunId });
@@ -182,6 +191,10 @@ async function runTaskHolding(ctx: TaskRunContext, taskId: string): Promise<void
     const recycled = await ctx.spares?.recycle(task.working_path, dir).catch(() => false);
     if (!recycled) await removeWorktree(task.working_path, dir).catch(() => {});
   }
+}
+
+function policyFor(ctx: TaskRunContext, config: ReturnType<typeof effectiveConfig>): BackoffPolicy {
+  return backoffPolicy(config.limits.overload_give_up, ctx.providerBackoff);
 }
 
 function worktreeDirFor(ctx: TaskRunContext, task: TaskRecord): string {
@@ -253,6 +266,7 @@ async function claim(
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'idle', clock_timestamp()) returning id),
        claimed as (
          update tasks set status = 'running', attempts = attempts + 1, max_attempts = $10, agent_id = $1, cap_waits = 0,
+                waiting_for = null,
                 started_at = coalesce(started_at, now()), error = null, updated_at = now()
           where id = $3 returning 1)
        insert into events (project_id, kind, subject_type, subject_id, actor_type, actor_id, data)
@@ -407,7 +421,7 @@ async function rarv(
         verifyCommands: commands.map((c) => c.command),
       });
       prompt = context.prompt;
-      const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'reason', {
+      const { id } = await startStepAt(ctx.pool, agentRunId, task.id, loop, 'reason', {
         sections: context.sections.map((s) => ({ name: s.name, tokens: s.tokens, truncated: s.truncated })),
       });
       await endStep(ctx.pool, id, 'completed', { tokens: context.tokens, budget: context.budget, prompt });
@@ -426,15 +440,25 @@ async function rarv(
       const over = budgetExceeded(config.budget, spend);
       if (over) return { kind: 'park', reason: over, pauseProject: `budget reached: ${over}` };
       const maxBudgetUsd = remainingUsd(config.budget, spend);
-      const id = await startStep(
+      // During a provider outage only one call at a time (the probe) goes out.
+      const policy = policyFor(ctx, config);
+      const gate = await gateBeforeCall(ctx.pool, agentRunId, policy, task.running_since);
+      if ('kind' in gate) return gate;
+      const { id, startedAt } = await startStepAt(
         ctx.pool,
         agentRunId,
         task.id,
         loop,
         'act',
-        { model: settings.model, tier: settings.tier, max_budget_usd: maxBudgetUsd },
+        { model: settings.model, tier: settings.tier, max_budget_usd: maxBudgetUsd, probe: gate.probe },
         settings.model,
       );
+      const watch = watchRetries(ctx.pool, {
+        runId: agentRunId,
+        policy,
+        actor: { type: 'runner', id: ctx.runnerId },
+        projectId: task.project_id,
+      });
       const result = await outsideGate(ctx, () =>
         runClaude({
           bin: ctx.claudeBin,
@@ -450,10 +474,15 @@ async function rarv(
             appendSystemPrompt: settings.systemPrompt,
             extraArgs: config.claude.extra_args,
           },
-          ...(ctx.claudeEnv ? { env: ctx.claudeEnv } : {}),
+          // The CLI retries a failed call a little by itself; a longer outage is the provider gate's,
+          // and its probe is one call.
+          env: { CLAUDE_CODE_MAX_RETRIES: gate.probe ? '0' : String(config.claude.max_retries), ...ctx.claudeEnv },
           timeoutMs: config.limits.claude_timeout,
           signal,
-          onEvent: (e: ClaudeEvent) => logs.event(e),
+          onEvent: (e: ClaudeEvent) => {
+            logs.event(e);
+            watch(e);
+          },
           onStderr: (line) => logs.stderr(line),
         }),
       );
@@ -473,6 +502,21 @@ async function rarv(
         { outcome: result.outcome, session_id: result.summary.sessionId, turns: result.summary.numTurns },
         usage,
       );
+      const provider = await afterCall(ctx.pool, {
+        runId: agentRunId,
+        probe: gate.probe,
+        startedAt,
+        result,
+        policy,
+        runningSince: task.running_since,
+        projectId: task.project_id,
+        actor: { type: 'runner', id: ctx.runnerId },
+      });
+      if (provider.kind !== 'ok') {
+        if (provider.kind === 'provider_wait' && provider.trouble !== 'rate_limit')
+          log.info({ reason: provider.reason, until: provider.runAt }, 'provider trouble; waiting');
+        return provider;
+      }
       if (kind === 'max_budget') {
         // The CLI stopped itself at --max-budget-usd: say which cap, with the spend now recorded.
         const over = budgetExceeded(config.budget, await spendSoFar(ctx.pool, task.project_id, task.phase, task.id));
@@ -499,7 +543,7 @@ async function rarv(
     }
 
     if (step === 'reflect') {
-      const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'reflect', {});
+      const { id } = await startStepAt(ctx.pool, agentRunId, task.id, loop, 'reflect', {});
       const said = (lastAct?.summary.resultText ?? '').trim().slice(0, 2000);
       const learning = said ? `${task.key} (${task.agent_type}): ${said}` : `${task.key}: no summary from the agent`;
       await ctx.pool.query(
@@ -513,7 +557,7 @@ async function rarv(
     }
 
     // verify
-    const id = await startStep(ctx.pool, agentRunId, task.id, loop, 'verify', { commands });
+    const { id } = await startStepAt(ctx.pool, agentRunId, task.id, loop, 'verify', { commands });
     const result = await outsideGate(ctx, () =>
       runVerify(wt.path, commands, { timeoutMs: config.verify.timeout, signal }),
     );
@@ -592,18 +636,6 @@ async function rarv(
 function actFailure(ctx: TaskRunContext, task: TaskRecord, result: ClaudeRunResult): Settle {
   const o = result.outcome;
   switch (o.kind) {
-    case 'rate_limited': {
-      const runAt = o.resetsAt && o.resetsAt.getTime() > Date.now() ? o.resetsAt : new Date(Date.now() + 60_000);
-      return { kind: 'requeue', reason: `rate limited until ${runAt.toISOString()}: ${o.message}`, runAt };
-    }
-    case 'overloaded':
-    case 'server_error':
-      return {
-        kind: 'retry',
-        reason: `${o.kind}: ${o.message}`,
-        delayMs: backoffMs(task.attempts, ctx.retryBaseMs),
-        countAttempt: false,
-      };
     case 'auth_failed':
     case 'billing':
       return {
@@ -713,8 +745,9 @@ async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string 
     if (s.kind === 'park') {
       status = 'pending';
       await db.query(
-        `update tasks set status = 'pending', attempts = greatest(attempts - 1, 0), error = $2, updated_at = now() where id = $1`,
-        [task.id, JSON.stringify(error)],
+        `update tasks set status = 'pending', attempts = greatest(attempts - $3, 0), error = $2, waiting_for = null,
+                updated_at = now() where id = $1`,
+        [task.id, JSON.stringify(error), agentRunId ? 1 : 0],
       );
       await finishRun('cancelled', error);
       if (s.pauseProject) {
@@ -738,13 +771,19 @@ async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string 
         `update tasks set status = 'queued', attempts = greatest(attempts - $3, 0), error = $2, run_after = $4, updated_at = now() where id = $1`,
         [task.id, JSON.stringify(error), agentRunId ? 1 : 0, s.runAt],
       );
-      if (s.reason.startsWith('rate limited')) {
-        await db.query(
-          `insert into provider_pauses (provider, paused_until, reason) values ($1, $2, $3)
-           on conflict (provider) do update set paused_until = greatest(provider_pauses.paused_until, excluded.paused_until),
-                 reason = excluded.reason, updated_at = now()`,
-          [PROVIDER, s.runAt, s.reason],
-        );
+      await finishRun('cancelled', error);
+      await addTaskJob(db, { id: task.id, priority: task.priority, max_attempts: row.max_attempts }, s.runAt);
+      return;
+    }
+    if (s.kind === 'provider_wait') {
+      // Not the task's fault: no attempt is spent, and a recovered provider wakes it (waiting_for).
+      await db.query(
+        `update tasks set status = 'queued', attempts = greatest(attempts - $3, 0), error = $2, run_after = $4,
+                waiting_for = 'provider', updated_at = now() where id = $1`,
+        [task.id, JSON.stringify(error), agentRunId ? 1 : 0, s.runAt],
+      );
+      if (s.called && s.trouble === 'rate_limit') {
+        await finishRun('cancelled', error);
         await recordEvent(db, {
           projectId: task.project_id,
           kind: 'rate_limit.hit',
@@ -753,8 +792,24 @@ async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string 
           actor,
           data: { until: s.runAt.toISOString() },
         });
+      } else if (s.called) {
+        await finishRun('failed', error);
+        await recordEvent(db, {
+          projectId: task.project_id,
+          kind: 'task.retrying',
+          subjectType: 'task',
+          subjectId: task.id,
+          actor,
+          data: {
+            key: task.key,
+            error: s.reason,
+            run_at: s.runAt.toISOString(),
+            attempts: Math.max(row.attempts - 1, 0),
+          },
+        });
+      } else {
+        await finishRun('cancelled', error);
       }
-      await finishRun('cancelled', error);
       await addTaskJob(db, { id: task.id, priority: task.priority, max_attempts: row.max_attempts }, s.runAt);
       return;
     }

@@ -17,6 +17,7 @@ import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK } from '../queue/enqueue.js';
 import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../recovery/snapshot.js';
 import { Gate } from './gate.js';
+import type { ProviderBackoff } from './provider.js';
 import type { TaskPublisher } from './publisher.js';
 import { runTask } from './run-task.js';
 
@@ -36,6 +37,8 @@ export interface RunnerOptions {
   pollIntervalMs?: number;
   /** First retry delay of a failed attempt (doubles per attempt, jittered). Default 5 s. */
   retryBaseMs?: number;
+  /** Wait between provider probes during an outage (default 10 s doubling to 5 min). */
+  providerBackoff?: ProviderBackoff;
   /** Extra graphile-worker tasks served by the same pool (e.g. webhook delivery). */
   extraTasks?: TaskList;
   onTaskSettled?: (taskId: string, status: string) => void;
@@ -54,6 +57,8 @@ export interface RunningRunner {
   id: string;
   /** Stop claiming, let running steps reach a checkpoint (bounded), release, mark stopped. */
   stop(): Promise<void>;
+  /** Stop running agents now (their CLI processes are killed); the tasks go back to the queue. */
+  abort(): void;
   readonly done: Promise<void>;
   /** Tasks running on this runner now. */
   inFlight(): number;
@@ -124,6 +129,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
           signal: AbortSignal.any([shutdown.signal, helpers.abortSignal]),
           drain: drain.signal,
           ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
+          ...(opts.providerBackoff ? { providerBackoff: opts.providerBackoff } : {}),
           track: (id, projectId) => inFlight.add(id, projectId),
           spares,
           gate,
@@ -214,6 +220,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   return {
     id: runnerId,
     stop,
+    abort: () => shutdown.abort(),
     done: worker.promise.then(() => stopping ?? undefined),
     inFlight: () => inFlight.size,
   };

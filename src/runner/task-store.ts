@@ -36,8 +36,8 @@ export interface TaskRecord {
   requirement_key: string | null;
   requirement_title: string | null;
   requirement_body: string | null;
-  /** Set while a rate limit pauses the provider for every runner. */
-  provider_paused_until: Date | null;
+  /** When the project last started running (its patience with a provider outage counts from here). */
+  running_since: Date | null;
 }
 
 /** The RARV state persisted on the task after every step, so a restarted task resumes where it stood. */
@@ -55,9 +55,7 @@ export async function loadTask(db: Queryable, taskId: string): Promise<TaskRecor
             t.payload, t.attempts, t.max_attempts, t.cap_waits, t.rarv_step, t.rarv_loop, t.checkpoint, t.session_id, t.branch,
             t.cost_usd, t.tokens_used, t.started_at,
             p.name as project_name, p.status as project_status, p.working_path, p.default_branch, p.config, p.prd_content,
-            r.key as requirement_key, r.title as requirement_title, r.body as requirement_body,
-            (select paused_until from provider_pauses
-              where provider = 'anthropic' and paused_until > now()) as provider_paused_until
+            p.running_since, r.key as requirement_key, r.title as requirement_title, r.body as requirement_body
        from tasks t
        join projects p on p.id = t.project_id
        left join requirements r on r.id = t.requirement_id
@@ -134,22 +132,23 @@ export async function spendSoFar(db: Queryable, projectId: string, phase: string
   return rows[0]!;
 }
 
-export async function startStep(
+/** Opens a RARV step; returns its id and the database's time of its start (the clock every runner shares). */
+export async function startStepAt(
   db: Queryable,
   agentRunId: string,
   taskId: string,
   loop: number,
   step: 'reason' | 'act' | 'reflect' | 'verify',
   input: unknown,
-  /** The model of an Act step, recorded on the agent run too. */
   model?: string,
-): Promise<number> {
-  const { rows } = await db.query<{ id: number }>(
+): Promise<{ id: number; startedAt: Date }> {
+  const { rows } = await db.query<{ id: number; started_at: Date }>(
     `with r as (update agent_runs set status = $4, model = coalesce($6, model) where id = $1 returning 1)
-     insert into rarv_steps (agent_run_id, task_id, loop, step, input) values ($1, $2, $3, $4, $5) returning id`,
+     insert into rarv_steps (agent_run_id, task_id, loop, step, input, started_at)
+     values ($1, $2, $3, $4, $5, clock_timestamp()) returning id, started_at`,
     [agentRunId, taskId, loop, step, JSON.stringify(input), model ?? null],
   );
-  return rows[0]!.id;
+  return { id: rows[0]!.id, startedAt: rows[0]!.started_at };
 }
 
 export async function endStep(

@@ -1,28 +1,20 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  hasChromium,
-  launchBrowser,
-  type PageServer,
-  type Seed,
-  seedStatusPage,
-  startPageServer,
-} from '../support/browser.js';
+import { launchBrowser, type PageServer, type Seed, seedStatusPage, startPageServer } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { mustSkip } from '../support/system-requirements.js';
 
 // Screenshots go to docs/screenshots only when asked (SAMGITA_SCREENSHOTS=docs/screenshots),
 // so a test run never rewrites tracked files.
 const SHOTS = process.env.SAMGITA_SCREENSHOTS
   ? path.resolve(process.env.SAMGITA_SCREENSHOTS)
   : mkdtempSync(path.join(os.tmpdir(), 'samgita-shots-'));
-const built = existsSync(path.resolve('web/dist/index.html'));
-
-// In CI a missing browser or build is a failure, not a skip.
-describe.skipIf((!hasChromium || !built) && !process.env.CI)('status page in Chromium', () => {
+// Without Chromium (or the built page) these skip, loudly (test/support/system-requirements.ts); in CI they fail.
+describe.skipIf(mustSkip('test/e2e/page-status.test.ts'))('status page in Chromium', () => {
   let db: TestDatabase;
   let server: PageServer;
   let seed: Seed;
@@ -152,6 +144,32 @@ describe.skipIf((!hasChromium || !built) && !process.env.CI)('status page in Chr
     await event(seed.shop, 'task.started', 'task', perf);
     await col('running').locator(`[data-task-id="${perf}"]`).waitFor({ timeout: 5000 });
     expect(await col('pending').locator('.task-card').count()).toBe(0);
+    await notReloaded();
+  });
+
+  it('says live when a provider outage holds the project back, and when it is over', async () => {
+    await markWindow();
+    const until = new Date(Date.now() + 10 * 60_000);
+    await db.pool.query(
+      `insert into provider_pauses (provider, kind, paused_until, since, failures, reason)
+       values ('anthropic', 'overloaded', $1, now(), 3, 'overloaded: Overloaded')`,
+      [until],
+    );
+    await db.pool.query(
+      `insert into events (kind, subject_type, subject_id, data) values ('provider.waiting', 'system', 'anthropic', '{}')`,
+    );
+    const banner = page.locator('[data-provider-wait="overloaded"]');
+    await banner.waitFor({ timeout: 5000 });
+    const hhmm = await page.evaluate(
+      (u) => new Date(u).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+      until.toISOString(),
+    );
+    expect(await banner.textContent()).toContain(`Waiting for the provider until ${hhmm} (overloaded)`);
+    await db.pool.query(`delete from provider_pauses`);
+    await db.pool.query(
+      `insert into events (kind, subject_type, subject_id, data) values ('provider.recovered', 'system', 'anthropic', '{}')`,
+    );
+    await expect.poll(() => banner.count(), { timeout: 5000 }).toBe(0);
     await notReloaded();
   });
 

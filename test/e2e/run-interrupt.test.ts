@@ -85,6 +85,7 @@ describe('samgita run, interrupted with Ctrl-C', () => {
     first.child.kill('SIGINT');
     const code = await Promise.race([first.exit, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000))]);
     expect(code).not.toBe('hung');
+    expect(code).toBe(130);
     // It waited for the running step to reach its checkpoint, not for the whole task queue.
     expect(Date.now() - interruptedAt).toBeLessThan(15_000);
     const { stdout } = first.out();

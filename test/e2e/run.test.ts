@@ -174,7 +174,8 @@ describe('samgita run refuses bad input before writing anything', () => {
     const repo = await makeRepo({ 'PRD.md': PRD });
     const projectsBefore = await count('select count(*)::int as n from projects');
     const r = await samgita(['run', repo], fakeClaudeEnv({ databaseUrl: db.url, home, loggedIn: false }));
-    expect(r.code).toBe(2);
+    // Authentication is for the user to fix: exit 3 (action required), not a usage error.
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/CLAUDE_NOT_LOGGED_IN/);
     expect(r.stderr).toMatch(/claude \/login|ANTHROPIC_API_KEY/);
     expect(await count('select count(*)::int as n from projects')).toBe(projectsBefore);

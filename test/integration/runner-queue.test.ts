@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addTaskJob } from '../../src/queue/enqueue.js';
 import { retryTask } from '../../src/queue/retry.js';
 import { backoffMs } from '../../src/runner/backoff.js';
 import { capDelayMs } from '../../src/runner/run-task.js';
@@ -95,7 +96,20 @@ describe('failures and retries', () => {
     cli.rewrite([{ steps: [{ run: `if [ ! -e ${marker} ]; then touch ${marker}; sleep 30; fi` }, { text: 'ok' }] }]);
     const { projectId } = await seedProject(db.pool, { limits: { task_timeout: 1_500 } });
     const ids = await seedTasks(db.pool, projectId, [{ key: 'slow' }]);
-    await start(cli);
+    // The retry waits (an hour) until the first attempt's timeout is on record; only then
+    // does it run, with a timeout no busy machine can hit, so exactly two attempts are made.
+    await start(cli, { retryBaseMs: 3_600_000 });
+    await waitFor(
+      'the first attempt to time out',
+      async () =>
+        (await q(`select 1 from events where kind = 'task.retrying' and subject_id = $1`, [ids.get('slow')])).length >
+        0,
+    );
+    await db.pool.query(
+      `update projects set config = jsonb_set(config, '{limits,task_timeout}', '600000') where id = $1`,
+      [projectId],
+    );
+    await addTaskJob(db.pool, { id: ids.get('slow')!, priority: 100, max_attempts: 3 });
     await waitForTasks(db.pool, projectId, allSettled);
     const [t] = await q<{ status: string; attempts: number }>('select status, attempts from tasks where id = $1', [
       ids.get('slow'),

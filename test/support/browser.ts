@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +9,9 @@ import { loadEnvConfig } from '../../src/config/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { buildServer } from '../../src/server/build.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const hasChromium = existsSync(CHROMIUM);
+import { CHROMIUM } from './system-requirements.js';
+
+export { CHROMIUM };
 
 /** Headless Debian Chromium driven by playwright-core, with a throwaway profile. */
 export async function launchBrowser(

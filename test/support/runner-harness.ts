@@ -111,6 +111,7 @@ export async function runner(
     heartbeatMs: 500,
     pollIntervalMs: 200,
     retryBaseMs: 50,
+    providerBackoff: { baseMs: 200, capMs: 2_000 },
     drainTimeoutMs: 2_000,
     log: quietLog,
     ...opts,

@@ -72,6 +72,7 @@ describe('defaults', () => {
       permission_mode: 'acceptEdits',
       allowed_tools: ['Read', 'Write', 'Edit', 'MultiEdit', 'Glob', 'Grep', 'LS', 'Bash', 'TodoWrite'],
       max_turns: 40,
+      max_retries: 2,
       extra_args: [],
     },
     limits: {
@@ -80,6 +81,7 @@ describe('defaults', () => {
       max_attempts: 3,
       rarv_loops: 3,
       claude_timeout: 20 * 60_000,
+      overload_give_up: 60 * 60_000,
     },
     budget: {
       project: { usd: 50, tokens: null },
@@ -188,6 +190,7 @@ describe('full valid file', () => {
         permission_mode: 'acceptEdits',
         allowed_tools: ['Read', 'Write', 'Edit', 'MultiEdit', 'Glob', 'Grep', 'LS', 'Bash', 'TodoWrite'],
         max_turns: 50,
+        max_retries: 2,
         extra_args: ['--verbose'],
       },
       limits: {
@@ -196,6 +199,7 @@ describe('full valid file', () => {
         max_attempts: 4,
         rarv_loops: 2,
         claude_timeout: 900_000,
+        overload_give_up: 60 * 60_000,
       },
       budget: {
         project: { usd: 120, tokens: 20_000_000 },
@@ -302,7 +306,7 @@ describe('validation errors', () => {
       {
         path: 'limits.frobnicate',
         message: "unknown key 'frobnicate' in limits",
-        hint: 'allowed keys in limits: max_concurrent_agents, task_timeout, max_attempts, rarv_loops, claude_timeout',
+        hint: 'allowed keys in limits: max_concurrent_agents, task_timeout, max_attempts, rarv_loops, claude_timeout, overload_give_up',
         line: 3,
         column: 3,
       },

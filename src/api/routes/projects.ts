@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { withTransaction } from '../../db/pool.js';
 import { type Actor, recordEvent } from '../../events/record.js';
 import { DELETABLE, type ProjectAction, type ProjectStatus, transitionProject } from '../../projects/lifecycle.js';
+import { readProviderWait } from '../../store/provider.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { ApiError, badInput, conflict, notFound } from '../errors.js';
@@ -44,6 +45,7 @@ async function projectDetail(ctx: ApiContext, id: string) {
   const row = rows[0] as (Record<string, unknown> & { task_counts: Record<string, number> }) | undefined;
   if (!row) throw notFound('project', id);
   row.tasks_total = Object.values(row.task_counts).reduce((a, b) => a + b, 0);
+  row.provider_wait = row.status === 'running' ? await readProviderWait(ctx.pool) : null;
   return row;
 }
 

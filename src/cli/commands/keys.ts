@@ -1,19 +1,9 @@
 import { type Command, Option } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/keys.js';
-import { loadEnvConfig } from '../../config/env.js';
-import { type Database, openDatabase } from '../../db/open.js';
-import { createLogger, setLogger } from '../../log/logger.js';
+import type { Database } from '../../db/open.js';
+import { withDatabase } from '../context.js';
 
-async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-  const env = loadEnvConfig();
-  setLogger(createLogger({ level: env.logLevel }));
-  const db = await openDatabase(env);
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
+const withDb = <T>(fn: (db: Database) => Promise<T>): Promise<T> => withDatabase((db) => fn(db));
 
 const iso = (d: Date | null) => (d ? d.toISOString() : '-');
 

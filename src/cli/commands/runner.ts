@@ -4,7 +4,8 @@ import { loadEnvConfig } from '../../config/env.js';
 import { openDatabase } from '../../db/open.js';
 import { SamgitaError } from '../../errors.js';
 import { createGitHubApp, loadGitHubConfig } from '../../github/index.js';
-import { createLogger, logger, setLogger } from '../../log/logger.js';
+import { logger } from '../../log/logger.js';
+import { configureLogging } from '../../log/setup.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { startRunner } from '../../runner/runner.js';
 
@@ -55,7 +56,8 @@ Start one per machine (or more), all against the same DATABASE_URL. Each runner
 registers itself, heartbeats, and releases the jobs of runners that stopped
 heartbeating (--dead-after), so their tasks resume from their last checkpoint.
 SIGTERM or SIGINT drains: no new claims, running steps finish (bounded by
---drain-timeout) and hand their task back, then the process exits 0.
+--drain-timeout) and hand their task back, then the process exits 0 (SIGTERM)
+or 130 (SIGINT); a second signal exits at once.
 
 Environment: DATABASE_URL (unset: embedded PostgreSQL under SAMGITA_HOME),
 SAMGITA_RUNNER_CONCURRENCY, SAMGITA_CLAUDE_BIN, SAMGITA_CLAUDE_PASS_ENV, LOG_LEVEL.`,
@@ -67,7 +69,7 @@ SAMGITA_RUNNER_CONCURRENCY, SAMGITA_CLAUDE_BIN, SAMGITA_CLAUDE_PASS_ENV, LOG_LEV
 
 async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
   const env = loadEnvConfig();
-  setLogger(createLogger({ level: env.logLevel }));
+  configureLogging({ samgitaHome: env.samgitaHome, level: env.logLevel, onTerminal: 'pretty' });
   const concurrency = positiveInt(
     opts.concurrency ?? process.env.SAMGITA_RUNNER_CONCURRENCY ?? '4',
     opts.concurrency ? '--concurrency' : 'SAMGITA_RUNNER_CONCURRENCY',
@@ -140,7 +142,8 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
     if (signalled) process.stdout.write(`${signalled}: draining (${runner.inFlight()} task(s) in flight)\n`);
     await runner.stop();
     process.stdout.write(`samgita runner ${runner.id} stopped\n`);
-    return signalled ? 0 : 1;
+    // SIGTERM is how a service is stopped (0); Ctrl-C is an interruption (130); ending on its own is a failure.
+    return signalled === 'SIGTERM' ? 0 : signalled === 'SIGINT' ? 130 : 1;
   } finally {
     await db.close();
   }

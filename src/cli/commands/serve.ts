@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadEnvConfig } from '../../config/env.js';
 import { openDatabase } from '../../db/open.js';
 import { type GitHubApp, loadGitHubConfig, mountGitHubApp } from '../../github/index.js';
-import { createLogger, setLogger } from '../../log/logger.js';
+import { configureLogging } from '../../log/setup.js';
 import { replanRevision } from '../../reconcile/replan-revision.js';
 import { buildServer } from '../../server/build.js';
 import { WebhookDispatcher } from '../../webhooks/dispatch.js';
@@ -42,8 +42,12 @@ The API refuses every request but /health until a key exists:
     )
     .action(async (opts: { port?: string; host?: string; webhooks: boolean }) => {
       const env = loadEnvConfig();
-      const log = createLogger({ level: env.logLevel, name: 'samgita-serve' });
-      setLogger(log);
+      const log = configureLogging({
+        samgitaHome: env.samgitaHome,
+        level: env.logLevel,
+        onTerminal: 'pretty',
+        name: 'samgita-serve',
+      }).logger;
       const db = await openDatabase(env, { poolSize: 20, applicationName: 'samgita-serve' });
       const rate = intFromEnv('SAMGITA_API_RATE_LIMIT', 200);
       const githubConfig = loadGitHubConfig();
@@ -92,7 +96,7 @@ The API refuses every request but /health until a key exists:
         await dispatcher?.stop().catch(() => {});
         await worker?.stop().catch(() => {});
         await db.close();
-        process.exit(0);
+        process.exit(signal === 'SIGINT' ? 130 : 0);
       };
       process.once('SIGTERM', () => void stop('SIGTERM'));
       process.once('SIGINT', () => void stop('SIGINT'));

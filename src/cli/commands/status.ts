@@ -84,6 +84,12 @@ export function formatStatus(s: ProjectStatusInfo): string {
       );
     }
   }
+  if (s.provider)
+    lines.push(
+      pc.yellow(
+        `  provider: ${s.provider.message} · since ${s.provider.since.toLocaleTimeString()} · ${s.provider.failures} failed call(s)`,
+      ),
+    );
   if (s.workingPath) lines.push(`  repo:    ${s.workingPath}`);
   return `${lines.join('\n')}\n`;
 }

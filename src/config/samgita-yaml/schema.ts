@@ -71,6 +71,7 @@ export interface SamgitaConfig {
     permission_mode: PermissionMode;
     allowed_tools: string[];
     max_turns: number;
+    max_retries: number;
     extra_args: string[];
   };
   limits: {
@@ -81,6 +82,8 @@ export interface SamgitaConfig {
     rarv_loops: number;
     /** milliseconds */
     claude_timeout: number;
+    /** milliseconds */
+    overload_give_up: number;
   };
   budget: { project: BudgetCap; phase: BudgetCap; task: BudgetCap };
   verify: {
@@ -308,6 +311,14 @@ export const samgitaConfigSchema = z
           .default(() => [...DEFAULT_ALLOWED_TOOLS])
           .describe('Claude Code tools agents may use (--allowedTools).'),
         max_turns: positiveInt().default(40).describe('Maximum Claude Code turns per run (--max-turns).'),
+        max_retries: z
+          .int()
+          .min(0)
+          .max(10)
+          .default(2)
+          .describe(
+            "Claude Code's own retries of a failed API call (CLAUDE_CODE_MAX_RETRIES) before Samgita's provider-wide backoff takes over.",
+          ),
         extra_args: z
           .array(z.string())
           .default(() => [])
@@ -332,6 +343,9 @@ export const samgitaConfigSchema = z
           .describe('Verify-fail loops inside one attempt before escalating to the next model tier.'),
         claude_timeout: duration('20m').describe(
           'Wall-clock limit for one Claude Code invocation. Parsed to milliseconds.',
+        ),
+        overload_give_up: duration('1h').describe(
+          'How long the Claude API may stay overloaded (529) or failing (5xx) before the project pauses for a human. Runners back off provider-wide meanwhile, one probe call at a time. Parsed to milliseconds.',
         ),
       })
       .strict()

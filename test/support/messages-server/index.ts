@@ -47,10 +47,14 @@ export type Turn =
       resetsAt?: number;
       headers?: Record<string, string>;
     }
-  | { hang: true };
+  | { hang: true }
+  /** 200 with a body that is not JSON (nor a valid event stream): a broken proxy or a truncated answer. */
+  | { malformed: true };
 
 export interface MessagesScript {
   turns: Turn[];
+  /** Decides a main-loop turn itself (e.g. by time); undefined falls back to `turns`. */
+  turnFor?: (ctx: TurnContext) => Turn | undefined;
   /** Default usage for replies without their own. */
   usage?: TurnUsage;
 }
@@ -63,6 +67,8 @@ export interface RecordedRequest {
   kind: 'main' | 'side' | 'other';
   /** What the server answered: 'text' | 'tool_use' | 'error:<status>' | 'hang' | ... */
   answer: string;
+  /** When it arrived (epoch ms). */
+  at: number;
 }
 
 export interface MessagesServer {
@@ -107,7 +113,7 @@ function errorType(status: number): string {
 }
 
 function isErrorOrHang(t: Turn): boolean {
-  return 'status' in t || 'hang' in t;
+  return 'status' in t || 'hang' in t || 'malformed' in t;
 }
 
 export async function startMessagesServer(opts: { script: MessagesScript }): Promise<MessagesServer> {
@@ -141,7 +147,15 @@ export async function startMessagesServer(opts: { script: MessagesScript }): Pro
       }
       const url = req.url ?? '/';
       const method = req.method ?? 'GET';
-      const rec: RecordedRequest = { method, url, headers: req.headers, body, kind: 'other', answer: '' };
+      const rec: RecordedRequest = {
+        method,
+        url,
+        headers: req.headers,
+        body,
+        kind: 'other',
+        answer: '',
+        at: Date.now(),
+      };
       requests.push(rec);
 
       if (method === 'HEAD' || (method === 'GET' && (url === '/' || url === ''))) {
@@ -163,7 +177,7 @@ export async function startMessagesServer(opts: { script: MessagesScript }): Pro
         const hasTools = Array.isArray(b.tools) && b.tools.length > 0;
         rec.kind = hasTools ? 'main' : 'side';
         const ctx: TurnContext = { cwd: findCwd(b), body: b, index: mainIndex };
-        const turn: Turn = hasTools ? nextTurn() : { text: 'Side reply.' };
+        const turn: Turn = hasTools ? (script.turnFor?.(ctx) ?? nextTurn()) : { text: 'Side reply.' };
         answer(turn, b, ctx, rec, res);
         return;
       }
@@ -187,6 +201,13 @@ export async function startMessagesServer(opts: { script: MessagesScript }): Pro
       rec.answer = 'hang';
       hanging.add(res);
       res.on('close', () => hanging.delete(res));
+      return;
+    }
+    if ('malformed' in turn) {
+      rec.answer = 'malformed';
+      const stream = body.stream === true;
+      res.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' });
+      res.end(stream ? 'event: message_start\ndata: {"type":"message_start","message":{"id":\n\n' : '{"id": "msg_');
       return;
     }
     if ('status' in turn) {

@@ -59,6 +59,17 @@ export interface ProjectDetail {
   task_counts: Record<string, number>;
   tasks_total: number;
   updated_at: string;
+  provider_wait: ProviderWait | null;
+}
+
+/** A provider outage holding every runner back (GET /api/projects/:id → provider_wait). */
+export interface ProviderWait {
+  kind: 'rate_limit' | 'overloaded' | 'server_error';
+  until: string;
+  since: string;
+  failures: number;
+  message: string;
+  reason: string;
 }
 
 export interface Task {

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../lib/api.js';
 import { money, tokens } from '../lib/format.js';
 import { useApi, useCoalescer, useLive } from '../lib/hooks.js';
-import { PHASES, type ProjectDetail } from '../lib/types.js';
+import { PHASES, type ProjectDetail, type ProviderWait } from '../lib/types.js';
 import { AgentsView } from './agents.js';
 import { ErrorNote, StatusBadge } from './common.js';
 import { CostView } from './cost.js';
@@ -55,7 +55,7 @@ export function ProjectView({
     project.set(() => p);
   });
   useLive((e) => {
-    if (e.project_id === id) refresh(id);
+    if (e.project_id === id || e.kind === 'provider.waiting' || e.kind === 'provider.recovered') refresh(id);
   });
   const p = project.data;
 
@@ -109,6 +109,7 @@ export function ProjectView({
         </dl>
       </div>
       {p?.status_reason && <p class="muted small">{p.status_reason}</p>}
+      {p?.provider_wait && <ProviderBanner wait={p.provider_wait} />}
       {canWrite && p && (
         <fieldset class="controls">
           <legend class="sr-only">Project controls</legend>
@@ -176,5 +177,27 @@ function PhaseTimeline({
         );
       })}
     </ol>
+  );
+}
+
+const TROUBLE: Record<ProviderWait['kind'], string> = {
+  rate_limit: 'rate limited',
+  overloaded: 'overloaded',
+  server_error: 'server errors',
+};
+
+/** "Waiting for the provider until 14:05 (overloaded)", in the viewer's time zone. */
+function ProviderBanner({ wait }: { wait: ProviderWait }) {
+  const until = new Date(wait.until);
+  const hhmm = until.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const text =
+    until.getTime() > Date.now()
+      ? `Waiting for the provider until ${hhmm} (${TROUBLE[wait.kind]})`
+      : `Waiting for the provider (${TROUBLE[wait.kind]}; one call is probing it)`;
+  return (
+    <p class="banner-warn" role="status" data-provider-wait={wait.kind} title={wait.reason}>
+      {text} · {wait.failures} failed call(s) since{' '}
+      {new Date(wait.since).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+    </p>
   );
 }

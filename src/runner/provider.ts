@@ -1,0 +1,220 @@
+/**
+ * The runner's side of the provider gate (provider/gate.ts decides, store/provider.ts
+ * stores): before a task is claimed, before each Claude Code call, and after it.
+ */
+
+import type pg from 'pg';
+import { type ClaudeEvent, isApiRetry } from '../claude/events.js';
+import type { ClaudeRunResult } from '../claude/run-claude.js';
+import type { Queryable } from '../db/pool.js';
+import { withTransaction } from '../db/pool.js';
+import { type Actor, recordEvent } from '../events/record.js';
+import {
+  type BackoffPolicy,
+  DEFAULT_BACKOFF,
+  decideGate,
+  describeWait,
+  type GateDecision,
+  PROBE_POLL_MS,
+  type ProviderState,
+  type ProviderTrouble,
+} from '../provider/gate.js';
+import { rescheduleWaitingTasks } from '../queue/enqueue.js';
+import {
+  acquireProbe,
+  beginOutage,
+  clearProviderState,
+  PROVIDER,
+  readProviderState,
+  recordProviderFailure,
+  releaseProbe,
+} from '../store/provider.js';
+
+export type ProviderBackoff = Omit<BackoffPolicy, 'giveUpMs'>;
+
+export function backoffPolicy(giveUpMs: number, backoff: ProviderBackoff = DEFAULT_BACKOFF): BackoffPolicy {
+  return { ...backoff, giveUpMs };
+}
+
+/** What the gate means for the task: go on, or stop here with this settle. */
+export type GateStop =
+  | { kind: 'provider_wait'; trouble: ProviderTrouble | null; reason: string; runAt: Date; called: false }
+  | { kind: 'park'; reason: string; pauseProject: string };
+
+function stopFor(d: Exclude<GateDecision, { kind: 'go' } | { kind: 'probe' }>, trouble: ProviderTrouble): GateStop {
+  if (d.kind === 'give_up') return { kind: 'park', reason: d.reason, pauseProject: d.reason };
+  return { kind: 'provider_wait', trouble, reason: d.reason, runAt: d.until, called: false };
+}
+
+/** Before a claim: a task that could only wait is not claimed at all (no agent run, no attempt). */
+export async function gateBeforeClaim(
+  db: Queryable,
+  policy: BackoffPolicy,
+  runningSince: Date | null,
+): Promise<GateStop | null> {
+  const { state, now } = await readProviderState(db);
+  const d = decideGate(state, now, policy, runningSince);
+  if (!state || d.kind === 'go' || d.kind === 'probe') return null;
+  return stopFor(d, state.kind);
+}
+
+/**
+ * Right before a call: during an outage only the probe may call. Returns
+ * whether this run is the probe, or how to stop.
+ */
+export async function gateBeforeCall(
+  db: Queryable,
+  runId: string,
+  policy: BackoffPolicy,
+  runningSince: Date | null,
+): Promise<{ probe: boolean } | GateStop> {
+  const { state, now } = await readProviderState(db);
+  const d = decideGate(state, now, policy, runningSince);
+  if (!state || d.kind === 'go') return { probe: false };
+  if (d.kind === 'probe') {
+    if (await acquireProbe(db, runId)) return { probe: true };
+    return {
+      kind: 'provider_wait',
+      trouble: state.kind,
+      reason: `${describeWait(state, now)}: another task is probing`,
+      runAt: new Date(now.getTime() + PROBE_POLL_MS),
+      called: false,
+    };
+  }
+  return stopFor(d, state.kind);
+}
+
+const TROUBLE: Partial<Record<ClaudeRunResult['outcome']['kind'], ProviderTrouble>> = {
+  rate_limited: 'rate_limit',
+  overloaded: 'overloaded',
+  server_error: 'server_error',
+};
+
+/** The provider trouble an outcome reports, if any. */
+export function troubleOf(result: ClaudeRunResult): ProviderTrouble | null {
+  return TROUBLE[result.outcome.kind] ?? null;
+}
+
+export type AfterCall =
+  | { kind: 'ok' }
+  | { kind: 'provider_wait'; trouble: ProviderTrouble; reason: string; runAt: Date; called: true }
+  | { kind: 'park'; reason: string; pauseProject: string };
+
+const ANSWERED = new Set(['success', 'max_turns', 'max_budget']);
+
+/** The event that tells every live view the provider is holding work back, and until when. */
+async function recordWaiting(
+  db: Queryable,
+  state: ProviderState,
+  now: Date,
+  call: { actor: Actor; projectId: string },
+): Promise<void> {
+  await recordEvent(db, {
+    kind: 'provider.waiting',
+    subjectType: 'system',
+    subjectId: PROVIDER,
+    actor: call.actor,
+    data: {
+      kind: state.kind,
+      until: state.pausedUntil.toISOString(),
+      since: state.since.toISOString(),
+      failures: state.failures,
+      project_id: call.projectId,
+      reason: describeWait(state, now),
+    },
+  });
+}
+
+/**
+ * Watches a running CLI's stream for its own retries: the first overload or
+ * 5xx it retries records the outage at once, so tasks about to start wait
+ * instead of joining in (the CLI's retries are few: claude.max_retries).
+ */
+export function watchRetries(
+  pool: pg.Pool,
+  call: { runId: string; policy: BackoffPolicy; actor: Actor; projectId: string },
+): (e: ClaudeEvent) => void {
+  let noted = false;
+  return (e) => {
+    if (noted || !isApiRetry(e)) return;
+    const status = e.error_status ?? 0;
+    const kind: ProviderTrouble | null = status === 529 ? 'overloaded' : status >= 500 ? 'server_error' : null;
+    if (!kind) return;
+    noted = true;
+    void withTransaction(pool, async (db) => {
+      const begun = await beginOutage(
+        db,
+        {
+          kind,
+          message: `the API answered ${status}; Claude Code is retrying`,
+          runId: call.runId,
+          startedAt: new Date(0),
+        },
+        call.policy,
+      );
+      if (begun) await recordWaiting(db, begun.state, begun.now, call);
+    }).catch(() => {});
+  };
+}
+
+/**
+ * After a call: an answer ends any outage (waiting tasks are woken); a rate
+ * limit, overload or 5xx is recorded provider-wide (waiting tasks are moved to
+ * the new end of the wait) and this task waits too; anything else gives the
+ * probe lease back.
+ */
+export async function afterCall(
+  pool: pg.Pool,
+  call: {
+    runId: string;
+    probe: boolean;
+    startedAt: Date;
+    result: ClaudeRunResult;
+    policy: BackoffPolicy;
+    runningSince: Date | null;
+    projectId: string;
+    actor: Actor;
+  },
+): Promise<AfterCall> {
+  const o = call.result.outcome;
+  if (ANSWERED.has(o.kind)) {
+    const woken = await withTransaction(pool, async (db) => {
+      const cleared = await clearProviderState(db);
+      if (!cleared) return 0;
+      const n = await rescheduleWaitingTasks(db, new Date(0), { clear: true });
+      await recordEvent(db, {
+        kind: 'provider.recovered',
+        subjectType: 'system',
+        subjectId: PROVIDER,
+        actor: call.actor,
+        data: { kind: cleared.kind, since: cleared.since.toISOString(), failures: cleared.failures, woken: n },
+      });
+      return n;
+    });
+    void woken;
+    return { kind: 'ok' };
+  }
+  const trouble = troubleOf(call.result);
+  if (!trouble) {
+    if (call.probe) await releaseProbe(pool, call.runId);
+    return { kind: 'ok' };
+  }
+  return withTransaction(pool, async (db) => {
+    const { state, now } = await recordProviderFailure(
+      db,
+      { kind: trouble, message: o.message, resetsAt: o.resetsAt, runId: call.runId, startedAt: call.startedAt },
+      call.policy,
+      { runningSince: call.runningSince },
+    );
+    // Everyone already waiting comes back when the wait ends (or the give-up deadline), not before.
+    await rescheduleWaitingTasks(db, state.pausedUntil, { clear: false });
+    await recordWaiting(db, state, now, call);
+    const d = decideGate(state, now, call.policy, call.runningSince);
+    if (d.kind === 'give_up') return { kind: 'park', reason: d.reason, pauseProject: d.reason };
+    const reason =
+      trouble === 'rate_limit'
+        ? `rate limited until ${state.pausedUntil.toISOString()}: ${o.message}`
+        : `${o.kind}: ${o.message}`;
+    return { kind: 'provider_wait', trouble, reason, runAt: state.pausedUntil, called: true };
+  });
+}
