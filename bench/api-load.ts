@@ -21,11 +21,11 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createApiKey } from '../src/auth/keys.js';
 import { loadEnvConfig } from '../src/config/env.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { migrateAll } from '../src/db/open.js';
-import { createPool } from '../src/db/pool.js';
 import { createLogger } from '../src/log/logger.js';
 import { buildServer } from '../src/server/build.js';
+import { startEmbeddedPostgres } from '../src/store/embedded.js';
+import { migrateAll } from '../src/store/open.js';
+import { createPool } from '../src/store/pool.js';
 
 const RATE = Number(process.env.RATE ?? 500);
 const DURATION = Number(process.env.DURATION ?? 20);

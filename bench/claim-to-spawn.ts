@@ -19,7 +19,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../src/log/logger.js';
-import { advanceProject } from '../src/queue/enqueue.js';
+import { advanceProject } from '../src/projects/transition.js';
 import { startRunner } from '../src/runner/runner.js';
 import { commitRepo, fmt, freshDatabase, pct } from './support.js';
 

@@ -12,9 +12,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { makeWorkerUtils, run } from 'graphile-worker';
-import { quietWorkerLogger } from '../src/db/open.js';
 import { createLogger } from '../src/log/logger.js';
-import { advanceProject } from '../src/queue/enqueue.js';
+import { advanceProject } from '../src/projects/transition.js';
+import { quietWorkerLogger } from '../src/queue/worker.js';
 import { startRunner } from '../src/runner/runner.js';
 import { fmt, freshDatabase, pct } from './support.js';
 

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { advanceProject } from '../src/queue/enqueue.js';
+import { advanceProject } from '../src/projects/transition.js';
 import { commitRepo, freshDatabase } from './support.js';
 
 const args = process.argv.slice(2);

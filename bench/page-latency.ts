@@ -15,9 +15,9 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { runMigrations as runWorkerMigrations } from 'graphile-worker';
 import pg from 'pg';
-import { migrate } from '../src/db/migrate.js';
-import { quietWorkerLogger } from '../src/db/open.js';
-import { createPool } from '../src/db/pool.js';
+import { quietWorkerLogger } from '../src/queue/worker.js';
+import { migrate } from '../src/store/migrate.js';
+import { createPool } from '../src/store/pool.js';
 import { launchBrowser, seedStatusPage, startPageServer } from '../test/support/browser.js';
 
 const args = process.argv.slice(2);

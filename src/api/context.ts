@@ -2,9 +2,9 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { EnvConfig } from '../config/env.js';
-import type { Actor } from '../events/record.js';
 import type { Logger } from '../log/logger.js';
 import type { NotifyHub } from '../server/notify-hub.js';
+import type { Actor } from '../store/events.js';
 
 export interface PrdUpdatedEvent {
   projectId: string;

@@ -1,6 +1,6 @@
-import type { Actor } from '../events/record.js';
 import { replanProject } from '../reconcile/replan.js';
 import { effectiveConfig } from '../runner/task-config.js';
+import type { Actor } from '../store/events.js';
 import type { ApiContext } from './context.js';
 import { conflict } from './errors.js';
 

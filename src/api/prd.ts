@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { type Actor, recordEvent } from '../events/record.js';
+import { type Actor, recordEvent } from '../store/events.js';
 
 export interface SavedRevision {
   id: string;

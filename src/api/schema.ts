@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PHASES, TASK_STATUSES } from '../domain/states.js';
+import { PHASES, PROJECT_STATUSES, TASK_STATUSES } from '../domain/states.js';
 
 /**
  * Every request and response shape of the REST API, declared once with zod.
@@ -40,17 +40,7 @@ const uuid = z.string().meta({ format: 'uuid' });
 const json = z.unknown();
 const obj = z.record(z.string(), z.unknown());
 
-export { PHASES };
-export const PROJECT_STATUSES = [
-  'pending',
-  'running',
-  'paused',
-  'completed',
-  'failed',
-  'cancelled',
-  'archived',
-] as const;
-export { TASK_STATUSES };
+export { PHASES, PROJECT_STATUSES, TASK_STATUSES };
 
 export const ErrorBody = z.object({
   error: z.object({

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Queryable } from '../db/pool.js';
 import { SamgitaError } from '../errors.js';
-import { type Actor, recordEvent } from '../events/record.js';
+import { type Actor, recordEvent } from '../store/events.js';
+import type { Queryable } from '../store/pool.js';
 
 export type KeyScope = 'read' | 'write';
 export const KEY_SCOPES: readonly KeyScope[] = ['read', 'write'];

@@ -1,6 +1,7 @@
 /**
- * The domain's fixed vocabularies, defined once. The database's CHECK
- * constraints (migrations/0001_init.sql) list the same values.
+ * The domain's fixed vocabularies, defined once: the server, the CLI and the
+ * status page (web/ imports this file) all use these lists, and the database's
+ * CHECK constraints (migrations/) list the same values.
  */
 
 /** Phases in canonical (run) order (FR-4.1); perpetual loops after the rest. */
@@ -29,3 +30,23 @@ export const TASK_STATUSES = [
   'cancelled',
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Tasks that still have work ahead of them. */
+export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'blocked', 'queued', 'running'];
+/** Tasks that ended without success and can be retried. */
+export const RETRYABLE_TASK_STATUSES = ['dead_letter', 'failed', 'cancelled'] as const satisfies readonly TaskStatus[];
+
+export const PROJECT_STATUSES = [
+  'pending',
+  'running',
+  'paused',
+  'completed',
+  'failed',
+  'cancelled',
+  'archived',
+] as const;
+export type ProjectStatus = (typeof PROJECT_STATUSES)[number];
+
+/** Model tiers in escalation order: fast → standard → strong. */
+export const MODEL_TIERS = ['fast', 'standard', 'strong'] as const;
+export type ModelTier = (typeof MODEL_TIERS)[number];

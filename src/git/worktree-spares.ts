@@ -1,8 +1,15 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { tryGit } from './git.js';
-import { addWorktree } from './worktree.js';
+import { git, tryGit } from './git.js';
+import { addWorktree, retryingLocks } from './worktree.js';
+
+async function tryGitLocked(cwd: string, args: string[]): Promise<boolean> {
+  return retryingLocks(() => git(cwd, args)).then(
+    () => true,
+    () => false,
+  );
+}
 
 interface RepoSpares {
   baseSha: string;
@@ -88,10 +95,12 @@ export class WorktreeSpares {
     if (this.closed || !r || r.ready.length >= this.target) return false;
     const baseSha = r.baseSha;
     const spare = path.join(path.dirname(dir), `${SPARE_PREFIX}${process.pid}-${++this.seq}`);
+    // A refill may be adding a spare to the same repository right now: its lock files
+    // make these fail for a moment (seen on a loaded machine), so they are retried.
     const ok =
-      (await tryGit(dir, ['checkout', '-q', '--force', '--detach', baseSha])) !== null &&
-      (await tryGit(dir, ['clean', '-q', '-ffdx'])) !== null &&
-      (await tryGit(repo, ['worktree', 'move', dir, spare])) !== null;
+      (await tryGitLocked(dir, ['checkout', '-q', '--force', '--detach', baseSha])) &&
+      (await tryGitLocked(dir, ['clean', '-q', '-ffdx'])) &&
+      (await tryGitLocked(repo, ['worktree', 'move', dir, spare]));
     if (!ok) {
       await removeSpare(repo, spare);
       return false;

@@ -86,31 +86,37 @@ async function resolveRefs(
 
 const LOCK_RETRIES = 12;
 
+/** Lock files held by a concurrent git, or another `worktree add` caught half-way (no commondir/gitdir yet). */
+const LOCKED = /\.lock'?: File exists|Unable to create .*\.lock|cannot lock ref|failed to read .*\/(commondir|gitdir)/i;
+
 /**
- * `git worktree add`, retried when another process holds one of the repository's
- * lock files (many agents starting at once in one repository), and once after a
+ * Runs a git operation, retried with a growing, jittered wait while another
+ * process holds one of the repository's lock files (many agents starting at
+ * once in one repository, a spare being added).
+ */
+export async function retryingLocks<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!LOCKED.test(String((err as Error).message)) || attempt >= LOCK_RETRIES) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
+
+/**
+ * `git worktree add`, retried while the repository is locked, and once after a
  * prune when a stale registration is in the way.
  */
 export async function addWorktree(repo: string, args: string[]): Promise<void> {
   let pruned = false;
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     try {
-      await git(repo, ['worktree', 'add', '-q', ...args]);
+      await retryingLocks(() => git(repo, ['worktree', 'add', '-q', ...args]));
       return;
     } catch (err) {
-      const msg = String((err as Error).message);
-      // Lock files held by a concurrent git, or another `worktree add` caught half-way
-      // (its .git/worktrees/<name> exists but has no commondir/gitdir yet).
-      if (
-        /\.lock'?: File exists|Unable to create .*\.lock|cannot lock ref|failed to read .*\/(commondir|gitdir)/i.test(
-          msg,
-        ) &&
-        attempt < LOCK_RETRIES
-      ) {
-        await new Promise((r) => setTimeout(r, Math.min(1_000, 10 * 2 ** attempt) * (0.5 + Math.random())));
-        continue;
-      }
-      if (!pruned && /already registered|already checked out|already exists/i.test(msg)) {
+      if (!pruned && /already registered|already checked out|already exists/i.test(String((err as Error).message))) {
         pruned = true;
         // A stale registration (directory deleted by hand, machine crashed).
         await tryGit(repo, ['worktree', 'prune']);

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { Probot, type ProbotOctokit } from 'probot';
 import { SamgitaError } from '../errors.js';
-import type { Actor } from '../events/record.js';
-import { recordEvent } from '../events/record.js';
 import type { Logger } from '../log/logger.js';
 import { formatPlanDiff } from '../planner/format.js';
 import { CONFIG_FILE, PRD_FILE } from '../reconcile/desired-state.js';
+import type { Actor } from '../store/events.js';
+import { recordEvent } from '../store/events.js';
 import { canWrite, HELP, parseCommand, runCommand } from './commands.js';
 import { type CommittedPrd, commitPrdToGitHub } from './commit-prd.js';
 import type { GitHubConfig } from './config.js';

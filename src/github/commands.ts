@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { SamgitaError } from '../errors.js';
-import type { Actor } from '../events/record.js';
 import { formatPlanDiff } from '../planner/format.js';
-import { transitionProject } from '../projects/lifecycle.js';
-import { advanceProject, taskJobKey } from '../queue/enqueue.js';
-import type { GitHubProject } from './projects.js';
+import { transitionProject } from '../projects/transition.js';
+import type { Actor } from '../store/events.js';
+import { retryTask } from '../tasks/retry.js';
+import { findProjectById, type GitHubProject } from './projects.js';
 
 export type SamgitaCommand =
   | { name: 'status' | 'pause' | 'resume' | 'plan' }
@@ -62,39 +62,24 @@ export async function runCommand(
       case 'status':
         return statusReply(pool, project);
       case 'pause':
-        await transitionProject(pool, project.id, 'pause', actor, `paused by @${actor.id} on GitHub`);
+        await transitionProject(pool, project.id, 'pause', actor, { reason: `paused by @${actor.id} on GitHub` });
         return 'Paused. Running steps finish; nothing new starts until `/samgita resume`.';
       case 'resume': {
-        await transitionProject(pool, project.id, 'resume', actor);
-        const r = await advanceProject(pool, project.id, actor);
-        return `Resumed in phase **${r.phase}**; ${r.enqueued} task(s) queued.`;
+        const r = await transitionProject(pool, project.id, 'resume', actor);
+        const { phase } = (await findProjectById(pool, project.id)) ?? project;
+        return `Resumed in phase **${phase}**; ${r.enqueued} task(s) queued.`;
       }
       case 'plan':
         return `Plan for the PRD on the default branch:\n\n\`\`\`\n${await planDiff()}\n\`\`\``;
       case 'retry': {
-        const { rows } = await pool.query<{ id: string; key: string; status: string }>(
-          `update tasks set status = 'pending', attempts = 0, error = null, rarv_step = case when rarv_step = 'done' then 'reason' else rarv_step end,
-                  completed_at = null, updated_at = now()
-            where project_id = $1 and (key = $2 or id::text = $2) and status in ('failed', 'dead_letter', 'cancelled')
-            returning id, key, status`,
-          [project.id, cmd.task],
-        );
-        if (!rows[0]) {
-          const t = await pool.query<{ status: string }>(
-            'select status from tasks where project_id = $1 and (key = $2 or id::text = $2)',
-            [project.id, cmd.task],
-          );
-          return t.rows[0]
-            ? `Task \`${cmd.task}\` is ${t.rows[0].status}; only failed, dead-lettered or cancelled tasks can be retried.`
-            : `No task \`${cmd.task}\` in this project. \`/samgita status\` lists where things stand.`;
-        }
-        await pool.query('select graphile_worker.remove_job($1)', [taskJobKey(rows[0].id)]).catch(() => {});
-        if (project.status === 'failed') await transitionProject(pool, project.id, 'resume', actor).catch(() => {});
-        const r = await advanceProject(pool, project.id, actor);
-        return `Retrying \`${rows[0].key}\` (phase ${r.phase}, ${r.enqueued} task(s) queued).`;
+        const r = await retryTask(pool, cmd.task, { projectId: project.id, actor });
+        const { phase } = (await findProjectById(pool, project.id)) ?? project;
+        return `Retrying \`${r.key}\` (phase ${phase}, ${r.status}).`;
       }
     }
   } catch (err) {
+    if (err instanceof SamgitaError && cmd.name === 'retry' && err.code === 'NOT_FOUND')
+      return `No task \`${cmd.task}\` in this project. \`/samgita status\` lists where things stand.`;
     if (err instanceof SamgitaError) return `Could not ${cmd.name}: ${err.message}${err.hint ? ` (${err.hint})` : ''}`;
     throw err;
   }

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/pool.js';
+import type { Queryable } from '../store/pool.js';
 
 /**
  * Claims a webhook delivery by its X-GitHub-Delivery id. True the first time;

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { parseSamgitaYaml, type SamgitaConfig } from '../config/samgita-yaml/index.js';
-import type { Actor } from '../events/record.js';
 import { recordRevision } from '../projects/register.js';
-import { advanceProject } from '../queue/enqueue.js';
+import { runProject } from '../projects/transition.js';
 import { CONFIG_FILE, PRD_FILE } from '../reconcile/desired-state.js';
 import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.js';
+import type { Actor } from '../store/events.js';
 
 export interface RemoteDesiredState {
   commitSha: string;
@@ -68,11 +68,7 @@ export async function applyDesiredState(
     dryRun: false,
     actor,
   });
-  await pool.query(
-    `update projects set status = 'running', status_reason = null, updated_at = now()
-      where id = $1 and status in ('pending', 'completed', 'failed')`,
-    [projectId],
-  );
-  await advanceProject(pool, projectId, actor);
+  // A push runs the project (a person's pause stands until they resume it).
+  await runProject(pool, projectId, actor, { resumePaused: false, reason: 'desired state pushed' });
   return result;
 }

@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.js';
-import { type Actor, recordEvent } from '../events/record.js';
-import { advanceProject, taskJobKey } from '../queue/enqueue.js';
+import { advanceProject } from '../projects/transition.js';
+import { removeTaskJobs } from '../queue/jobs.js';
+import { type Actor, recordEvent } from '../store/events.js';
+import { withTransaction } from '../store/pool.js';
 
 export interface PrTask {
   id: string;
@@ -64,7 +65,7 @@ export async function reopenWithFeedback(
   });
   if (reopened) {
     // A reopened dead-lettered task's old job row may still exist: drop it so the new one is added.
-    await pool.query('select graphile_worker.remove_job($1)', [taskJobKey(task.id)]).catch(() => {});
+    await removeTaskJobs(pool, [task.id]);
     await advanceProject(pool, task.project_id, actor);
   }
   return reopened;
@@ -98,7 +99,7 @@ export async function completeMergedTask(
     });
     return true;
   });
-  await pool.query('select graphile_worker.remove_job($1)', [taskJobKey(task.id)]).catch(() => {});
+  await removeTaskJobs(pool, [task.id]);
   await advanceProject(pool, task.project_id, actor);
   return done;
 }
@@ -121,6 +122,6 @@ export async function cancelClosedTask(pool: pg.Pool, task: PrTask, actor: Actor
     });
     return true;
   });
-  await pool.query('select graphile_worker.remove_job($1)', [taskJobKey(task.id)]).catch(() => {});
+  await removeTaskJobs(pool, [task.id]);
   return done;
 }

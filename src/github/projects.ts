@@ -1,8 +1,10 @@
 import type pg from 'pg';
-import type { Queryable } from '../db/pool.js';
-import { withTransaction } from '../db/pool.js';
-import { type Actor, recordEvent } from '../events/record.js';
 import { registerProject } from '../projects/register.js';
+import { transitionProject, transitionProjectIn } from '../projects/transition.js';
+import type { Actor } from '../store/events.js';
+import type { Queryable } from '../store/pool.js';
+import { withTransaction } from '../store/pool.js';
+import { lockProject, updateGitHubLink } from '../store/projects.js';
 
 export interface GitHubProject {
   id: string;
@@ -66,28 +68,13 @@ export async function registerGitHubRepo(
     actor,
   );
   await withTransaction(pool, async (db) => {
-    const prev = await db.query<{ status: string }>('select status from projects where id = $1 for update', [
-      project.id,
-    ]);
-    await db.query(
-      `update projects set source = 'github', github_repo = $2, github_installation_id = $3,
-              default_branch = coalesce($4, default_branch),
-              status = case when status = 'archived' then 'pending' else status end,
-              status_reason = case when status = 'archived' then null else status_reason end,
-              updated_at = now()
-        where id = $1`,
-      [project.id, input.fullName, input.installationId, input.defaultBranch],
-    );
-    if (prev.rows[0]?.status === 'archived') {
-      await recordEvent(db, {
-        projectId: project.id,
-        kind: 'project.restored',
-        subjectType: 'project',
-        subjectId: project.id,
-        actor,
-        data: { github_repo: input.fullName },
-      });
-    }
+    await updateGitHubLink(db, project.id, {
+      repo: input.fullName,
+      installationId: input.installationId,
+      defaultBranch: input.defaultBranch,
+    });
+    if ((await lockProject(db, project.id))?.status === 'archived')
+      await transitionProjectIn(db, project.id, 'restore', actor, { data: { github_repo: input.fullName } });
   });
   return { project: (await findProjectById(pool, project.id))!, created };
 }
@@ -105,30 +92,6 @@ export async function archiveGitHubRepo(
 ): Promise<string | null> {
   const project = await findProjectByRepo(pool, fullName);
   if (!project || project.status === 'archived') return null;
-  await withTransaction(pool, async (db) => {
-    await db.query('select id from projects where id = $1 for update', [project.id]);
-    const cancelled = await db.query<{ id: string }>(
-      `update tasks set status = 'cancelled', updated_at = now()
-        where project_id = $1 and status in ('pending', 'blocked', 'queued') returning id`,
-      [project.id],
-    );
-    if (cancelled.rows.length) {
-      await db.query(`select graphile_worker.remove_job('task:' || id::text) from unnest($1::uuid[]) as id`, [
-        cancelled.rows.map((r) => r.id),
-      ]);
-    }
-    await db.query(`update projects set status = 'archived', status_reason = $2, updated_at = now() where id = $1`, [
-      project.id,
-      reason,
-    ]);
-    await recordEvent(db, {
-      projectId: project.id,
-      kind: 'project.archived',
-      subjectType: 'project',
-      subjectId: project.id,
-      actor,
-      data: { from: project.status, to: 'archived', reason, cancelled_tasks: cancelled.rows.length },
-    });
-  });
+  await transitionProject(pool, project.id, 'remove', actor, { reason });
   return project.id;
 }

@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import type { Queryable } from '../db/pool.js';
+import type { Queryable } from '../store/pool.js';
 
 /** Upper bounds (seconds) of the task duration histogram. */
 export const DURATION_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
@@ -22,14 +22,21 @@ export function createMetrics(db: Queryable) {
       },
     });
 
-  gauge('samgita_queue_depth', 'graphile-worker jobs waiting (not locked), by task identifier', ['task'], async (g) => {
-    const { rows } = await db.query<{ task: string; n: number }>(
-      `select t.identifier as task, count(*)::int as n from graphile_worker._private_jobs j
-       join graphile_worker._private_tasks t on t.id = j.task_id
-       where j.locked_at is null and j.attempts < j.max_attempts group by t.identifier`,
-    );
-    for (const r of rows) g.set({ task: r.task }, r.n);
-  });
+  // From the domain table, not graphile-worker's private tables: a task is queued iff it has a job.
+  gauge(
+    'samgita_queue_depth',
+    'Tasks queued for a runner, by state: ready (due now), waiting (a delay, a concurrency cap or the provider)',
+    ['state'],
+    async (g) => {
+      const { rows } = await db.query<{ ready: number; waiting: number }>(
+        `select count(*) filter (where run_after is null or run_after <= now())::int as ready,
+                count(*) filter (where run_after > now())::int as waiting
+           from tasks where status = 'queued'`,
+      );
+      g.set({ state: 'ready' }, rows[0]?.ready ?? 0);
+      g.set({ state: 'waiting' }, rows[0]?.waiting ?? 0);
+    },
+  );
   gauge('samgita_tasks', 'Tasks by status', ['status'], async (g) => {
     const { rows } = await db.query<{ status: string; n: number }>(
       'select status, count(*)::int as n from tasks group by status',

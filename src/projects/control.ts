@@ -1,20 +1,19 @@
 /**
- * Project controls for people (CLI) and machines (API, GitHub app): pause,
- * resume, cancel, archive. The status transition itself goes through the one
- * table in lifecycle.ts; this module adds what each action means for tasks,
- * queue jobs and worktrees.
+ * Project controls for people: finding a project by what they typed, the
+ * control actions (through projects/transition.ts), and removing a cancelled
+ * project's worktrees.
  */
 import { existsSync } from 'node:fs';
 import { readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.js';
+import type { UserAction } from '../domain/project-lifecycle.js';
+import type { ProjectStatus } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
-import { type Actor, recordEvent } from '../events/record.js';
 import { removeWorktree } from '../git/worktree.js';
-import { advanceProject } from '../queue/enqueue.js';
-import { type ProjectStatus, type TransitionResult, transitionProjectIn } from './lifecycle.js';
+import { type Actor, recordEvent } from '../store/events.js';
+import { type TransitionResult, transitionProject } from './transition.js';
 
 export interface ProjectRef {
   id: string;
@@ -58,27 +57,13 @@ export async function resolveProject(db: pg.Pool | pg.PoolClient, ref: string): 
   });
 }
 
-export type ControlAction = 'pause' | 'resume' | 'cancel' | 'archive';
-
-export interface ControlResult extends TransitionResult {
-  /** pause: queued tasks handed back (their jobs removed); resume: tasks queued by advanceProject. */
-  requeued: number;
-  enqueued: number;
-  /** cancel: running tasks marked cancelled (their agents stop at the next checkpoint). */
-  stoppedRunning: number;
-}
+export type ControlAction = UserAction;
+export type ControlResult = TransitionResult;
 
 /**
- * Applies a control action in one transaction:
- * - pause: status paused; queued tasks go back to pending and their jobs are
- *   removed, so nothing new is claimed; running tasks finish their current
- *   step, checkpoint, and hand back (the runner sees the project is not running).
- * - resume: status running, then advanceProject queues what is ready.
- * - cancel: status cancelled; pending/blocked/queued tasks cancelled and their
- *   jobs removed (lifecycle), running tasks marked cancelled so the runner stops
- *   them at their next checkpoint. Worktrees: see removeProjectWorktrees.
- * - archive: hides a finished (completed, failed, cancelled) project.
- * Invalid transitions are CONFLICT errors with a hint.
+ * A person's control action on a project (CLI, REST API, status page, GitHub
+ * comment): the lifecycle transition, with its effects on tasks and jobs
+ * (projects/transition.ts). Invalid transitions are CONFLICT errors with a hint.
  */
 export async function controlProject(
   pool: pg.Pool,
@@ -87,49 +72,7 @@ export async function controlProject(
   actor: Actor,
   reason?: string,
 ): Promise<ControlResult> {
-  const result = await withTransaction(pool, async (db) => {
-    const t = await transitionProjectIn(db, projectId, action, actor, reason);
-    let requeued = 0;
-    let stoppedRunning = 0;
-    if (action === 'pause') {
-      const { rows } = await db.query<{ id: string }>(
-        `update tasks set status = 'pending', queued_at = null, updated_at = now()
-          where project_id = $1 and status = 'queued' returning id`,
-        [projectId],
-      );
-      requeued = rows.length;
-      if (rows.length > 0) {
-        await db.query(`select graphile_worker.remove_job('task:' || id::text) from unnest($1::uuid[]) as id`, [
-          rows.map((r) => r.id),
-        ]);
-      }
-    }
-    if (action === 'cancel') {
-      const { rows } = await db.query<{ id: string; key: string }>(
-        `update tasks set status = 'cancelled', completed_at = now(), updated_at = now()
-          where project_id = $1 and status = 'running' returning id, key`,
-        [projectId],
-      );
-      stoppedRunning = rows.length;
-      for (const r of rows) {
-        await db.query('select graphile_worker.remove_job($1)', [`task:${r.id}`]);
-        await recordEvent(db, {
-          projectId,
-          kind: 'task.cancelled',
-          subjectType: 'task',
-          subjectId: r.id,
-          actor,
-          data: { key: r.key, reason: 'project cancelled while running' },
-        });
-      }
-    }
-    return { ...t, requeued, stoppedRunning, enqueued: 0 };
-  });
-  if (action === 'resume') {
-    const advanced = await advanceProject(pool, projectId, actor);
-    result.enqueued = advanced.enqueued;
-  }
-  return result;
+  return transitionProject(pool, projectId, action, actor, { reason });
 }
 
 export function worktreesDir(samgitaHome: string, projectId: string): string {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.js';
-import { type Actor, recordEvent } from '../events/record.js';
+import { type Actor, recordEvent } from '../store/events.js';
+import { withTransaction } from '../store/pool.js';
 
 export interface ProjectRow {
   id: string;

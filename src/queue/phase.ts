@@ -1,10 +1,10 @@
-import { PHASES, type PhaseName, type TaskStatus } from '../domain/states.js';
+import { ACTIVE_TASK_STATUSES, PHASES, type PhaseName, type TaskStatus } from '../domain/states.js';
 
 export { PHASES };
 export type Phase = PhaseName;
 export type { TaskStatus };
 
-export const ACTIVE_STATUSES: readonly TaskStatus[] = ['pending', 'blocked', 'queued', 'running'];
+const ACTIVE_STATUSES = ACTIVE_TASK_STATUSES;
 
 export type PhaseCounts = Partial<Record<string, Partial<Record<TaskStatus, number>>>>;
 

@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import { resolveAgentTypes } from '../agents/catalog.js';
 import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
-import { withTransaction } from '../db/pool.js';
-import { type Actor, recordEvent, SYSTEM_ACTOR } from '../events/record.js';
 import { enabledPhases, planPerpetual } from '../planner/plan.js';
 import { parsePrd } from '../prd/parse.js';
-import { advanceProject } from '../queue/enqueue.js';
+import { advanceProjectIn, transitionProjectIn } from '../projects/transition.js';
+import { type Actor, recordEvent, SYSTEM_ACTOR } from '../store/events.js';
+import { withTransaction } from '../store/pool.js';
+import { writePerpetualCycle } from '../store/projects.js';
 import { applyPlanChange } from '../tasks/apply-plan.js';
 import { desiredPlan } from './reconcile.js';
 
@@ -68,17 +69,10 @@ export async function proposePerpetualCycle(
     if (active.rows.length > 0) return { kind: 'skipped', reason: 'not_finished' };
     const over = perpetualBudgetReached(config.budget?.project, { usd: p.cost_usd, tokens: p.tokens });
     if (over) {
-      await db.query(`update projects set status = 'paused', status_reason = $2, updated_at = now() where id = $1`, [
-        projectId,
-        `perpetual mode stopped: ${over}`,
-      ]);
-      await recordEvent(db, {
-        projectId,
-        kind: 'budget.exceeded',
-        subjectType: 'project',
-        subjectId: projectId,
-        actor,
-        data: { reason: over, mode: 'perpetual' },
+      await transitionProjectIn(db, projectId, 'hold', actor, {
+        reason: `perpetual mode stopped: ${over}`,
+        cause: 'budget',
+        data: { mode: 'perpetual' },
       });
       return { kind: 'budget_reached', reason: over };
     }
@@ -95,11 +89,7 @@ export async function proposePerpetualCycle(
       [...plan.tasks, ...tasks],
       actor,
     );
-    await db.query(
-      `update projects set perpetual_cycle = $2, status = 'running', status_reason = null, phase = 'perpetual',
-              updated_at = now() where id = $1`,
-      [projectId, cycle],
-    );
+    await writePerpetualCycle(db, projectId, cycle);
     await recordEvent(db, {
       projectId,
       kind: 'project.perpetual_cycle',
@@ -108,8 +98,13 @@ export async function proposePerpetualCycle(
       actor,
       data: { cycle, tasks: applied.created },
     });
-    return { kind: 'proposed', cycle, keys: applied.created, enqueued: 0 };
+    // A completed project reopens; either way the cycle's tasks are queued now (its phase comes next).
+    const enqueued =
+      p.status === 'completed'
+        ? (await transitionProjectIn(db, projectId, 'reopen', actor, { data: { reason: `perpetual cycle ${cycle}` } }))
+            .enqueued
+        : (await advanceProjectIn(db, projectId, actor)).enqueued;
+    return { kind: 'proposed', cycle, keys: applied.created, enqueued };
   });
-  if (decision.kind === 'proposed') decision.enqueued = (await advanceProject(pool, projectId, actor)).enqueued;
   return decision;
 }

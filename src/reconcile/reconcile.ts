@@ -1,14 +1,14 @@
 import type pg from 'pg';
 import { resolveAgentTypes } from '../agents/catalog.js';
 import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
-import { withTransaction } from '../db/pool.js';
-import { type Actor, recordEvent } from '../events/record.js';
 import { enabledPhases, planProject } from '../planner/plan.js';
 import { type Action, type RecordedTask, reconcilePlan, summarizeActions } from '../planner/reconcile.js';
 import { mergeBreakdown } from '../planner/structured.js';
 import type { Plan, PlannedTask } from '../planner/types.js';
 import { parsePrd } from '../prd/parse.js';
 import type { ParsedPrd } from '../prd/types.js';
+import { type Actor, recordEvent } from '../store/events.js';
+import { withTransaction } from '../store/pool.js';
 import { applyPlanChange, type PlanChange, upsertRequirements } from '../tasks/apply-plan.js';
 import { latestBreakdown } from './analyze.js';
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { Actor } from '../events/record.js';
-import { advanceProject } from '../queue/enqueue.js';
+import { advanceProject } from '../projects/transition.js';
 import { effectiveConfig } from '../runner/task-config.js';
+import type { Actor } from '../store/events.js';
 import { reconcileProject } from './reconcile.js';
 
 /**

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
-import type { Actor } from '../events/record.js';
 import type { PlannedTask } from '../planner/types.js';
 import { recordRevision } from '../projects/register.js';
-import { advanceProject } from '../queue/enqueue.js';
+import { advanceProject } from '../projects/transition.js';
+import type { Actor } from '../store/events.js';
 import { type ReconcileResult, reconcileProject } from './reconcile.js';
 
 export interface ReplanInput {

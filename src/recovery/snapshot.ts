@@ -1,10 +1,9 @@
-import type { Task as WorkerTask } from 'graphile-worker';
 import type pg from 'pg';
-import { recordEvent } from '../events/record.js';
+import { addTaskJobs, type JobTask, tasksWithoutJobs } from '../queue/jobs.js';
+import type { JobHandler } from '../queue/worker.js';
+import { recordEvent } from '../store/events.js';
 
-export const TAKE_SNAPSHOTS = 'take_snapshots';
-/** graphile-worker crontab line: every 5 minutes, one runner takes the snapshots (FR-8.2). */
-export const SNAPSHOT_CRONTAB = `*/5 * * * * ${TAKE_SNAPSHOTS} ?max=1`;
+export { SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../queue/jobs.js';
 
 /**
  * A point-in-time picture of a project: what every agent was doing, where every
@@ -55,7 +54,7 @@ export async function snapshotActiveProjects(pool: pg.Pool, keep = 288): Promise
 }
 
 /** The cron task: snapshot active projects, then repair the queue. */
-export function makeSnapshotTask(pool: pg.Pool): WorkerTask {
+export function makeSnapshotTask(pool: pg.Pool): JobHandler {
   return async (_payload, helpers) => {
     const projects = await snapshotActiveProjects(pool);
     const repaired = await repairQueue(pool);
@@ -69,24 +68,20 @@ export function makeSnapshotTask(pool: pg.Pool): WorkerTask {
  * again, recording an event. Runs at runner start and with the snapshots (FR-8.3).
  */
 export async function repairQueue(pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{
-    id: string;
-    project_id: string;
-    key: string;
-    priority: number;
-    max_attempts: number;
-  }>(
+  const { rows } = await pool.query<JobTask & { project_id: string; key: string }>(
     `select t.id, t.project_id, t.key, t.priority, t.max_attempts
        from tasks t join projects p on p.id = t.project_id
-      where p.status = 'running' and t.status in ('queued', 'running')
-        and not exists (select 1 from graphile_worker.jobs j where j.key = 'task:' || t.id::text)`,
+      where p.status = 'running' and t.status in ('queued', 'running')`,
   );
-  for (const t of rows) {
-    await pool.query(
-      `select graphile_worker.add_job('run_task', json_build_object('taskId', $1::text), max_attempts => $2::int,
-         job_key => 'task:' || $1::text, priority => $3::int)`,
-      [t.id, t.max_attempts + 1, Math.min(t.priority, 32767)],
-    );
+  const missing = new Set(
+    await tasksWithoutJobs(
+      pool,
+      rows.map((t) => t.id),
+    ),
+  );
+  const lost = rows.filter((t) => missing.has(t.id));
+  await addTaskJobs(pool, lost);
+  for (const t of lost) {
     await recordEvent(pool, {
       projectId: t.project_id,
       kind: 'task.requeued',
@@ -95,5 +90,5 @@ export async function repairQueue(pool: pg.Pool): Promise<number> {
       data: { key: t.key, reason: 'queued without a job; job recreated' },
     });
   }
-  return rows.length;
+  return lost.length;
 }

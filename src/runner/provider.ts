@@ -6,9 +6,6 @@
 import type pg from 'pg';
 import { type ClaudeEvent, isApiRetry } from '../claude/events.js';
 import type { ClaudeRunResult } from '../claude/run-claude.js';
-import type { Queryable } from '../db/pool.js';
-import { withTransaction } from '../db/pool.js';
-import { type Actor, recordEvent } from '../events/record.js';
 import {
   type BackoffPolicy,
   DEFAULT_BACKOFF,
@@ -16,10 +13,14 @@ import {
   describeWait,
   type GateDecision,
   PROBE_POLL_MS,
+  type ProviderFailure,
   type ProviderState,
   type ProviderTrouble,
 } from '../provider/gate.js';
-import { rescheduleWaitingTasks } from '../queue/enqueue.js';
+import { addTaskJobs } from '../queue/jobs.js';
+import { type Actor, recordEvent } from '../store/events.js';
+import type { PoolClient, Queryable } from '../store/pool.js';
+import { withTransaction } from '../store/pool.js';
 import {
   acquireProbe,
   beginOutage,
@@ -29,6 +30,7 @@ import {
   recordProviderFailure,
   releaseProbe,
 } from '../store/provider.js';
+import { releaseProviderWaiters } from '../store/tasks/lifecycle.js';
 
 export type ProviderBackoff = Omit<BackoffPolicy, 'giveUpMs'>;
 
@@ -39,10 +41,10 @@ export function backoffPolicy(giveUpMs: number, backoff: ProviderBackoff = DEFAU
 /** What the gate means for the task: go on, or stop here with this settle. */
 export type GateStop =
   | { kind: 'provider_wait'; trouble: ProviderTrouble | null; reason: string; runAt: Date; called: false }
-  | { kind: 'park'; reason: string; pauseProject: string };
+  | { kind: 'park'; reason: string; hold: { cause: 'provider'; reason: string } };
 
 function stopFor(d: Exclude<GateDecision, { kind: 'go' } | { kind: 'probe' }>, trouble: ProviderTrouble): GateStop {
-  if (d.kind === 'give_up') return { kind: 'park', reason: d.reason, pauseProject: d.reason };
+  if (d.kind === 'give_up') return { kind: 'park', reason: d.reason, hold: { cause: 'provider', reason: d.reason } };
   return { kind: 'provider_wait', trouble, reason: d.reason, runAt: d.until, called: false };
 }
 
@@ -97,8 +99,8 @@ export function troubleOf(result: ClaudeRunResult): ProviderTrouble | null {
 
 export type AfterCall =
   | { kind: 'ok' }
-  | { kind: 'provider_wait'; trouble: ProviderTrouble; reason: string; runAt: Date; called: true }
-  | { kind: 'park'; reason: string; pauseProject: string };
+  /** The call hit provider trouble: the settle records it (recordFailureIn). */
+  | { kind: 'provider_failed'; failure: ProviderFailure; policy: BackoffPolicy; runningSince: Date | null };
 
 const ANSWERED = new Set(['success', 'max_turns', 'max_budget']);
 
@@ -181,7 +183,9 @@ export async function afterCall(
     const woken = await withTransaction(pool, async (db) => {
       const cleared = await clearProviderState(db);
       if (!cleared) return 0;
-      const n = await rescheduleWaitingTasks(db, new Date(0), { clear: true });
+      const woken = await releaseProviderWaiters(db, null, { clear: true });
+      await addTaskJobs(db, woken, null);
+      const n = woken.length;
       await recordEvent(db, {
         kind: 'provider.recovered',
         subjectType: 'system',
@@ -199,22 +203,40 @@ export async function afterCall(
     if (call.probe) await releaseProbe(pool, call.runId);
     return { kind: 'ok' };
   }
-  return withTransaction(pool, async (db) => {
-    const { state, now } = await recordProviderFailure(
-      db,
-      { kind: trouble, message: o.message, resetsAt: o.resetsAt, runId: call.runId, startedAt: call.startedAt },
-      call.policy,
-      { runningSince: call.runningSince },
-    );
-    // Everyone already waiting comes back when the wait ends (or the give-up deadline), not before.
-    await rescheduleWaitingTasks(db, state.pausedUntil, { clear: false });
-    await recordWaiting(db, state, now, call);
-    const d = decideGate(state, now, call.policy, call.runningSince);
-    if (d.kind === 'give_up') return { kind: 'park', reason: d.reason, pauseProject: d.reason };
-    const reason =
-      trouble === 'rate_limit'
-        ? `rate limited until ${state.pausedUntil.toISOString()}: ${o.message}`
-        : `${o.kind}: ${o.message}`;
-    return { kind: 'provider_wait', trouble, reason, runAt: state.pausedUntil, called: true };
-  });
+  // Recorded by the settle, in the transaction that also hands the task back (provider and task agree).
+  return {
+    kind: 'provider_failed',
+    failure: { kind: trouble, message: o.message, resetsAt: o.resetsAt, runId: call.runId, startedAt: call.startedAt },
+    policy: call.policy,
+    runningSince: call.runningSince,
+  };
+}
+
+/** What a call that hit provider trouble leads to, once recorded. */
+export type FailureOutcome =
+  | { kind: 'provider_wait'; trouble: ProviderTrouble; reason: string; runAt: Date; called: true }
+  | { kind: 'park'; reason: string; hold: { cause: 'provider'; reason: string } };
+
+/**
+ * Records a call's provider trouble inside the settle's transaction: the
+ * provider-wide state moves on, every task already waiting comes back when the
+ * new wait ends (or at the give-up deadline), and this task waits too — or,
+ * past limits.overload_give_up, its project stops for a person.
+ */
+export async function recordFailureIn(
+  db: PoolClient,
+  f: { failure: ProviderFailure; policy: BackoffPolicy; runningSince: Date | null },
+  call: { actor: Actor; projectId: string },
+): Promise<FailureOutcome> {
+  const { state, now } = await recordProviderFailure(db, f.failure, f.policy, { runningSince: f.runningSince });
+  await addTaskJobs(db, await releaseProviderWaiters(db, state.pausedUntil, { clear: false }), state.pausedUntil);
+  await recordWaiting(db, state, now, call);
+  const d = decideGate(state, now, f.policy, f.runningSince);
+  if (d.kind === 'give_up') return { kind: 'park', reason: d.reason, hold: { cause: 'provider', reason: d.reason } };
+  const trouble = f.failure.kind;
+  const reason =
+    trouble === 'rate_limit'
+      ? `rate limited until ${state.pausedUntil.toISOString()}: ${f.failure.message}`
+      : `${trouble === 'overloaded' ? 'overloaded' : 'server_error'}: ${f.failure.message}`;
+  return { kind: 'provider_wait', trouble, reason, runAt: state.pausedUntil, called: true };
 }

@@ -3,16 +3,17 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { ClaudeEvent } from '../claude/events.js';
 import { type ClaudeRunResult, runClaude } from '../claude/run-claude.js';
-import { withTransaction } from '../db/pool.js';
 import { errorMessage } from '../errors.js';
-import { type Actor, recordEvent } from '../events/record.js';
 import { branchState, commitCheckpoint } from '../git/commit.js';
 import { git } from '../git/git.js';
 import { ensureWorktree, removeWorktree } from '../git/worktree.js';
 import type { WorktreeSpares } from '../git/worktree-spares.js';
 import type { Logger } from '../log/logger.js';
-import type { BackoffPolicy, ProviderTrouble } from '../provider/gate.js';
-import { addTaskJob, advanceProject } from '../queue/enqueue.js';
+import { advanceProject, type HoldCause, holdProject } from '../projects/transition.js';
+import type { BackoffPolicy, ProviderFailure, ProviderTrouble } from '../provider/gate.js';
+import { addTaskJob, addTaskJobs, type JobTask, notifyNewJobs } from '../queue/jobs.js';
+import { type Actor, recordEvent } from '../store/events.js';
+import { withTransaction } from '../store/pool.js';
 import { backoffMs } from './backoff.js';
 import { buildContext } from './context.js';
 import type { Gate } from './gate.js';
@@ -23,6 +24,7 @@ import {
   gateBeforeCall,
   gateBeforeClaim,
   type ProviderBackoff,
+  recordFailureIn,
   watchRetries,
 } from './provider.js';
 import type { TaskPublisher } from './publisher.js';
@@ -78,7 +80,10 @@ type Settle =
   | { kind: 'requeue'; reason: string; runAt: Date }
   /** Held back by a provider-wide pause; `called`: this task's own call hit the trouble. */
   | { kind: 'provider_wait'; trouble: ProviderTrouble | null; reason: string; runAt: Date; called: boolean }
-  | { kind: 'park'; reason: string; pauseProject?: string }
+  /** This task's call hit provider trouble: recorded provider-wide in the settle's transaction, then a wait (or a hold). */
+  | { kind: 'provider_failed'; failure: ProviderFailure; policy: BackoffPolicy; runningSince: Date | null }
+  /** Back to pending; with `hold`, the project stops for a person to act (budget, authentication, billing, provider). */
+  | { kind: 'park'; reason: string; hold?: { cause: HoldCause; reason: string } }
   | { kind: 'dead'; reason: string };
 
 export function taskSlug(key: string): string {
@@ -253,9 +258,13 @@ async function claim(
           ? `agents.${task.agent_type}.max_concurrency (${typeCap})`
           : null;
     if (cap) {
-      const delay = capDelayMs(task.cap_waits ?? 0);
-      await db.query(`update tasks set cap_waits = cap_waits + 1, updated_at = now() where id = $1`, [task.id]);
-      await addTaskJob(db, task, new Date(Date.now() + delay));
+      const runAt = new Date(Date.now() + capDelayMs(task.cap_waits ?? 0));
+      await db.query(`update tasks set cap_waits = cap_waits + 1, run_after = $2, updated_at = now() where id = $1`, [
+        task.id,
+        runAt,
+      ]);
+      await addTaskJob(db, task, runAt);
+      const delay = runAt.getTime() - Date.now();
       ctx.log.debug({ task: task.key, cap, delay }, 'at a concurrency cap; task waits');
       return null;
     }
@@ -317,20 +326,21 @@ export function capDelayMs(waits: number, random: () => number = Math.random): n
  * mode moves the waiting job's run_at.
  */
 export async function wakeCappedTasks(pool: pg.Pool, projectId: string, agentType: string, n = 1): Promise<number> {
-  // Only jobs nobody holds are moved (reschedule_jobs skips locked ones): re-adding
-  // a locked job's key would create a second job for a task that is being claimed.
-  const { rows } = await pool.query<{ id: string }>(
+  // Only tasks still waiting out their delay: a job already due may be in a runner's
+  // hands, and moving it would make a second job (which the claim would drop).
+  const { rows } = await pool.query<JobTask>(
     `with waiting as (
-       select j.id from tasks t join graphile_worker.jobs j on j.key = 'task:' || t.id::text
-        where t.project_id = $1 and t.status = 'queued' and t.cap_waits > 0
-          and j.locked_at is null and j.run_at > now()
+       select t.id from tasks t
+        where t.project_id = $1 and t.status = 'queued' and t.cap_waits > 0 and t.run_after > now()
         order by (t.agent_type = $2) desc, t.priority, t.queued_at nulls last
-        limit $3)
-     select r.id from graphile_worker.reschedule_jobs(array(select id from waiting), run_at => now()) r`,
+        limit $3
+        for update skip locked)
+     update tasks t set run_after = now(), updated_at = now() from waiting w where t.id = w.id
+     returning t.id, t.priority, t.max_attempts`,
     [projectId, agentType, n],
   );
-  if (rows.length)
-    await pool.query(`select pg_notify('jobs:insert', json_build_object('count', $1::int)::text)`, [rows.length]);
+  await addTaskJobs(pool, rows, null);
+  await notifyNewJobs(pool, rows.length);
   return rows.length;
 }
 
@@ -438,7 +448,7 @@ async function rarv(
       }
       const spend = await spendSoFar(ctx.pool, task.project_id, task.phase, task.id);
       const over = budgetExceeded(config.budget, spend);
-      if (over) return { kind: 'park', reason: over, pauseProject: `budget reached: ${over}` };
+      if (over) return { kind: 'park', reason: over, hold: { cause: 'budget', reason: `budget reached: ${over}` } };
       const maxBudgetUsd = remainingUsd(config.budget, spend);
       // During a provider outage only one call at a time (the probe) goes out.
       const policy = policyFor(ctx, config);
@@ -513,15 +523,14 @@ async function rarv(
         actor: { type: 'runner', id: ctx.runnerId },
       });
       if (provider.kind !== 'ok') {
-        if (provider.kind === 'provider_wait' && provider.trouble !== 'rate_limit')
-          log.info({ reason: provider.reason, until: provider.runAt }, 'provider trouble; waiting');
+        log.info({ trouble: provider.failure.kind, message: provider.failure.message }, 'provider trouble; waiting');
         return provider;
       }
       if (kind === 'max_budget') {
         // The CLI stopped itself at --max-budget-usd: say which cap, with the spend now recorded.
         const over = budgetExceeded(config.budget, await spendSoFar(ctx.pool, task.project_id, task.phase, task.id));
         const why = over ?? `the run hit --max-budget-usd ${maxBudgetUsd ?? ''}`.trim();
-        return { kind: 'park', reason: why, pauseProject: `budget reached: ${why}` };
+        return { kind: 'park', reason: why, hold: { cause: 'budget', reason: `budget reached: ${why}` } };
       }
       if (!ok) return actFailure(ctx, task, result);
       const commit = await commitCheckpoint(
@@ -641,13 +650,13 @@ function actFailure(ctx: TaskRunContext, task: TaskRecord, result: ClaudeRunResu
       return {
         kind: 'park',
         reason: o.message,
-        pauseProject:
+        hold:
           o.kind === 'auth_failed'
-            ? `Claude authentication failed: ${o.message}`
-            : `Claude billing error: ${o.message}`,
+            ? { cause: 'auth', reason: `Claude authentication failed: ${o.message}` }
+            : { cause: 'billing', reason: `Claude billing error: ${o.message}` },
       };
     case 'max_budget':
-      return { kind: 'park', reason: o.message, pauseProject: `budget reached: ${o.message}` };
+      return { kind: 'park', reason: o.message, hold: { cause: 'budget', reason: `budget reached: ${o.message}` } };
     case 'cancelled':
       return { kind: 'requeue', reason: 'cancelled', runAt: new Date() };
     default:
@@ -661,7 +670,12 @@ function actFailure(ctx: TaskRunContext, task: TaskRecord, result: ClaudeRunResu
   }
 }
 
-async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string | null, s: Settle): Promise<void> {
+async function settle(
+  ctx: TaskRunContext,
+  task: TaskRecord,
+  agentRunId: string | null,
+  outcome: Settle,
+): Promise<void> {
   const actor: Actor = { type: 'runner', id: ctx.runnerId };
   let status = 'queued';
   await withTransaction(ctx.pool, async (db) => {
@@ -670,6 +684,11 @@ async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string 
          from tasks t join projects p on p.id = t.project_id where t.id = $1 for update of t`,
       [task.id],
     );
+    // Provider trouble is a fact about the provider whatever became of the task: recorded first.
+    const s =
+      outcome.kind === 'provider_failed'
+        ? await recordFailureIn(db, outcome, { actor, projectId: task.project_id })
+        : outcome;
     const row = current.rows[0];
     if (!row) return;
     if (row.project_status === 'cancelled' && s.kind !== 'completed' && row.status === 'running') {
@@ -750,20 +769,7 @@ async function settle(ctx: TaskRunContext, task: TaskRecord, agentRunId: string 
         [task.id, JSON.stringify(error), agentRunId ? 1 : 0],
       );
       await finishRun('cancelled', error);
-      if (s.pauseProject) {
-        await db.query(
-          `update projects set status = 'paused', status_reason = $2, updated_at = now() where id = $1 and status = 'running'`,
-          [task.project_id, s.pauseProject],
-        );
-        await recordEvent(db, {
-          projectId: task.project_id,
-          kind: s.pauseProject.startsWith('budget') ? 'budget.exceeded' : 'project.paused',
-          subjectType: 'project',
-          subjectId: task.project_id,
-          actor,
-          data: { reason: s.pauseProject, task_id: task.id },
-        });
-      }
+      if (s.hold) await holdProject(db, task.project_id, actor, s.hold.cause, s.hold.reason, { task_id: task.id });
       return;
     }
     if (s.kind === 'requeue') {

@@ -9,13 +9,13 @@ import {
   type WorkerUtils,
 } from 'graphile-worker';
 import type pg from 'pg';
-import { quietWorkerLogger } from '../db/open.js';
 import { errorMessage } from '../errors.js';
-import { recordEvent } from '../events/record.js';
 import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
-import { RUN_TASK } from '../queue/enqueue.js';
+import { RUN_TASK } from '../queue/jobs.js';
+import { quietWorkerLogger } from '../queue/worker.js';
 import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../recovery/snapshot.js';
+import { recordEvent } from '../store/events.js';
 import { Gate } from './gate.js';
 import type { ProviderBackoff } from './provider.js';
 import type { TaskPublisher } from './publisher.js';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ClaudeUsage } from '../claude/accumulate.js';
-import type { Queryable } from '../db/pool.js';
+import type { Queryable } from '../store/pool.js';
 
 /** Everything the runner needs about a task, read in one query. */
 export interface TaskRecord {

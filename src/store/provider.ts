@@ -4,7 +4,6 @@
  * reads and stores it, under a row lock so runners on many machines agree.
  */
 import { z } from 'zod';
-import type { PoolClient, Queryable } from '../db/pool.js';
 import {
   afterFailure,
   type BackoffPolicy,
@@ -12,6 +11,7 @@ import {
   type ProviderFailure,
   type ProviderState,
 } from '../provider/gate.js';
+import type { PoolClient, Queryable } from './pool.js';
 import { exec, maybeOne, rows, sql } from './sql.js';
 
 export const PROVIDER = 'anthropic';

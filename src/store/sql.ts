@@ -7,7 +7,7 @@
  */
 import type { Sql } from 'sql-template-tag';
 import type { z } from 'zod';
-import type { Queryable } from '../db/pool.js';
+import type { Queryable } from './pool.js';
 
 export { default as sql, empty, join, raw, Sql } from 'sql-template-tag';
 

@@ -1,7 +1,9 @@
 import type pg from 'pg';
-import { type Actor, recordEvent } from '../events/record.js';
+import type { EventKind } from '../domain/events.js';
 import { CANCELLED_HASH } from '../planner/reconcile.js';
 import type { Requirement } from '../prd/types.js';
+import { removeTaskJobs } from '../queue/jobs.js';
+import { type Actor, recordEvent } from '../store/events.js';
 
 /** The part of a planned task that is stored (structurally matches the planner's PlannedTask). */
 export interface TaskSpec {
@@ -165,7 +167,7 @@ export async function applyPlanChange(
     specs: TaskSpec[],
     fromStatuses: string[],
     toStatus: string | null,
-    kind: string,
+    kind: EventKind,
     into: string[],
   ) => {
     for (const t of specs) {
@@ -231,7 +233,7 @@ export async function applyPlanChange(
       // remove_job deletes an unlocked job and defuses a locked one (a runner
       // working on it sees the cancelled row when it settles). A failing
       // statement would abort the whole transaction, so no catch-and-ignore here.
-      await db.query('select graphile_worker.remove_job($1)', [`task:${r.id}`]);
+      await removeTaskJobs(db, [r.id]);
       await recordEvent(db, {
         projectId,
         kind: 'task.cancelled',

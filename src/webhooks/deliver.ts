@@ -1,4 +1,4 @@
-import type { JobHelpers, Task } from 'graphile-worker';
+import type { JobHandler, JobHelpers } from '../queue/worker.js';
 import { signPayload } from './signature.js';
 
 export interface DeliverOptions {
@@ -44,7 +44,7 @@ export function deliveryBody(r: DeliveryRow): string {
  * records the outcome. A non-2xx answer or a network error throws, so
  * graphile-worker retries with its exponential backoff until max attempts.
  */
-export function makeDeliverTask(options: DeliverOptions = {}): Task {
+export function makeDeliverTask(options: DeliverOptions = {}): JobHandler {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
   return async (payload: unknown, helpers: JobHelpers) => {

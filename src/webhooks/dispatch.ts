@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { withTransaction } from '../db/pool.js';
 import type { Logger } from '../log/logger.js';
 import { NotifyHub } from '../server/notify-hub.js';
+import { withTransaction } from '../store/pool.js';
 import { enqueueDeliveriesAfter, enqueueDeliveriesForEvent } from './enqueue.js';
 
 export interface DispatcherOptions {

@@ -1,8 +1,8 @@
-import type { TaskList } from 'graphile-worker';
+import { DELIVER_WEBHOOK } from '../queue/jobs.js';
+import type { JobHandlers } from '../queue/worker.js';
 import { makeDeliverTask } from './deliver.js';
-import { DELIVER_WEBHOOK } from './enqueue.js';
 
 /** graphile-worker tasks of the webhook system; runners merge these into their task list. */
-export const webhookTasks: TaskList = {
+export const webhookTasks: JobHandlers = {
   [DELIVER_WEBHOOK]: makeDeliverTask(),
 };

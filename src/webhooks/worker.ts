@@ -1,8 +1,7 @@
-import { type Runner, run, type TaskList } from 'graphile-worker';
 import type pg from 'pg';
-import { quietWorkerLogger } from '../db/open.js';
+import { DELIVER_WEBHOOK } from '../queue/jobs.js';
+import { type JobHandlers, startWorkerPool, type WorkerRunner } from '../queue/worker.js';
 import { type DeliverOptions, makeDeliverTask } from './deliver.js';
-import { DELIVER_WEBHOOK } from './enqueue.js';
 
 export interface WebhookWorkerOptions extends DeliverOptions {
   pool: pg.Pool;
@@ -15,17 +14,14 @@ export interface WebhookWorkerOptions extends DeliverOptions {
  * A small graphile-worker pool that runs only `deliver_webhook` jobs, for
  * `samgita serve`. Stop it with `runner.stop()`.
  */
-export async function runWebhookWorker(opts: WebhookWorkerOptions): Promise<Runner> {
+export async function runWebhookWorker(opts: WebhookWorkerOptions): Promise<WorkerRunner> {
   const deliver: DeliverOptions = {};
   if (opts.fetch) deliver.fetch = opts.fetch;
   if (opts.timeoutMs !== undefined) deliver.timeoutMs = opts.timeoutMs;
-  const taskList: TaskList = { [DELIVER_WEBHOOK]: makeDeliverTask(deliver) };
-  return run({
-    pgPool: opts.pool,
+  const taskList: JobHandlers = { [DELIVER_WEBHOOK]: makeDeliverTask(deliver) };
+  return startWorkerPool(opts.pool, {
     taskList,
     concurrency: opts.concurrency ?? 8,
-    noHandleSignals: true,
     pollInterval: opts.pollIntervalMs ?? 2000,
-    logger: quietWorkerLogger(),
   });
 }

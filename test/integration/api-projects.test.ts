@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PrdUpdatedEvent } from '../../src/api/context.js';
-import { transitionProject } from '../../src/projects/lifecycle.js';
+import { transitionProject } from '../../src/projects/transition.js';
 import { type Harness, seedProject, seedTask, startHarness } from './api-harness.js';
 
 let h: Harness;
@@ -198,6 +198,9 @@ describe('lifecycle', () => {
     expect(kinds.rows.map((r) => r.kind)).toEqual([
       'project.paused',
       'project.resumed',
+      // A resume through the API moves the project on in the same transaction (it used to leave it idle):
+      // its phase had no tasks left, so it advanced to the one with the queued task.
+      'project.phase_changed',
       'project.cancelled',
       'project.archived',
     ]);

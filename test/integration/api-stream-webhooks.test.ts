@@ -96,9 +96,10 @@ describe('SSE', () => {
     const resumed = await readSse(
       `${base}/api/events/stream?project_id=${pid}`,
       { 'last-event-id': paused.id! },
-      (events) => events.some((e) => e.event === 'project.resumed'),
+      (events) => events.some((e) => e.event === 'project.completed'),
     );
-    expect(resumed.events.map((e) => e.event)).toEqual(['project.resumed']);
+    // A resume moves the project on in the same transaction: with no task left, it completes.
+    expect(resumed.events.map((e) => e.event)).toEqual(['project.resumed', 'project.completed']);
   });
 
   test('agent logs stream: existing lines, then new ones', async () => {

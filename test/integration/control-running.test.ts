@@ -7,7 +7,7 @@ import { isSamgitaError } from '../../src/errors.js';
 import { createLogger } from '../../src/log/logger.js';
 import { controlProject, removeProjectWorktrees, resolveProject, worktreesDir } from '../../src/projects/control.js';
 import { registerProject } from '../../src/projects/register.js';
-import { advanceProject } from '../../src/queue/enqueue.js';
+import { advanceProject } from '../../src/projects/transition.js';
 import { readDesiredState } from '../../src/reconcile/desired-state.js';
 import { replanProject } from '../../src/reconcile/replan.js';
 import { projectStatus } from '../../src/reconcile/status.js';

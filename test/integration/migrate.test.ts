@@ -2,8 +2,8 @@ import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, migrate } from '../../src/db/migrate.js';
 import { isSamgitaError } from '../../src/errors.js';
+import { MIGRATIONS_DIR, migrate } from '../../src/store/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let db: TestDatabase;

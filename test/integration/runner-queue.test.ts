@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { addTaskJob } from '../../src/queue/enqueue.js';
-import { retryTask } from '../../src/queue/retry.js';
+import { addTaskJob } from '../../src/queue/jobs.js';
 import { backoffMs } from '../../src/runner/backoff.js';
 import { capDelayMs } from '../../src/runner/run-task.js';
+import { retryTask } from '../../src/tasks/retry.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { readFakeLog } from '../support/fake-claude/index.js';
 import {
@@ -172,8 +172,12 @@ describe('failures and retries', () => {
     expect(
       (await q('select 1 from events where kind = $1 and subject_id = $2', ['task.retried', ids.get('flaky')])).length,
     ).toBe(1);
-    const [p2] = await q<{ status: string }>('select status from projects where id = $1', [projectId]);
-    expect(p2!.status).toBe('completed');
+    // The project completes in the transaction after the task's: wait for that state.
+    const p2 = await waitFor('project completed', async () => {
+      const [row] = await q<{ status: string }>('select status from projects where id = $1', [projectId]);
+      return row?.status === 'completed' ? row : null;
+    });
+    expect(p2.status).toBe('completed');
   });
 
   it('overloaded: backs off with jitter and does not count the attempt', async () => {

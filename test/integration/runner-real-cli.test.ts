@@ -174,12 +174,16 @@ describe('runner + real Claude Code CLI', () => {
     const runs = await runsOf(s.taskId);
     expect(runs.map((r) => r.status)).toEqual(['completed']);
     expect(runs[0]!.cost).toBeCloseTo(t.cost, 8);
-    const [p] = await q<{ cost: number; status: string }>(
-      'select cost_usd::float8 as cost, status from projects where id = $1',
-      [s.projectId],
-    );
-    expect(p!.cost).toBeCloseTo(t.cost, 8);
-    expect(p!.status).toBe('completed');
+    // The project completes in the transaction after the task's (advanceProject): wait for it, not for time.
+    const p = await waitFor('project completed', async () => {
+      const [row] = await q<{ cost: number; status: string }>(
+        'select cost_usd::float8 as cost, status from projects where id = $1',
+        [s.projectId],
+      );
+      return row?.status === 'completed' ? row : null;
+    });
+    expect(p.cost).toBeCloseTo(t.cost, 8);
+    expect(p.status).toBe('completed');
 
     const steps = await q<{ step: string; status: string; loop: number; cost: number; input_tokens: number }>(
       'select step, status, loop, cost_usd::float8 as cost, input_tokens from rarv_steps where task_id = $1 order by id',

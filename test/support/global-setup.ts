@@ -5,9 +5,9 @@ import path from 'node:path';
 import { runMigrations as runWorkerMigrations } from 'graphile-worker';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../src/db/embedded.js';
-import { migrate, readMigrations } from '../../src/db/migrate.js';
-import { quietWorkerLogger } from '../../src/db/open.js';
+import { quietWorkerLogger } from '../../src/queue/worker.js';
+import { startEmbeddedPostgres } from '../../src/store/embedded.js';
+import { migrate, readMigrations } from '../../src/store/migrate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { createPool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log/logger.js';
-import { advanceProject } from '../../src/queue/enqueue.js';
+import { advanceProject } from '../../src/projects/transition.js';
 import { type RunnerOptions, type RunningRunner, startRunner } from '../../src/runner/runner.js';
+import { createPool } from '../../src/store/pool.js';
 import { makeRepo } from './cli.js';
 import { type FakeScenario, fakeClaudePath, writeFakeScript } from './fake-claude/index.js';
 

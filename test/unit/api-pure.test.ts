@@ -3,8 +3,9 @@ import { decodeCursor, encodeCursor, paginate } from '../../src/api/cursor.js';
 import { toApiError } from '../../src/api/errors.js';
 import { normalizeGitUrl } from '../../src/api/repo-locate.js';
 import { parseKey } from '../../src/auth/keys.js';
+import { decideTransition, TRANSITIONS, USER_ACTIONS } from '../../src/domain/project-lifecycle.js';
+import { PROJECT_STATUSES } from '../../src/domain/states.js';
 import { SamgitaError } from '../../src/errors.js';
-import { decideTransition, TRANSITIONS } from '../../src/projects/lifecycle.js';
 import { kindMatches } from '../../src/server/event-feed.js';
 import { RateLimiter } from '../../src/server/rate-limit.js';
 import { signPayload, verifySignature } from '../../src/webhooks/signature.js';
@@ -28,8 +29,13 @@ describe('project lifecycle table', () => {
     expect(a.ok).toBe(false);
     if (!a.ok) expect(a.hint).toMatch(/no longer change/);
   });
-  test('archived is terminal and every target is a known status', () => {
-    for (const t of Object.values(TRANSITIONS)) expect(t.from).not.toContain('archived');
+  test('archived is terminal for people and every target is a known status', () => {
+    // Only the GitHub App's restore (a repository added again) brings an archived project back.
+    for (const a of USER_ACTIONS) expect(TRANSITIONS[a].from).not.toContain('archived');
+    expect(Object.entries(TRANSITIONS).filter(([, t]) => t.from.includes('archived'))).toEqual([
+      ['restore', expect.objectContaining({ to: 'pending' })],
+    ]);
+    for (const t of Object.values(TRANSITIONS)) expect(PROJECT_STATUSES).toContain(t.to);
   });
 });
 

@@ -1,9 +1,12 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { withTransaction } from '../../db/pool.js';
-import { type Actor, recordEvent } from '../../events/record.js';
-import { DELETABLE, type ProjectAction, type ProjectStatus, transitionProject } from '../../projects/lifecycle.js';
+import { DELETABLE, type UserAction } from '../../domain/project-lifecycle.js';
+import type { ProjectStatus } from '../../domain/states.js';
+import { transitionProject } from '../../projects/transition.js';
+import { removeTaskJobs } from '../../queue/jobs.js';
+import { type Actor, recordEvent } from '../../store/events.js';
+import { withTransaction } from '../../store/pool.js';
 import { readProviderWait } from '../../store/provider.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
@@ -238,10 +241,13 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
             `cancel it first: POST /api/projects/${id}/cancel`,
           );
         }
-        await db.query(
-          `select graphile_worker.remove_job('task:' || id::text) from tasks
-           where project_id = $1 and status in ('pending', 'queued', 'blocked')`,
+        const open = await db.query<{ id: string }>(
+          `select id from tasks where project_id = $1 and status in ('pending', 'queued', 'blocked')`,
           [id],
+        );
+        await removeTaskJobs(
+          db,
+          open.rows.map((r) => r.id),
         );
         await db.query('delete from projects where id = $1', [id]);
         await recordEvent(db, {
@@ -257,9 +263,13 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
   );
 
-  const actions: Array<[ProjectAction, string]> = [
+  const actions: Array<[UserAction, string]> = [
+    [
+      'start',
+      'Start a pending project: it runs, and every task whose dependencies are done is queued for the runners at once',
+    ],
     ['pause', 'Pause execution: running tasks stop at their next step, nothing new starts (FR-1.6)'],
-    ['resume', 'Resume a paused (or failed) project (FR-1.7)'],
+    ['resume', 'Resume a paused (or failed) project; what is ready is queued at once (FR-1.7)'],
     ['cancel', 'Cancel: tasks not yet started are cancelled and their jobs removed (FR-1.8)'],
     ['archive', 'Archive a completed, failed or cancelled project (FR-1.10)'],
   ];
@@ -279,7 +289,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         }),
       },
       async (req) => {
-        await transitionProject(ctx.pool, req.params.id, action, actorOf(req), req.body?.reason);
+        await transitionProject(ctx.pool, req.params.id, action, actorOf(req), { reason: req.body?.reason });
         return projectDetail(ctx, req.params.id);
       },
     );

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { withTransaction } from '../../db/pool.js';
-import { recordEvent } from '../../events/record.js';
+import { retryTask } from '../../tasks/retry.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
-import { conflict, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { routeSchema } from '../route-schema.js';
 import { IdParams, page, Task, TaskDetail, TaskListQuery, TaskParams } from '../schema.js';
 import { AGENT_RUN_COLUMNS } from './agents.js';
@@ -13,14 +12,16 @@ export const TASK_COLUMNS = `id, project_id, parent_task_id, requirement_id, key
   priority, status, attempts, max_attempts, rarv_step, branch, pr_number, pr_url, tokens_used, cost_usd, queued_at,
   started_at, completed_at, duration_ms, inserted_at, updated_at`;
 
-/** Statuses a task can be retried from. */
-export const RETRYABLE = ['failed', 'dead_letter', 'cancelled'] as const;
-
 const tags = ['tasks'];
 
 async function assertProject(ctx: ApiContext, id: string): Promise<void> {
   const { rows } = await ctx.pool.query('select 1 from projects where id = $1', [id]);
   if (!rows[0]) throw notFound('project', id);
+}
+
+async function assertTaskIn(ctx: ApiContext, projectId: string, taskId: string): Promise<void> {
+  const { rows } = await ctx.pool.query('select 1 from tasks where id = $1 and project_id = $2', [taskId, projectId]);
+  if (!rows[0]) throw notFound('task', taskId);
 }
 
 async function taskDetail(ctx: ApiContext, projectId: string, taskId: string) {
@@ -111,30 +112,9 @@ export async function taskRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     },
     async (req) => {
       const { id, tid } = req.params;
-      await withTransaction(ctx.pool, async (db) => {
-        const cur = await db.query<{ status: string; attempts: number }>(
-          'select status, attempts from tasks where id = $1 and project_id = $2 for update',
-          [tid, id],
-        );
-        const t = cur.rows[0];
-        if (!t) throw notFound('task', tid);
-        if (!(RETRYABLE as readonly string[]).includes(t.status)) {
-          throw conflict(`cannot retry a task that is ${t.status}; only ${RETRYABLE.join(', ')} tasks can be retried`);
-        }
-        await db.query(
-          `update tasks set status = 'pending', attempts = 0, error = null, run_after = null, queued_at = null,
-             started_at = null, completed_at = null, updated_at = now() where id = $1`,
-          [tid],
-        );
-        await recordEvent(db, {
-          projectId: id,
-          kind: 'task.retried',
-          subjectType: 'task',
-          subjectId: tid,
-          actor: actorOf(req),
-          data: { from: t.status, previous_attempts: t.attempts },
-        });
-      });
+      // The one retry (tasks/retry.ts), as the CLI and the GitHub App do it; a task of another project is a 404.
+      await assertTaskIn(ctx, id, tid);
+      await retryTask(ctx.pool, tid, { projectId: id, actor: actorOf(req) });
       return taskDetail(ctx, id, tid);
     },
   );

@@ -3,10 +3,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { defaultConfig, type SamgitaConfig, samgitaConfigSchema } from '../../config/samgita-yaml/index.js';
-import { withTransaction } from '../../db/pool.js';
 import { formatPlanDiff } from '../../planner/format.js';
-import { transitionProject } from '../../projects/lifecycle.js';
 import { reconcileProject } from '../../reconcile/reconcile.js';
+import { withTransaction } from '../../store/pool.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import { commitGitHubPrd } from '../github-prd.js';
@@ -411,23 +410,6 @@ export async function uiRoutes(app: FastifyInstance, ctx: ApiContext): Promise<v
           .catch((err) => ctx.log.error({ err, projectId: project.id }, 'onPrdUpdated hook failed'));
       }
       return rev;
-    },
-  );
-
-  app.post<{ Params: z.infer<typeof IdParams> }>(
-    '/api/ui/projects/:id/start',
-    {
-      schema: routeSchema({
-        tags,
-        summary: 'Start a pending project (pending → running; the runner picks it up)',
-        params: IdParams,
-        response: { 200: z.object({ id: uuid, status: z.string() }) },
-        errors: [404, 409],
-      }),
-    },
-    async (req) => {
-      await transitionProject(ctx.pool, req.params.id, 'start', actorOf(req));
-      return { id: req.params.id, status: 'running' };
     },
   );
 

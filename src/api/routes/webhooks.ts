@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { withTransaction } from '../../db/pool.js';
-import { recordEvent } from '../../events/record.js';
+import { recordEvent } from '../../store/events.js';
+import { withTransaction } from '../../store/pool.js';
 import { isWebhookEvent, WEBHOOK_EVENTS } from '../../webhooks/events.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';

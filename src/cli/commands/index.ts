@@ -11,11 +11,13 @@ import { registerRunCommand } from './run.js';
 import { registerRunnerCommand } from './runner.js';
 import { registerSchemaCommand } from './schema.js';
 import { registerServeCommand } from './serve.js';
+import { registerStartCommand } from './start.js';
 import { registerStatusCommand } from './status.js';
 
 /** Every subcommand, each in its own module. */
 export function registerCommands(program: Command): void {
   registerRunCommand(program);
+  registerStartCommand(program);
   registerMigrateCommand(program);
   registerSchemaCommand(program);
   registerRunnerCommand(program);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadEnvConfig } from '../../config/env.js';
-import { migrateAll, openDatabase } from '../../db/open.js';
 import { configureLogging } from '../../log/setup.js';
+import { migrateAll, openDatabase } from '../../store/open.js';
 
 export function registerMigrateCommand(program: Command): void {
   program

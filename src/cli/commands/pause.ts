@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import type { Actor } from '../../events/record.js';
 import { type ControlAction, controlProject, removeProjectWorktrees, resolveProject } from '../../projects/control.js';
+import type { Actor } from '../../store/events.js';
 import { withDatabase } from '../context.js';
 
-const DESCRIPTIONS: Record<ControlAction, string> = {
+type Control = Exclude<ControlAction, 'start'>;
+
+const DESCRIPTIONS: Record<Control, string> = {
   pause:
     'Pause a project: nothing new is claimed (queued tasks go back to pending); running tasks reach their next checkpoint. Everything is kept.',
   resume: 'Resume a paused (or failed) project: it runs again and whatever is ready is queued.',
@@ -19,7 +21,7 @@ interface ControlOptions {
 }
 
 /** One command per control action; the same shape for each. */
-export function registerControlCommand(program: Command, action: ControlAction): void {
+export function registerControlCommand(program: Command, action: Control): void {
   const cmd = program
     .command(action)
     .description(DESCRIPTIONS[action])

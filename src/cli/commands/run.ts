@@ -1,23 +1,11 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { resolveAgentTypes } from '../../agents/catalog.js';
-import { checkClaude } from '../../claude/preflight.js';
 import { loadEnvConfig } from '../../config/env.js';
-import { openDatabase } from '../../db/open.js';
 import { SamgitaError } from '../../errors.js';
-import type { Actor } from '../../events/record.js';
-import { inspectRepo } from '../../git/repo.js';
 import { configureLogging } from '../../log/setup.js';
-import { formatPlanDiff } from '../../planner/format.js';
-import type { PlannedTask } from '../../planner/types.js';
-import { canonicalGitUrl, recordRevision, registerProject } from '../../projects/register.js';
-import { advanceProject } from '../../queue/enqueue.js';
-import { analyzePrdDetailed, hasAnalysis, storeAnalysis } from '../../reconcile/analyze.js';
-import { readDesiredState } from '../../reconcile/desired-state.js';
+import { runProject } from '../../projects/transition.js';
 import { proposePerpetualCycle } from '../../reconcile/perpetual.js';
-import { reconcileProject } from '../../reconcile/reconcile.js';
-import { claudeEnvFromProcess } from '../../runner/claude-env.js';
+import type { reconcileProject } from '../../reconcile/reconcile.js';
 import { startRunner } from '../../runner/runner.js';
 import { decideRunOutcome, EXIT_CODES, type Outcome } from '../outcome.js';
 import {
@@ -28,6 +16,7 @@ import {
   startProgress,
   type TaskLine,
 } from '../progress.js';
+import { CLI_ACTOR, reconcileLocalRepo } from '../reconcile-local.js';
 
 interface RunOptions {
   concurrency?: string;
@@ -75,100 +64,27 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
     json: opts.json === true,
   });
 
-  // Everything that can be checked without writing is checked first, so a
-  // missing CLI or a bad samgita.yaml leaves nothing half-written behind.
-  const repo = await inspectRepo(repoDir);
-  const desired = await readDesiredState(repo.root, repo.headSha);
-  for (const f of desired.uncommitted) {
-    process.stderr.write(
-      pc.yellow(
-        `warning: ${f} has uncommitted changes; Samgita uses the version in commit ${repo.headSha.slice(0, 12)}\n`,
-      ),
-    );
-  }
-  const claudeEnv = claudeEnvFromProcess();
-  const claude = await checkClaude({ bin: env.claudeBin, env: claudeEnv });
+  const local = await reconcileLocalRepo(env, repoDir, { analyze: opts.analyze === true }, out);
+  const { db, project, result, desired, claudeEnv } = local;
   const concurrency = opts.concurrency ? Number(opts.concurrency) : desired.config.limits.max_concurrent_agents;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new SamgitaError('INVALID_INPUT', `--concurrency must be a positive whole number, got ${opts.concurrency}`, {
-      hint: 'for example --concurrency 4',
-    });
-  }
-
-  const db = await openDatabase(env);
-  const actor: Actor = { type: 'cli', id: process.env.USER ?? null };
+  const actor = CLI_ACTOR;
   try {
-    const { project, created } = await registerProject(
-      db.pool,
-      {
-        name: path.basename(repo.root),
-        gitUrl: canonicalGitUrl(repo.root, repo.originUrl),
-        workingPath: repo.root,
-        defaultBranch: repo.branch,
-      },
-      actor,
-    );
-    const { revision } = await recordRevision(
-      db.pool,
-      project.id,
-      {
-        commitSha: repo.headSha,
-        content: desired.prd,
-        config: desired.config,
-        configText: desired.configText,
-        source: 'git',
-      },
-      actor,
-    );
-    let breakdown: PlannedTask[] | undefined;
-    if (opts.analyze && !(await hasAnalysis(db.pool, project.id, revision.content_hash, revision.config_hash))) {
-      const analysis = await analyzePrdDetailed({
-        claudeBin: env.claudeBin,
-        cwd: repo.root,
-        prd: desired.prd,
-        catalog: resolveAgentTypes(desired.config.agents),
-        config: desired.config,
-        env: claudeEnv,
-        timeoutMs: desired.config.limits.claude_timeout,
-      });
-      await storeAnalysis(db.pool, {
-        projectId: project.id,
-        revisionId: revision.id,
-        prdHash: revision.content_hash,
-        configHash: revision.config_hash,
-        result: analysis,
-      });
-      breakdown = analysis.tasks;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new SamgitaError(
+        'INVALID_INPUT',
+        `--concurrency must be a positive whole number, got ${opts.concurrency}`,
+        {
+          hint: 'for example --concurrency 4',
+        },
+      );
     }
-    const result = await reconcileProject(db.pool, {
-      projectId: project.id,
-      revisionId: revision.id,
-      prd: desired.prd,
-      config: desired.config,
-      dryRun: false,
-      actor,
-      breakdown,
-    });
-    out.write(
-      `${pc.bold('samgita')} ${created ? 'registered' : 'found'} project ${pc.cyan(project.name)} (${project.id})\n`,
-    );
-    out.write(
-      `PRD at ${repo.headSha.slice(0, 12)} · Claude Code ${claude.version} · ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}\n`,
-    );
-    out.write(`${formatPlanDiff(result.actions)}\n\n`);
-
     const active = await db.pool.query<{ n: number }>(
       `select count(*)::int as n from tasks where project_id = $1 and status in ('pending', 'blocked', 'queued', 'running', 'failed')`,
       [project.id],
     );
     let interrupted = false;
     if ((active.rows[0]?.n ?? 0) > 0) {
-      await db.pool.query(
-        `update projects set status = 'running', status_reason = null, updated_at = now()
-          where id = $1 and status in ('pending', 'paused', 'completed', 'failed')`,
-        [project.id],
-      );
-      await advanceProject(db.pool, project.id, actor);
+      await runProject(db.pool, project.id, actor, { resumePaused: true });
 
       const runner = await startRunner({
         pool: db.pool,

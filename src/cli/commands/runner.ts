@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { checkClaude } from '../../claude/preflight.js';
 import { loadEnvConfig } from '../../config/env.js';
-import { openDatabase } from '../../db/open.js';
 import { SamgitaError } from '../../errors.js';
 import { createGitHubApp, loadGitHubConfig } from '../../github/index.js';
 import { logger } from '../../log/logger.js';
 import { configureLogging } from '../../log/setup.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { startRunner } from '../../runner/runner.js';
+import { openDatabase } from '../../store/open.js';
 
 interface RunnerCliOptions {
   concurrency?: string;

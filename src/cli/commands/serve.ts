@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { loadEnvConfig } from '../../config/env.js';
-import { openDatabase } from '../../db/open.js';
 import { type GitHubApp, loadGitHubConfig, mountGitHubApp } from '../../github/index.js';
 import { configureLogging } from '../../log/setup.js';
 import { replanRevision } from '../../reconcile/replan-revision.js';
 import { buildServer } from '../../server/build.js';
+import { openDatabase } from '../../store/open.js';
 import { WebhookDispatcher } from '../../webhooks/dispatch.js';
 import { runWebhookWorker } from '../../webhooks/worker.js';
 

@@ -7,7 +7,7 @@
  * '30m' / '1h30m' / seconds and come out as milliseconds under the same key.
  */
 import { z } from 'zod';
-import { PHASES, type PhaseName } from '../../domain/states.js';
+import { MODEL_TIERS, type ModelTier, PHASES, type PhaseName } from '../../domain/states.js';
 import { AGENT_TYPE_KEY_PATTERN, BUILTIN_AGENT_TYPES, isBuiltinAgentType } from './agent-types.js';
 import { DURATION_PATTERN_SOURCE, parseDuration } from './duration.js';
 import { closest } from './suggest.js';
@@ -19,9 +19,7 @@ export { PHASES, type PhaseName };
 /** The phases run when `phases` is not given: all but `perpetual`. */
 export const DEFAULT_PHASES: readonly PhaseName[] = PHASES.slice(0, 9);
 
-/** Model tiers in escalation order: fast → standard → strong. */
-export const MODEL_TIERS = ['fast', 'standard', 'strong'] as const;
-export type ModelTier = (typeof MODEL_TIERS)[number];
+export { MODEL_TIERS, type ModelTier };
 
 export const PERMISSION_MODES = ['acceptEdits', 'bypassPermissions', 'default', 'plan'] as const;
 export type PermissionMode = (typeof PERMISSION_MODES)[number];

@@ -1,15 +1,5 @@
-export const PHASES = [
-  'bootstrap',
-  'discovery',
-  'architecture',
-  'infrastructure',
-  'development',
-  'qa',
-  'deployment',
-  'business',
-  'growth',
-  'perpetual',
-] as const;
+// The vocabulary is the server's own (one source, bundled into the page).
+export { PHASES, PROJECT_STATUSES, TASK_STATUSES } from '../../../src/domain/states.js';
 
 export interface EventRow {
   id: number;

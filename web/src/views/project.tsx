@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { TRANSITIONS, type UserAction } from '../../../src/domain/project-lifecycle.js';
 import { api } from '../lib/api.js';
 import { money, tokens } from '../lib/format.js';
 import { useApi, useCoalescer, useLive } from '../lib/hooks.js';
@@ -18,23 +19,14 @@ const TABS: Array<[string, string]> = [
   ['cost', 'Cost'],
 ];
 
-const CONTROLS: Array<{ action: string; text: string; from: string[]; confirm?: string }> = [
-  { action: 'start', text: 'Start', from: ['pending'] },
-  { action: 'pause', text: 'Pause', from: ['pending', 'running'] },
-  { action: 'resume', text: 'Resume', from: ['paused', 'failed'] },
-  {
-    action: 'cancel',
-    text: 'Cancel',
-    from: ['pending', 'running', 'paused', 'failed'],
-    confirm: 'Cancel this project? Tasks not yet started are cancelled.',
-  },
-  {
-    action: 'archive',
-    text: 'Archive',
-    from: ['completed', 'failed', 'cancelled'],
-    confirm: 'Archive this project? It becomes read-only.',
-  },
-];
+/** The buttons; which are enabled comes from the server's own lifecycle table. */
+const CONTROLS: Array<{ action: UserAction; text: string; from: readonly string[]; confirm?: string }> = [
+  { action: 'start', text: 'Start' },
+  { action: 'pause', text: 'Pause' },
+  { action: 'resume', text: 'Resume' },
+  { action: 'cancel', text: 'Cancel', confirm: 'Cancel this project? Tasks not yet started are cancelled.' },
+  { action: 'archive', text: 'Archive', confirm: 'Archive this project? It becomes read-only.' },
+].map((c) => ({ ...c, action: c.action as UserAction, from: TRANSITIONS[c.action as UserAction].from }));
 
 export function ProjectView({
   id,
@@ -64,7 +56,7 @@ export function ProjectView({
     setBusy(action);
     setActionError(null);
     try {
-      await api(action === 'start' ? `/api/ui/projects/${id}/start` : `/api/projects/${id}/${action}`, {
+      await api(`/api/projects/${id}/${action}`, {
         method: 'POST',
         body: {},
       });

@@ -32,6 +32,14 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   return pool;
 }
 
+/**
+ * Runs `fn` atomically: in a transaction of its own when given the pool, in
+ * the caller's transaction when given a client.
+ */
+export async function atomically<T>(db: pg.Pool | pg.PoolClient, fn: (client: Queryable) => Promise<T>): Promise<T> {
+  return db instanceof pg.Pool ? withTransaction(db, fn) : fn(db);
+}
+
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {

@@ -1,8 +1,8 @@
-import { runMigrations as runWorkerMigrations, Logger as WorkerLogger } from 'graphile-worker';
 import type pg from 'pg';
 import type { EnvConfig } from '../config/env.js';
 import { errorMessage, SamgitaError } from '../errors.js';
 import { logger, redactUrl } from '../log/logger.js';
+import { migrateQueue } from '../queue/worker.js';
 import { startEmbeddedPostgres } from './embedded.js';
 import { type MigrationResult, migrate } from './migrate.js';
 import { createPool } from './pool.js';
@@ -64,16 +64,6 @@ export async function openDatabase(env: EnvConfig, options: OpenOptions = {}): P
 /** Samgita's migrations, then graphile-worker's (its schema lives in the same database). */
 export async function migrateAll(pool: pg.Pool): Promise<MigrationResult> {
   const result = await migrate(pool);
-  await runWorkerMigrations({ pgPool: pool, logger: quietWorkerLogger() });
+  await migrateQueue(pool);
   return result;
-}
-
-/** graphile-worker's own log lines, routed into pino at debug level. */
-export function quietWorkerLogger(): WorkerLogger {
-  const log = logger().child({ component: 'graphile-worker' });
-  return new WorkerLogger(() => (level, message, meta) => {
-    if (level === 'error') log.error(meta ?? {}, message);
-    else if (level === 'warning') log.warn(meta ?? {}, message);
-    else log.debug(meta ?? {}, message);
-  });
 }

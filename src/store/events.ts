@@ -1,4 +1,5 @@
-import type { Queryable } from '../db/pool.js';
+import type { EventKind } from '../domain/events.js';
+import type { Queryable } from './pool.js';
 
 export type SubjectType =
   | 'project'
@@ -20,8 +21,8 @@ export const SYSTEM_ACTOR: Actor = { type: 'system' };
 
 export interface EventInput {
   projectId?: string | null;
-  /** Dotted name, e.g. `task.completed`, `project.phase_changed`. */
-  kind: string;
+  /** Dotted name, e.g. `task.completed`, `project.phase_changed` (the vocabulary is domain/events.ts). */
+  kind: EventKind;
   subjectType: SubjectType;
   subjectId?: string | null;
   actor?: Actor;

@@ -1,0 +1,123 @@
+/**
+ * What `samgita run` and `samgita start` do first with a local repository:
+ * check everything that can be checked without writing (the repository, PRD.md
+ * and samgita.yaml at HEAD, the Claude Code CLI), then register the project,
+ * record the revision and reconcile its tasks, and print the plan.
+ */
+import path from 'node:path';
+import pc from 'picocolors';
+import { resolveAgentTypes } from '../agents/catalog.js';
+import { type ClaudeCheck, checkClaude } from '../claude/preflight.js';
+import type { EnvConfig } from '../config/env.js';
+import { inspectRepo, type RepoInfo } from '../git/repo.js';
+import { formatPlanDiff } from '../planner/format.js';
+import type { PlannedTask } from '../planner/types.js';
+import { canonicalGitUrl, type ProjectRow, recordRevision, registerProject } from '../projects/register.js';
+import { analyzePrdDetailed, hasAnalysis, storeAnalysis } from '../reconcile/analyze.js';
+import { type DesiredState, readDesiredState } from '../reconcile/desired-state.js';
+import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.js';
+import { claudeEnvFromProcess } from '../runner/claude-env.js';
+import type { Actor } from '../store/events.js';
+import { type Database, openDatabase } from '../store/open.js';
+
+export const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? null };
+
+export interface ReconciledRepo {
+  /** Open: the caller closes it. */
+  db: Database;
+  repo: RepoInfo;
+  desired: DesiredState;
+  claude: ClaudeCheck;
+  claudeEnv: Record<string, string>;
+  project: ProjectRow;
+  created: boolean;
+  result: ReconcileResult;
+}
+
+export async function reconcileLocalRepo(
+  env: EnvConfig,
+  repoDir: string,
+  opts: { analyze: boolean },
+  out: NodeJS.WritableStream,
+): Promise<ReconciledRepo> {
+  // Everything that can be checked without writing is checked first, so a
+  // missing CLI or a bad samgita.yaml leaves nothing half-written behind.
+  const repo = await inspectRepo(repoDir);
+  const desired = await readDesiredState(repo.root, repo.headSha);
+  for (const f of desired.uncommitted) {
+    process.stderr.write(
+      pc.yellow(
+        `warning: ${f} has uncommitted changes; Samgita uses the version in commit ${repo.headSha.slice(0, 12)}\n`,
+      ),
+    );
+  }
+  const claudeEnv = claudeEnvFromProcess();
+  const claude = await checkClaude({ bin: env.claudeBin, env: claudeEnv });
+
+  const db = await openDatabase(env);
+  const actor = CLI_ACTOR;
+  try {
+    const { project, created } = await registerProject(
+      db.pool,
+      {
+        name: path.basename(repo.root),
+        gitUrl: canonicalGitUrl(repo.root, repo.originUrl),
+        workingPath: repo.root,
+        defaultBranch: repo.branch,
+      },
+      actor,
+    );
+    const { revision } = await recordRevision(
+      db.pool,
+      project.id,
+      {
+        commitSha: repo.headSha,
+        content: desired.prd,
+        config: desired.config,
+        configText: desired.configText,
+        source: 'git',
+      },
+      actor,
+    );
+    let breakdown: PlannedTask[] | undefined;
+    if (opts.analyze && !(await hasAnalysis(db.pool, project.id, revision.content_hash, revision.config_hash))) {
+      const analysis = await analyzePrdDetailed({
+        claudeBin: env.claudeBin,
+        cwd: repo.root,
+        prd: desired.prd,
+        catalog: resolveAgentTypes(desired.config.agents),
+        config: desired.config,
+        env: claudeEnv,
+        timeoutMs: desired.config.limits.claude_timeout,
+      });
+      await storeAnalysis(db.pool, {
+        projectId: project.id,
+        revisionId: revision.id,
+        prdHash: revision.content_hash,
+        configHash: revision.config_hash,
+        result: analysis,
+      });
+      breakdown = analysis.tasks;
+    }
+    const result = await reconcileProject(db.pool, {
+      projectId: project.id,
+      revisionId: revision.id,
+      prd: desired.prd,
+      config: desired.config,
+      dryRun: false,
+      actor,
+      breakdown,
+    });
+    out.write(
+      `${pc.bold('samgita')} ${created ? 'registered' : 'found'} project ${pc.cyan(project.name)} (${project.id})\n`,
+    );
+    out.write(
+      `PRD at ${repo.headSha.slice(0, 12)} · Claude Code ${claude.version} · ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}\n`,
+    );
+    out.write(`${formatPlanDiff(result.actions)}\n\n`);
+    return { db, repo, desired, claude, claudeEnv, project, created, result };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

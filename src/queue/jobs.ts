@@ -1,0 +1,97 @@
+/**
+ * The queue adapter: the one module that knows graphile-worker's SQL API and
+ * the shape of Samgita's jobs. Everything else asks it to add, move or remove
+ * the job of a task (or of a webhook delivery) and never spells a job key or
+ * names the `graphile_worker` schema. The `tasks` table is the domain record;
+ * a task is `queued` if and only if it has a job, and the two change in one
+ * transaction (callers pass their transaction's client).
+ */
+import type { Queryable } from '../store/pool.js';
+
+/** The job that runs one task through RARV on a runner. */
+export const RUN_TASK = 'run_task';
+/** The job that delivers one outgoing webhook. */
+export const DELIVER_WEBHOOK = 'deliver_webhook';
+/** The cron job that snapshots active projects and repairs the queue. */
+export const TAKE_SNAPSHOTS = 'take_snapshots';
+/** graphile-worker crontab line: every 5 minutes, one runner (across all of them) takes the snapshots (FR-8.2). */
+export const SNAPSHOT_CRONTAB = `*/5 * * * * ${TAKE_SNAPSHOTS} ?max=1`;
+/** Attempts of a webhook delivery before it is given up (graphile-worker's own retry, exp backoff). */
+export const WEBHOOK_MAX_ATTEMPTS = 8;
+
+/** What a task's job needs from the task row. */
+export interface JobTask {
+  id: string;
+  priority: number;
+  max_attempts: number;
+}
+
+/** graphile-worker priorities are smallint. */
+const MAX_PRIORITY = 32767;
+
+/**
+ * Adds (or, for a task that already has an unlocked job, moves) the job of
+ * each task to `runAt` (null: now), in one statement. graphile-worker's
+ * job_key replace mode makes it idempotent per task. The job's own
+ * max_attempts is one above the task's, so that the domain table, not
+ * graphile-worker, decides when a task is dead.
+ */
+export async function addTaskJobs(db: Queryable, tasks: readonly JobTask[], runAt: Date | null = null): Promise<void> {
+  if (tasks.length === 0) return;
+  await db.query(
+    `select graphile_worker.add_job($1, json_build_object('taskId', t.id::text), run_at => $2::timestamptz,
+              max_attempts => t.max_attempts + 1, job_key => 'task:' || t.id::text,
+              priority => least(t.priority, ${MAX_PRIORITY}))
+       from unnest($3::uuid[], $4::int[], $5::int[]) as t(id, priority, max_attempts)`,
+    [RUN_TASK, runAt, tasks.map((t) => t.id), tasks.map((t) => t.priority), tasks.map((t) => t.max_attempts)],
+  );
+}
+
+export async function addTaskJob(db: Queryable, task: JobTask, runAt: Date | null = null): Promise<void> {
+  await addTaskJobs(db, [task], runAt);
+}
+
+/**
+ * Removes the jobs of these tasks: an unlocked job is deleted, a locked one
+ * (a runner working on it) is defused and the runner sees the task's new
+ * status when it settles.
+ */
+export async function removeTaskJobs(db: Queryable, taskIds: readonly string[]): Promise<void> {
+  if (taskIds.length === 0) return;
+  await db.query(
+    `select graphile_worker.remove_job('task:' || u.task_id::text) from unnest($1::uuid[]) as u(task_id)`,
+    [[...taskIds]],
+  );
+}
+
+/**
+ * Of these tasks, the ones that have no job at all. Reads graphile-worker's
+ * public `jobs` view, which is too slow to read on every settle, so only the
+ * queue repair (at runner start and every 5 minutes) calls this.
+ */
+export async function tasksWithoutJobs(db: Queryable, taskIds: readonly string[]): Promise<string[]> {
+  if (taskIds.length === 0) return [];
+  const { rows } = await db.query<{ id: string }>(
+    `select u.task_id::text as id from unnest($1::uuid[]) as u(task_id)
+      where not exists (select 1 from graphile_worker.jobs j where j.key = 'task:' || u.task_id::text)`,
+    [[...taskIds]],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** One delivery job per webhook delivery row. */
+export async function addDeliveryJobs(db: Queryable, deliveryIds: readonly string[]): Promise<number> {
+  if (deliveryIds.length === 0) return 0;
+  const { rows } = await db.query<{ n: number }>(
+    `select count(graphile_worker.add_job($1, json_build_object('deliveryId', u.delivery_id),
+              job_key => 'webhook:' || u.delivery_id::text, max_attempts => $2::int))::int as n
+       from unnest($3::uuid[]) as u(delivery_id)`,
+    [DELIVER_WEBHOOK, WEBHOOK_MAX_ATTEMPTS, [...deliveryIds]],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Wakes idle workers at once (new jobs are otherwise found at the next poll). */
+export async function notifyNewJobs(db: Queryable, count: number): Promise<void> {
+  if (count > 0) await db.query(`select pg_notify('jobs:insert', json_build_object('count', $1::int)::text)`, [count]);
+}
