@@ -171,6 +171,7 @@ const DEFS: Def[] = [
       'durability',
       'artifact storage',
       'store',
+      'save',
     ],
   },
   {

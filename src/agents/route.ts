@@ -27,6 +27,21 @@ const FIELD_WEIGHTS = { title: 3, text: 2, section: 4 } as const;
 /** Kinds whose agent type follows from the kind itself. */
 const ROUTE_BY_KIND: Partial<Record<Requirement['kind'], string>> = { data_model: 'eng-database', api: 'eng-api' };
 
+/**
+ * Words that say where data is kept: "store…", "save…", "persist…", "storage",
+ * "database", "in a file", "to disk".
+ */
+const PERSISTENCE =
+  /(?<![a-z])(?:stor(?:e|es|ed|ing|age)|sav(?:e|es|ed|ing)|persist[a-z]*|databases?|(?:in|to|into|on)\s+(?:(?:an?|the)\s+)?(?:[a-z-]+\s+)?(?:file|disk)s?)(?![a-z])/u;
+
+/**
+ * Types whose work is reading stored data (metrics, reports), never deciding
+ * how it is stored. A requirement that says where data is kept ("keep a
+ * history in a file") is storage work even under a "Statistics" heading, and
+ * an analyst given it would build a report instead of the storage.
+ */
+const READS_STORED_DATA: ReadonlySet<string> = new Set(['data-analytics']);
+
 const DEFAULT_BY_KIND: Record<Requirement['kind'], string> = {
   functional: 'eng-backend',
   bullet: 'eng-backend',
@@ -45,7 +60,8 @@ const DEFAULT_BY_KIND: Record<Requirement['kind'], string> = {
  * multi-word keywords counting once per word. Highest score wins; ties go to the
  * type that works in `options.phase`, then to catalog order. No match: a default
  * per requirement kind. `data_model` and `api` requirements go to eng-database
- * and eng-api unless pinned.
+ * and eng-api unless pinned. A requirement whose own title or text is about
+ * storing data is not given to an analytics type (see READS_STORED_DATA).
  */
 export function routeRequirement(
   req: RoutableRequirement,
@@ -76,11 +92,13 @@ export function routeRequirement(
     text,
     section: req.sectionPath.join(' \n ').toLowerCase(),
   };
+  const stores = PERSISTENCE.test(`${title}\n${text}`);
   let best: { type: AgentType; score: number; phaseFit: number; order: number; matched: string[] } | undefined;
   let order = 0;
   for (const type of catalog.values()) {
     order++;
     if (!swarms.includes(type.swarm)) continue;
+    if (stores && READS_STORED_DATA.has(type.type)) continue;
     let score = 0;
     const matched: string[] = [];
     for (const keyword of type.keywords) {

@@ -1,6 +1,7 @@
+import { effectiveConfig } from '../config/effective.js';
 import { replanProject } from '../reconcile/replan.js';
-import { effectiveConfig } from '../runner/task-config.js';
 import type { Actor } from '../store/events.js';
+import { readCurrentRevisionConfig, readRevisionSummary } from '../store/read/revisions.js';
 import type { ApiContext } from './context.js';
 import { conflict } from './errors.js';
 
@@ -19,27 +20,15 @@ export async function commitGitHubPrd(ctx: ApiContext, projectId: string, conten
     );
   }
   const commit = await ctx.commitPrd(projectId, content, `API key ${actor.id ?? 'unknown'}`);
-  const prev = await ctx.pool.query<{ config: unknown; config_hash: string }>(
-    'select r.config, r.config_hash from projects p join prd_revisions r on r.id = p.current_revision_id where p.id = $1',
-    [projectId],
-  );
+  const prev = await readCurrentRevisionConfig(ctx.pool, projectId);
   const result = await replanProject(ctx.pool, projectId, {
     commitSha: commit.commitSha,
     prd: content,
-    config: effectiveConfig(prev.rows[0]?.config),
-    ...(prev.rows[0] ? { configHash: prev.rows[0].config_hash } : {}),
+    config: effectiveConfig(prev?.config),
+    ...(prev ? { configHash: prev.config_hash } : {}),
     actor,
     source: 'github',
   });
-  const saved = await ctx.pool.query<{
-    id: string;
-    project_id: string;
-    commit_sha: string | null;
-    content_hash: string;
-    source: string;
-    inserted_at: Date;
-  }>('select id, project_id, commit_sha, content_hash, source, inserted_at from prd_revisions where id = $1', [
-    result.revisionId,
-  ]);
-  return { ...saved.rows[0]!, created: result.newRevision };
+  const saved = await readRevisionSummary(ctx.pool, result.revisionId);
+  return { ...saved!, created: result.newRevision };
 }

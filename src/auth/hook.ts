@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.js';
-import type { NotifyHub } from '../server/notify-hub.js';
 import type { RateLimiter } from '../server/rate-limit.js';
+import type { NotifyHub } from '../store/notify-hub.js';
 import type { Queryable } from '../store/pool.js';
 import { sessionFromCookie } from '../web-ui/session-cookie.js';
 import { CREATE_KEY_HINT, hasActiveKeys, hashKey, type KeyScope, touchApiKey, verifyApiKey } from './keys.js';

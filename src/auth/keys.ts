@@ -1,20 +1,22 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SamgitaError } from '../errors.js';
-import { type Actor, recordEvent } from '../store/events.js';
+import {
+  API_KEY_SCOPES,
+  type ApiKeyRow,
+  type ApiKeyScope,
+  findApiKeyByPrefix,
+  insertApiKey,
+  revokeApiKey as revokeStoredKey,
+} from '../store/api-keys.js';
+import type { Actor } from '../store/events.js';
 import type { Queryable } from '../store/pool.js';
 
-export type KeyScope = 'read' | 'write';
-export const KEY_SCOPES: readonly KeyScope[] = ['read', 'write'];
+export { hasActiveKeys, listApiKeys, touchApiKey } from '../store/api-keys.js';
 
-export interface ApiKeyInfo {
-  id: string;
-  name: string;
-  prefix: string;
-  scope: KeyScope;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-}
+export type KeyScope = ApiKeyScope;
+export const KEY_SCOPES: readonly KeyScope[] = API_KEY_SCOPES;
+
+export type ApiKeyInfo = ApiKeyRow;
 
 export interface CreatedKey extends ApiKeyInfo {
   /** The whole key, `sg_<prefix>_<secret>`: shown once, never stored. */
@@ -50,8 +52,6 @@ function assertScope(scope: string): asserts scope is KeyScope {
   }
 }
 
-const COLUMNS = 'id, name, prefix, scope, created_at, last_used_at, revoked_at';
-
 export async function createApiKey(
   db: Queryable,
   input: { name: string; scope: string },
@@ -63,18 +63,11 @@ export async function createApiKey(
     const prefix = randomBytes(6).toString('hex');
     const key = `sg_${prefix}_${randomBytes(32).toString('hex')}`;
     try {
-      const { rows } = await db.query<ApiKeyInfo>(
-        `insert into api_keys (name, prefix, hash, scope) values ($1, $2, $3, $4) returning ${COLUMNS}`,
-        [input.name.trim(), prefix, hashKey(key), input.scope],
-      );
-      const row = rows[0]!;
-      await recordEvent(db, {
-        kind: 'api_key.created',
-        subjectType: 'api_key',
-        subjectId: row.id,
+      const row = await insertApiKey(
+        db,
+        { name: input.name.trim(), prefix, hash: hashKey(key), scope: input.scope },
         actor,
-        data: { name: row.name, prefix, scope: row.scope },
-      });
+      );
       return { ...row, key };
     } catch (err) {
       // A prefix collision (48 random bits) is next to impossible; try again.
@@ -82,13 +75,6 @@ export async function createApiKey(
       throw err;
     }
   }
-}
-
-export async function listApiKeys(db: Queryable, options: { includeRevoked?: boolean } = {}): Promise<ApiKeyInfo[]> {
-  const { rows } = await db.query<ApiKeyInfo>(
-    `select ${COLUMNS} from api_keys ${options.includeRevoked ? '' : 'where revoked_at is null'} order by created_at, id`,
-  );
-  return rows;
 }
 
 /** Revokes by id or by prefix; returns the key, or throws NOT_FOUND. Revoking twice is a no-op. */
@@ -99,28 +85,10 @@ export async function revokeApiKey(
 ): Promise<ApiKeyInfo> {
   const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrPrefix);
   const prefix = idOrPrefix.replace(/^sg_/, '').slice(0, 12);
-  const { rows } = await db.query<ApiKeyInfo & { was_revoked: boolean }>(
-    `with k as (select id, revoked_at is not null as was_revoked from api_keys where ${isUuid ? 'id = $1::uuid' : 'prefix = $1'})
-     update api_keys a set revoked_at = coalesce(a.revoked_at, now()) from k where a.id = k.id
-     returning ${COLUMNS.split(', ')
-       .map((c) => `a.${c}`)
-       .join(', ')}, k.was_revoked`,
-    [isUuid ? idOrPrefix : prefix],
-  );
-  const row = rows[0];
-  if (!row) {
+  const key = await revokeStoredKey(db, isUuid ? { id: idOrPrefix } : { prefix }, actor);
+  if (!key) {
     throw new SamgitaError('NOT_FOUND', `no API key with id or prefix ${JSON.stringify(idOrPrefix)}`, {
       hint: 'list keys with `samgita keys list`',
-    });
-  }
-  const { was_revoked, ...key } = row;
-  if (!was_revoked) {
-    await recordEvent(db, {
-      kind: 'api_key.revoked',
-      subjectType: 'api_key',
-      subjectId: key.id,
-      actor,
-      data: { name: key.name, prefix: key.prefix },
     });
   }
   return key;
@@ -134,11 +102,7 @@ export type VerifyResult =
 export async function verifyApiKey(db: Queryable, presented: string): Promise<VerifyResult> {
   const parsed = parseKey(presented);
   if (!parsed) return { ok: false, reason: 'malformed' };
-  const { rows } = await db.query<{ id: string; name: string; scope: KeyScope; hash: string; revoked: boolean }>(
-    'select id, name, scope, hash, revoked_at is not null as revoked from api_keys where prefix = $1',
-    [parsed.prefix],
-  );
-  const row = rows[0];
+  const row = await findApiKeyByPrefix(db, parsed.prefix);
   // Hash anyway so an unknown prefix costs the same as a wrong secret.
   const given = Buffer.from(hashKey(presented), 'hex');
   const stored = Buffer.from(row?.hash ?? '0'.repeat(64), 'hex');
@@ -146,18 +110,4 @@ export async function verifyApiKey(db: Queryable, presented: string): Promise<Ve
   if (!row || !same) return { ok: false, reason: 'unknown' };
   if (row.revoked) return { ok: false, reason: 'revoked' };
   return { ok: true, key: { id: row.id, name: row.name, scope: row.scope } };
-}
-
-export async function hasActiveKeys(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query('select 1 from api_keys where revoked_at is null limit 1');
-  return rows.length > 0;
-}
-
-/** Records that a key was used, at most once a minute per key. */
-export async function touchApiKey(db: Queryable, id: string): Promise<void> {
-  await db.query(
-    `update api_keys set last_used_at = now()
-     where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')`,
-    [id],
-  );
 }

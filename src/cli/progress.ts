@@ -2,33 +2,20 @@ import { createLogUpdate } from 'log-update';
 import type pg from 'pg';
 import pc from 'picocolors';
 import { describeWait } from '../provider/gate.js';
+import { listenToEvents } from '../store/listen-events.js';
 import { readProviderState } from '../store/provider.js';
+import {
+  lastEventId,
+  type ProjectLineRow,
+  progressEvents,
+  readProjectLine,
+  readTaskLines,
+  type TaskLine,
+} from '../store/read/progress.js';
 
-export interface TaskLine {
-  id: string;
-  key: string;
-  title: string;
-  phase: string;
-  agent_type: string;
-  status: string;
-  rarv_step: string | null;
-  attempts: number;
-  cost_usd: number;
-  tokens_used: number;
-  started_at: Date | null;
-  run_after: Date | null;
-  branch: string | null;
-  error: { message?: string } | null;
-}
+export type { TaskLine };
 
-export interface ProjectLine {
-  id: string;
-  name: string;
-  phase: string;
-  status: string;
-  status_reason: string | null;
-  cost_usd: number;
-  tokens: number;
+export interface ProjectLine extends ProjectLineRow {
   /** "waiting for the provider until 14:05 (overloaded)" while a provider outage holds every runner back. */
   provider_wait: string | null;
 }
@@ -37,21 +24,11 @@ export async function readProgress(
   pool: pg.Pool,
   projectId: string,
 ): Promise<{ project: ProjectLine; tasks: TaskLine[] }> {
-  const p = await pool.query<Omit<ProjectLine, 'provider_wait'>>(
-    `select id, name, phase, status, status_reason, cost_usd::float8 as cost_usd,
-            (input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
-       from projects where id = $1`,
-    [projectId],
-  );
+  const project = await readProjectLine(pool, projectId);
+  if (!project) throw new Error(`project ${projectId} not found`);
   const provider = await readProviderState(pool);
-  const t = await pool.query<TaskLine>(
-    `select id, key, title, phase, agent_type, status, rarv_step, attempts, cost_usd::float8 as cost_usd, tokens_used,
-            started_at, run_after, branch, error
-       from tasks where project_id = $1 order by priority, key`,
-    [projectId],
-  );
-  const waiting = provider.state && p.rows[0]!.status === 'running' ? describeWait(provider.state, provider.now) : null;
-  return { project: { ...p.rows[0]!, provider_wait: waiting }, tasks: t.rows };
+  const waiting = provider.state && project.status === 'running' ? describeWait(provider.state, provider.now) : null;
+  return { project: { ...project, provider_wait: waiting }, tasks: await readTaskLines(pool, projectId) };
 }
 
 const ICON: Record<string, string> = {
@@ -165,42 +142,28 @@ export async function startProgress(
       },
     };
   }
-  const client = await pool.connect();
   const seen = new Set<number>();
   let lastId = 0;
   const poll = async () => {
-    const { rows } = await client.query<{
-      id: number;
-      kind: string;
-      data: Record<string, unknown>;
-      subject_id: string | null;
-    }>(
-      `select id, kind, data, subject_id from events
-        where (project_id = $1 or (project_id is null and kind like 'provider.%')) and id > $2 order by id`,
-      [projectId, lastId],
-    );
-    for (const e of rows) {
+    for (const e of await progressEvents(pool, projectId, lastId)) {
       lastId = Math.max(lastId, e.id);
       if (seen.has(e.id) || !PLAIN_EVENTS.has(e.kind)) continue;
       seen.add(e.id);
       out.write(`${new Date().toISOString()} ${e.kind} ${describeEvent(e.kind, e.data)}\n`);
     }
   };
-  const start = await client.query<{ max: number | null }>('select max(id) as max from events');
-  lastId = start.rows[0]?.max ?? 0;
+  lastId = await lastEventId(pool);
   let chain = Promise.resolve();
   const onNotify = () => {
     chain = chain.then(poll).catch(() => {});
   };
-  client.on('notification', onNotify);
-  await client.query('listen samgita_events');
+  // A lost connection is re-established; the poll catches up on whatever it missed meanwhile.
+  const listener = await listenToEvents(pool, onNotify, () => {});
   return {
     async stop() {
       onNotify();
       await chain;
-      client.off('notification', onNotify);
-      await client.query('unlisten samgita_events').catch(() => {});
-      client.release();
+      await listener.close();
     },
   };
 }

@@ -12,13 +12,15 @@ import type { EnvConfig } from '../config/env.js';
 import { inspectRepo, type RepoInfo } from '../git/repo.js';
 import { formatPlanDiff } from '../planner/format.js';
 import type { PlannedTask } from '../planner/types.js';
-import { canonicalGitUrl, type ProjectRow, recordRevision, registerProject } from '../projects/register.js';
+import { canonicalGitUrl } from '../projects/identity.js';
 import { analyzePrdDetailed, hasAnalysis, storeAnalysis } from '../reconcile/analyze.js';
 import { type DesiredState, readDesiredState } from '../reconcile/desired-state.js';
 import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../runner/claude-env.js';
 import type { Actor } from '../store/events.js';
 import { type Database, openDatabase } from '../store/open.js';
+import { type ProjectRow, registerProject } from '../store/projects.js';
+import { recordRevision } from '../store/revisions.js';
 
 export const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? null };
 

@@ -6,6 +6,7 @@ import { formatPlanDiff } from '../planner/format.js';
 import { CONFIG_FILE, PRD_FILE } from '../reconcile/desired-state.js';
 import type { Actor } from '../store/events.js';
 import { recordEvent } from '../store/events.js';
+import { currentRevisionCommit } from '../store/github.js';
 import { canWrite, HELP, parseCommand, runCommand } from './commands.js';
 import { type CommittedPrd, commitPrdToGitHub } from './commit-prd.js';
 import type { GitHubConfig } from './config.js';
@@ -277,11 +278,7 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
           await completeMergedTask(deps.pool, task, payload.pull_request.merge_commit_sha ?? null, actor);
         } else if (await cancelClosedTask(deps.pool, task, actor)) {
           // Re-plan from the current desired state: the reconciler decides what replaces the work.
-          const rev = await deps.pool.query<{ commit_sha: string | null }>(
-            'select commit_sha from prd_revisions where id = $1',
-            [project.current_revision_id],
-          );
-          const sha = rev.rows[0]?.commit_sha;
+          const sha = await currentRevisionCommit(deps.pool, project.current_revision_id);
           if (sha) await pushReconcile(context.octokit, repo, project, sha, actor);
         }
         later(progress.schedule(project.id));

@@ -3,6 +3,7 @@ import { SamgitaError } from '../errors.js';
 import { formatPlanDiff } from '../planner/format.js';
 import { transitionProject } from '../projects/transition.js';
 import type { Actor } from '../store/events.js';
+import { taskCounts } from '../store/read/status.js';
 import { retryTask } from '../tasks/retry.js';
 import { findProjectById, type GitHubProject } from './projects.js';
 
@@ -40,11 +41,13 @@ export function canWrite(permission: { permission: string; role_name?: string | 
 }
 
 export async function statusReply(pool: pg.Pool, project: GitHubProject): Promise<string> {
-  const { rows } = await pool.query<{ status: string; n: number }>(
-    'select status, count(*)::int as n from tasks where project_id = $1 group by status order by status',
-    [project.id],
-  );
-  const tasks = rows.map((r) => `${r.n} ${r.status}`).join(', ') || 'no tasks yet';
+  const counts = new Map<string, number>();
+  for (const r of await taskCounts(pool, project.id)) counts.set(r.status, (counts.get(r.status) ?? 0) + r.n);
+  const tasks =
+    [...counts]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([status, n]) => `${n} ${status}`)
+      .join(', ') || 'no tasks yet';
   return `**Samgita** · status **${project.status}** · phase **${project.phase}** · cost $${Number(project.cost_usd).toFixed(4)}\n\nTasks: ${tasks}`;
 }
 

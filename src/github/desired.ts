@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { parseSamgitaYaml, type SamgitaConfig } from '../config/samgita-yaml/index.js';
-import { recordRevision } from '../projects/register.js';
 import { runProject } from '../projects/transition.js';
 import { CONFIG_FILE, PRD_FILE } from '../reconcile/desired-state.js';
 import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.js';
 import type { Actor } from '../store/events.js';
+import { recordRevision } from '../store/revisions.js';
 
 export interface RemoteDesiredState {
   commitSha: string;

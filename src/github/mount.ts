@@ -1,10 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import type { EventKind } from '../domain/events.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { listenToEvents } from '../store/listen-events.js';
 import { createGitHubApp, type GitHubApp } from './app.js';
 import type { GitHubConfig } from './config.js';
 import type { OctokitTuning } from './octokit.js';
+
+const OWN_EVENTS: ReadonlySet<string> = new Set<EventKind>(['github.pr_opened', 'github.publish_deferred']);
 
 export interface MountDeps {
   pool: pg.Pool;
@@ -59,22 +63,20 @@ export async function mountGitHubApp(app: FastifyInstance, deps: MountDeps): Pro
 
   const stops: (() => Promise<void>)[] = [];
   if (deps.listen !== false) {
-    const client = await deps.pool.connect();
-    const onNotify = (msg: { channel: string; payload?: string | undefined }) => {
-      try {
-        const e = JSON.parse(msg.payload ?? '{}') as { project_id?: string; kind?: string };
-        if (e.project_id && !e.kind?.startsWith('github.')) void github.progress.schedule(e.project_id);
-      } catch {
-        // not ours
-      }
-    };
-    client.on('notification', onNotify);
-    await client.query('listen samgita_events');
-    stops.push(async () => {
-      client.off('notification', onNotify);
-      await client.query('unlisten samgita_events').catch(() => {});
-      client.release();
-    });
+    // Progress in GitHub follows every change of a project, except the App's own records (no feedback loop).
+    const listener = await listenToEvents(
+      deps.pool,
+      (payload) => {
+        try {
+          const e = JSON.parse(payload) as { project_id?: string; kind?: string };
+          if (e.project_id && !OWN_EVENTS.has(e.kind ?? '')) void github.progress.schedule(e.project_id);
+        } catch {
+          // not ours
+        }
+      },
+      (err) => deps.log.warn({ err: errorMessage(err) }, 'cannot LISTEN for project changes; retrying'),
+    );
+    stops.push(() => listener.close());
   }
   const timer = setInterval(() => {
     void github.publisher.retryPending().catch(() => {});

@@ -4,17 +4,19 @@ import type { ProbotOctokit } from 'probot';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { PHASES } from '../queue/phase.js';
+import {
+  currentRevisionCommit,
+  findCheckRun,
+  findDashboard,
+  type PhaseRow,
+  phaseRows,
+  saveCheckRun,
+  saveDashboard,
+} from '../store/github.js';
 import { githubErrorReason } from './octokit.js';
 import { findProjectById, type GitHubProject } from './projects.js';
 
 export const DASHBOARD_TITLE = 'Samgita dashboard';
-
-interface PhaseRow {
-  phase: string;
-  status: string;
-  n: number;
-  cost: number;
-}
 
 export interface PhaseState {
   phase: string;
@@ -124,29 +126,18 @@ export class ProgressReporter {
     const project = await findProjectById(this.deps.pool, projectId);
     if (!project?.github_installation_id) return;
     const [owner, repo] = project.github_repo.split('/') as [string, string];
-    const { rows } = await this.deps.pool.query<PhaseRow>(
-      `select phase, status, count(*)::int as n, coalesce(sum(cost_usd), 0)::float8 as cost
-         from tasks where project_id = $1 group by phase, status`,
-      [projectId],
-    );
-    const states = phaseStates(rows, project.phase, project.status);
+    const states = phaseStates(await phaseRows(this.deps.pool, projectId), project.phase, project.status);
     const octokit = await this.deps.octokit(project.github_installation_id);
     const statusUrl = this.deps.publicUrl ? `${this.deps.publicUrl}/projects/${projectId}` : null;
 
-    const rev = await this.deps.pool.query<{ commit_sha: string | null }>(
-      'select commit_sha from prd_revisions where id = $1',
-      [project.current_revision_id],
-    );
-    const sha = rev.rows[0]?.commit_sha;
+    const sha = await currentRevisionCommit(this.deps.pool, project.current_revision_id);
     if (sha && /^[0-9a-f]{40}$/.test(sha)) {
       for (const s of states) {
         const summary = `Tasks: ${countsLine(s.counts) || 'none'}\n\nCost: $${s.cost.toFixed(4)}`;
         const title = `${s.phase}: ${s.conclusion ?? s.status.replace('_', ' ')}`;
         const h = hash(`${s.status}|${s.conclusion}|${summary}`);
-        const known = await this.deps.pool.query<{ check_run_id: number; summary_hash: string | null }>(
-          'select check_run_id, summary_hash from github_check_runs where project_id = $1 and head_sha = $2 and phase = $3',
-          [projectId, sha, s.phase],
-        );
+        const key = { projectId, headSha: sha, phase: s.phase };
+        const row = await findCheckRun(this.deps.pool, key);
         const output = { title, summary };
         const common = {
           status: s.status,
@@ -154,7 +145,6 @@ export class ProgressReporter {
           ...(statusUrl ? { details_url: statusUrl } : {}),
           output,
         };
-        const row = known.rows[0];
         if (!row) {
           const { data } = await octokit.rest.checks.create({
             owner,
@@ -163,42 +153,28 @@ export class ProgressReporter {
             head_sha: sha,
             ...common,
           });
-          await this.deps.pool.query(
-            `insert into github_check_runs (project_id, head_sha, phase, check_run_id, status, conclusion, summary_hash)
-             values ($1, $2, $3, $4, $5, $6, $7) on conflict (project_id, head_sha, phase) do nothing`,
-            [projectId, sha, s.phase, data.id, s.status, s.conclusion, h],
-          );
+          await saveCheckRun(this.deps.pool, key, {
+            checkRunId: data.id,
+            status: s.status,
+            conclusion: s.conclusion,
+            summaryHash: h,
+          });
         } else if (row.summary_hash !== h) {
           await octokit.rest.checks.update({ owner, repo, check_run_id: row.check_run_id, ...common });
-          await this.deps.pool.query(
-            `update github_check_runs set status = $4, conclusion = $5, summary_hash = $6, updated_at = now()
-              where project_id = $1 and head_sha = $2 and phase = $3`,
-            [projectId, sha, s.phase, s.status, s.conclusion, h],
-          );
+          await saveCheckRun(this.deps.pool, key, { status: s.status, conclusion: s.conclusion, summaryHash: h });
         }
       }
     }
 
     const body = dashboardBody(project, states, statusUrl);
     const h = hash(body);
-    const dash = await this.deps.pool.query<{ issue_number: number; body_hash: string | null }>(
-      'select issue_number, body_hash from github_dashboards where project_id = $1',
-      [projectId],
-    );
-    const d = dash.rows[0];
+    const d = await findDashboard(this.deps.pool, projectId);
     if (!d) {
       const { data } = await octokit.rest.issues.create({ owner, repo, title: DASHBOARD_TITLE, body });
-      await this.deps.pool.query(
-        `insert into github_dashboards (project_id, issue_number, body_hash) values ($1, $2, $3)
-         on conflict (project_id) do update set issue_number = excluded.issue_number, body_hash = excluded.body_hash, updated_at = now()`,
-        [projectId, data.number, h],
-      );
+      await saveDashboard(this.deps.pool, projectId, { issueNumber: data.number, bodyHash: h });
     } else if (d.body_hash !== h) {
       await octokit.rest.issues.update({ owner, repo, issue_number: d.issue_number, body });
-      await this.deps.pool.query(
-        'update github_dashboards set body_hash = $2, updated_at = now() where project_id = $1',
-        [projectId, h],
-      );
+      await saveDashboard(this.deps.pool, projectId, { issueNumber: d.issue_number, bodyHash: h });
     }
   }
 }

@@ -1,45 +1,11 @@
 import type pg from 'pg';
-import { registerProject } from '../projects/register.js';
 import { transitionProject, transitionProjectIn } from '../projects/transition.js';
 import type { Actor } from '../store/events.js';
-import type { Queryable } from '../store/pool.js';
+import { findProjectById, findProjectByRepo, type GitHubProject } from '../store/github.js';
 import { withTransaction } from '../store/pool.js';
-import { lockProject, updateGitHubLink } from '../store/projects.js';
+import { lockProject, registerProject, updateGitHubLink } from '../store/projects.js';
 
-export interface GitHubProject {
-  id: string;
-  name: string;
-  git_url: string;
-  working_path: string | null;
-  default_branch: string | null;
-  github_repo: string;
-  github_installation_id: number;
-  status: string;
-  phase: string;
-  current_revision_id: string | null;
-  config: Record<string, unknown>;
-  cost_usd: number;
-}
-
-const COLUMNS = `id, name, git_url, working_path, default_branch, github_repo, github_installation_id, status, phase,
-  current_revision_id, config, cost_usd`;
-
-export async function findProjectByRepo(db: Queryable, fullName: string): Promise<GitHubProject | null> {
-  const { rows } = await db.query<GitHubProject>(
-    `select ${COLUMNS} from projects where source = 'github' and lower(github_repo) = lower($1)
-      order by (status = 'archived'), inserted_at desc limit 1`,
-    [fullName],
-  );
-  return rows[0] ?? null;
-}
-
-export async function findProjectById(db: Queryable, id: string): Promise<GitHubProject | null> {
-  const { rows } = await db.query<GitHubProject>(
-    `select ${COLUMNS} from projects where id = $1 and source = 'github'`,
-    [id],
-  );
-  return rows[0] ?? null;
-}
+export { findProjectById, findProjectByRepo, type GitHubProject } from '../store/github.js';
 
 /**
  * Registers a repository the App was installed on as a project (idempotent by

@@ -1,11 +1,15 @@
 import path from 'node:path';
 import type pg from 'pg';
 import type { ProbotOctokit } from 'probot';
+import { effectiveConfig } from '../config/effective.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { advanceProject } from '../projects/transition.js';
 import type { PublishInput, PublishResult, TaskPublisher } from '../runner/publisher.js';
-import { effectiveConfig } from '../runner/task-config.js';
 import { recordEvent } from '../store/events.js';
+import { markPublished, markPublishPending, pendingPublishes } from '../store/github.js';
+import { withTransaction } from '../store/pool.js';
+import { completeDeferredPublish } from '../store/tasks/review.js';
 import { githubErrorReason, isTransientGitHubError } from './octokit.js';
 import { prBody, taskUrl } from './pr-body.js';
 import { findProjectById, type GitHubProject } from './projects.js';
@@ -52,11 +56,7 @@ export class GitHubPublisher implements TaskPublisher {
     if (!config.pull_requests.enabled) return null;
     try {
       const result = await this.publishTo(project, input);
-      await this.deps.pool.query(
-        `update tasks set payload = payload - 'github' || jsonb_build_object('github', jsonb_build_object('publishedAt', now()::text))
-          where id = $1`,
-        [input.taskId],
-      );
+      await markPublished(this.deps.pool, input.taskId);
       return result;
     } catch (err) {
       const reason = githubErrorReason(err);
@@ -71,12 +71,7 @@ export class GitHubPublisher implements TaskPublisher {
         { task: input.taskKey, status: reason.status, err: reason.message },
         'GitHub unavailable; publish deferred',
       );
-      await this.deps.pool.query(
-        `update tasks set payload = payload || jsonb_build_object('github', jsonb_build_object(
-                'publishPending', true, 'input', $2::jsonb, 'lastError', $3::text, 'failedAt', now()::text))
-          where id = $1`,
-        [input.taskId, JSON.stringify(input), `${reason.status ?? 'network'}: ${reason.message}`.slice(0, 500)],
-      );
+      await markPublishPending(this.deps.pool, input.taskId, input, `${reason.status ?? 'network'}: ${reason.message}`);
       await recordEvent(this.deps.pool, {
         projectId: input.projectId,
         kind: 'github.publish_deferred',
@@ -92,11 +87,7 @@ export class GitHubPublisher implements TaskPublisher {
 
   /** Publishes tasks whose publishing was deferred while GitHub was unavailable. */
   async retryPending(): Promise<number> {
-    const { rows } = await this.deps.pool.query<{ id: string; input: PublishInput }>(
-      `select t.id, t.payload->'github'->'input' as input from tasks t join projects p on p.id = t.project_id
-        where p.source = 'github' and t.status = 'pending' and (t.payload->'github'->>'publishPending')::boolean
-        order by t.updated_at limit 20`,
-    );
+    const rows = (await pendingPublishes(this.deps.pool, 20)) as { id: string; input: PublishInput }[];
     let published = 0;
     for (const row of rows) {
       const project = await findProjectById(this.deps.pool, row.input.projectId);
@@ -105,12 +96,10 @@ export class GitHubPublisher implements TaskPublisher {
         // The worktree may be gone; the branch lives in the clone either way.
         const input = { ...row.input, worktree: project.working_path ?? row.input.worktree };
         const result = await this.publishTo(project, input);
-        await this.deps.pool.query(
-          `update tasks set pr_number = $2, pr_url = $3, payload = payload - 'github', updated_at = now(),
-                  status = case when $4::boolean then status else 'completed' end
-            where id = $1`,
-          [row.id, result.prNumber, result.prUrl, result.awaitingMerge],
-        );
+        // A task that completes here completes like any other: its event, then the project moves on.
+        const actor = { type: 'github_app' as const };
+        await withTransaction(this.deps.pool, (db) => completeDeferredPublish(db, row.id, result, actor));
+        await advanceProject(this.deps.pool, project.id, actor);
         published += 1;
       } catch (err) {
         this.deps.log.warn({ task: row.id, err: githubErrorReason(err).message }, 'deferred publish failed again');

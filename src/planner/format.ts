@@ -1,5 +1,5 @@
 import { PHASES } from '../agents/catalog.js';
-import { type Action, summarizeActions } from './reconcile.js';
+import { type Action, summarizeActions } from './diff.js';
 import type { Plan, PlannedTask } from './types.js';
 
 const SYMBOL: Record<Action['type'], string> = {

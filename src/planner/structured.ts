@@ -4,7 +4,7 @@ import { SamgitaError } from '../errors.js';
 import { slugify } from '../prd/text.js';
 import type { ParsedPrd } from '../prd/types.js';
 import { topoSort } from './graph.js';
-import { combinedHash } from './plan.js';
+import { combinedHash } from './hash.js';
 import { type Plan, type PlannedTask, TASK_KINDS, type TaskKind } from './types.js';
 
 /**

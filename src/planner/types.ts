@@ -1,5 +1,6 @@
-import type { AgentOverride, PhaseName } from '../agents/catalog.js';
+import type { AgentCatalog, AgentOverride, PhaseName } from '../agents/catalog.js';
 import type { PinMap } from '../agents/route.js';
+import type { ParsedPrd } from '../prd/types.js';
 
 export type TaskKind =
   | 'plan'
@@ -26,6 +27,26 @@ export const TASK_KINDS: readonly TaskKind[] = [
   'improve',
 ];
 
+/**
+ * A part of the user's project that a task changes. Tasks whose areas overlap
+ * may edit the same files, so they should not run at the same time; an agent
+ * also reads its task's areas as where its work sits.
+ *
+ * The deterministic planner knows the PRD, not the repository it will be
+ * built in, so its areas are names taken from the PRD and from the kind of
+ * work, never paths: "<work>" or "<work>:<topic>", where <work> is one of
+ * WORK_AREAS in locate.ts ("ui", "api", "service", "data", "docs", ...) and
+ * <topic> the slug of the PRD section or requirement group served
+ * ("ui:web-dashboard" for a requirement under "FR-6: Web Dashboard"). An agent
+ * that has read the repository — the discovery breakdown — may replace a
+ * task's areas with real files or directories ("src/api/prd.ts").
+ *
+ * An area contains the areas below it: "ui" overlaps "ui:web-dashboard" (and a
+ * directory the files in it), while "ui:a" and "ui:b" do not overlap; see
+ * areasOverlap.
+ */
+export type Area = string;
+
 export interface PlannedTask {
   /** Stable and unique per project: "<phase>/<subject>-<kind of work>". Reconcile matches on it. */
   key: string;
@@ -44,8 +65,8 @@ export interface PlannedTask {
   requirementKeys: string[];
   dependsOn: string[];
   acceptanceCriteria: string[];
-  /** Best guess of the files/areas touched (for conflict avoidance and context). */
-  areas: string[];
+  /** The parts of the user's project the task changes (see Area). */
+  areas: Area[];
   kind: TaskKind;
 }
 
@@ -55,6 +76,13 @@ export interface Plan {
   phases: PhaseName[];
   tasks: PlannedTask[];
   warnings: string[];
+}
+
+/** What the planner plans from: the parsed PRD, samgita.yaml and the agent catalog it resolves to. */
+export interface PlanInput {
+  prd: ParsedPrd;
+  config?: PlannerConfig | undefined;
+  catalog: AgentCatalog;
 }
 
 export type PhaseEntry = string | { readonly name: string; readonly enabled?: boolean | undefined };

@@ -9,19 +9,20 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
 import type { UserAction } from '../domain/project-lifecycle.js';
-import type { ProjectStatus } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
 import { removeWorktree } from '../git/worktree.js';
 import { type Actor, recordEvent } from '../store/events.js';
+import type { Queryable } from '../store/pool.js';
+import {
+  findProjectRefById,
+  findProjectRefByLocation,
+  findProjectRefsByName,
+  liveAgentRuns,
+  type ProjectRef,
+} from '../store/projects.js';
 import { type TransitionResult, transitionProject } from './transition.js';
 
-export interface ProjectRef {
-  id: string;
-  name: string;
-  status: ProjectStatus;
-  working_path: string | null;
-  git_url: string;
-}
+export type { ProjectRef };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;
 
@@ -29,28 +30,27 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/iu;
  * Finds a project by id, name, or repository path (its working path or file://
  * URL). A name shared by several projects is ambiguous: the error lists their ids.
  */
-export async function resolveProject(db: pg.Pool | pg.PoolClient, ref: string): Promise<ProjectRef> {
-  const cols = 'id, name, status, working_path, git_url';
+export async function resolveProject(db: Queryable, ref: string): Promise<ProjectRef> {
   if (UUID.test(ref)) {
-    const { rows } = await db.query<ProjectRef>(`select ${cols} from projects where id = $1`, [ref]);
-    if (rows[0]) return rows[0];
+    const byId = await findProjectRefById(db, ref);
+    if (byId) return byId;
   }
-  const byName = await db.query<ProjectRef>(`select ${cols} from projects where name = $1 order by inserted_at`, [ref]);
-  if (byName.rows.length === 1) return byName.rows[0]!;
-  if (byName.rows.length > 1) {
-    throw new SamgitaError('CONFLICT', `${byName.rows.length} projects are named "${ref}"`, {
-      hint: `use an id: ${byName.rows.map((r) => r.id).join(', ')}`,
+  const byName = await findProjectRefsByName(db, ref);
+  if (byName.length === 1) return byName[0]!;
+  if (byName.length > 1) {
+    throw new SamgitaError('CONFLICT', `${byName.length} projects are named "${ref}"`, {
+      hint: `use an id: ${byName.map((r) => r.id).join(', ')}`,
     });
   }
   if (existsSync(ref)) {
     const abs = await realpath(ref).catch(() => path.resolve(ref));
     const candidates = [abs, path.resolve(ref)];
-    const { rows } = await db.query<ProjectRef>(
-      `select ${cols} from projects where working_path = any($1::text[]) or git_url = any($2::text[])
-        order by inserted_at limit 1`,
-      [candidates, candidates.map((c) => pathToFileURL(c).toString())],
+    const found = await findProjectRefByLocation(
+      db,
+      candidates,
+      candidates.map((c) => pathToFileURL(c).toString()),
     );
-    if (rows[0]) return rows[0];
+    if (found) return found;
   }
   throw new SamgitaError('NOT_FOUND', `no project matches "${ref}"`, {
     hint: 'give a project id, its name, or its repository path; `samgita status` lists projects',
@@ -80,13 +80,7 @@ export function worktreesDir(samgitaHome: string, projectId: string): string {
 }
 
 /** Agent runs of the project still in progress. */
-export async function activeRuns(db: pg.Pool | pg.PoolClient, projectId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    'select count(*)::int as n from agent_runs where project_id = $1 and ended_at is null',
-    [projectId],
-  );
-  return rows[0]?.n ?? 0;
-}
+export const activeRuns = liveAgentRuns;
 
 /**
  * Removes the project's task worktrees under $SAMGITA_HOME/worktrees/<id>/

@@ -4,7 +4,7 @@
  * for a bounded number of retries. An answer that never validates is reported
  * as PLAN_INVALID; it never turns into a silently empty plan.
  */
-import type pg from 'pg';
+
 import type { AgentCatalog, PhaseName } from '../agents/catalog.js';
 import { runClaude } from '../claude/run-claude.js';
 import { errorMessage, isSamgitaError, SamgitaError } from '../errors.js';
@@ -13,6 +13,8 @@ import { parseWorkBreakdown, workBreakdownJsonSchema } from '../planner/structur
 import type { PlannedTask, PlannerConfig } from '../planner/types.js';
 import { parsePrd } from '../prd/parse.js';
 import type { ParsedPrd } from '../prd/types.js';
+import { analysisExists, newestBreakdown, upsertAnalysis } from '../store/analyses.js';
+import type { Queryable } from '../store/pool.js';
 
 export interface AnalyzeOptions {
   claudeBin: string;
@@ -143,7 +145,7 @@ export async function analyzePrd(opts: AnalyzeOptions): Promise<PlannedTask[]> {
 
 /** Records a validated breakdown for the project (idempotent per PRD + config content). */
 export async function storeAnalysis(
-  db: pg.Pool | pg.PoolClient,
+  db: Queryable,
   input: {
     projectId: string;
     revisionId: string | null;
@@ -153,37 +155,26 @@ export async function storeAnalysis(
   },
 ): Promise<void> {
   const b = input.result.breakdown as { summary?: unknown };
-  await db.query(
-    `insert into prd_analyses (project_id, revision_id, prd_hash, config_hash, summary, breakdown, attempts, cost_usd)
-     values ($1, $2, $3, $4, $5, $6, $7, $8)
-     on conflict (project_id, prd_hash, config_hash) do update set
-       breakdown = excluded.breakdown, summary = excluded.summary, attempts = excluded.attempts,
-       cost_usd = prd_analyses.cost_usd + excluded.cost_usd, inserted_at = now()`,
-    [
-      input.projectId,
-      input.revisionId,
-      input.prdHash,
-      input.configHash,
-      typeof b?.summary === 'string' ? b.summary : null,
-      JSON.stringify(input.result.breakdown),
-      input.result.attempts,
-      input.result.costUsd,
-    ],
-  );
+  await upsertAnalysis(db, {
+    projectId: input.projectId,
+    revisionId: input.revisionId,
+    prdHash: input.prdHash,
+    configHash: input.configHash,
+    summary: typeof b?.summary === 'string' ? b.summary : null,
+    breakdown: input.result.breakdown,
+    attempts: input.result.attempts,
+    costUsd: input.result.costUsd,
+  });
 }
 
 /** Whether a breakdown for exactly this PRD + config content is recorded. */
 export async function hasAnalysis(
-  db: pg.Pool | pg.PoolClient,
+  db: Queryable,
   projectId: string,
   prdHash: string,
   configHash: string,
 ): Promise<boolean> {
-  const { rowCount } = await db.query(
-    'select 1 from prd_analyses where project_id = $1 and prd_hash = $2 and config_hash = $3',
-    [projectId, prdHash, configHash],
-  );
-  return (rowCount ?? 0) > 0;
+  return analysisExists(db, projectId, prdHash, configHash);
 }
 
 /**
@@ -193,17 +184,13 @@ export async function hasAnalysis(
  * dropped tasks are removed. Null when none is recorded or it no longer fits.
  */
 export async function latestBreakdown(
-  db: pg.Pool | pg.PoolClient,
+  db: Queryable,
   projectId: string,
   prd: ParsedPrd,
   catalog: AgentCatalog,
   phases: readonly PhaseName[],
 ): Promise<{ tasks: PlannedTask[]; warnings: string[] } | null> {
-  const { rows } = await db.query<{ breakdown: { summary?: string; tasks?: Record<string, unknown>[] } }>(
-    'select breakdown from prd_analyses where project_id = $1 order by inserted_at desc, id limit 1',
-    [projectId],
-  );
-  const raw = rows[0]?.breakdown;
+  const raw = await newestBreakdown(db, projectId);
   if (!raw || !Array.isArray(raw.tasks)) return null;
   const known = new Set(prd.requirements.map((r) => r.key));
   const warnings: string[] = [];

@@ -6,8 +6,9 @@ import { parsePrd } from '../prd/parse.js';
 import { advanceProjectIn, transitionProjectIn } from '../projects/transition.js';
 import { type Actor, recordEvent, SYSTEM_ACTOR } from '../store/events.js';
 import { withTransaction } from '../store/pool.js';
-import { writePerpetualCycle } from '../store/projects.js';
-import { applyPlanChange } from '../tasks/apply-plan.js';
+import { lockProjectTotals, writePerpetualCycle } from '../store/projects.js';
+import { openTaskPhases } from '../store/tasks/lifecycle.js';
+import { applyPlanChange } from '../store/tasks/plan.js';
 import { desiredPlan } from './reconcile.js';
 
 export type PerpetualDecision =
@@ -41,32 +42,14 @@ export async function proposePerpetualCycle(
   actor: Actor = SYSTEM_ACTOR,
 ): Promise<PerpetualDecision> {
   const decision = await withTransaction(pool, async (db): Promise<PerpetualDecision> => {
-    const { rows } = await db.query<{
-      status: string;
-      config: SamgitaConfig;
-      prd_content: string | null;
-      perpetual_cycle: number;
-      cost_usd: number;
-      tokens: number;
-    }>(
-      `select status, config, prd_content, perpetual_cycle, cost_usd::float8 as cost_usd,
-              (input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
-         from projects where id = $1 for update`,
-      [projectId],
-    );
-    const p = rows[0];
+    const p = await lockProjectTotals(db, projectId);
     if (!p || !['running', 'completed'].includes(p.status)) return { kind: 'skipped', reason: 'not_running' };
-    const config = p.config;
+    const config = p.config as unknown as SamgitaConfig;
     if (config.perpetual?.enabled !== true || !enabledPhases(config.phases).includes('perpetual'))
       return { kind: 'skipped', reason: 'disabled' };
-    const active = await db.query<{ phase: string; n: number }>(
-      `select phase, count(*)::int as n from tasks
-        where project_id = $1 and status in ('pending', 'blocked', 'queued', 'running', 'failed', 'dead_letter')
-        group by phase`,
-      [projectId],
-    );
-    if (active.rows.some((r) => r.phase === 'perpetual')) return { kind: 'skipped', reason: 'cycle_in_progress' };
-    if (active.rows.length > 0) return { kind: 'skipped', reason: 'not_finished' };
+    const active = await openTaskPhases(db, projectId);
+    if (active.includes('perpetual')) return { kind: 'skipped', reason: 'cycle_in_progress' };
+    if (active.length > 0) return { kind: 'skipped', reason: 'not_finished' };
     const over = perpetualBudgetReached(config.budget?.project, { usd: p.cost_usd, tokens: p.tokens });
     if (over) {
       await transitionProjectIn(db, projectId, 'hold', actor, {

@@ -1,15 +1,17 @@
 import type pg from 'pg';
 import { resolveAgentTypes } from '../agents/catalog.js';
 import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
+import { type Action, reconcilePlan, summarizeActions } from '../planner/diff.js';
 import { enabledPhases, planProject } from '../planner/plan.js';
-import { type Action, type RecordedTask, reconcilePlan, summarizeActions } from '../planner/reconcile.js';
 import { mergeBreakdown } from '../planner/structured.js';
 import type { Plan, PlannedTask } from '../planner/types.js';
 import { parsePrd } from '../prd/parse.js';
 import type { ParsedPrd } from '../prd/types.js';
 import { type Actor, recordEvent } from '../store/events.js';
 import { withTransaction } from '../store/pool.js';
-import { applyPlanChange, type PlanChange, upsertRequirements } from '../tasks/apply-plan.js';
+import { lockProject } from '../store/projects.js';
+import { requirementDiff, upsertRequirements } from '../store/requirements.js';
+import { applyPlanChange, type PlanChange, recordedTasks } from '../store/tasks/plan.js';
 import { latestBreakdown } from './analyze.js';
 
 export interface ReconcileResult {
@@ -20,39 +22,6 @@ export interface ReconcileResult {
   summary: ReturnType<typeof summarizeActions>;
   /** Requirement keys relative to what was recorded before this reconcile. */
   requirements: { added: string[]; changed: string[]; removed: string[] };
-}
-
-export async function recordedTasks(db: pg.Pool | pg.PoolClient, projectId: string): Promise<RecordedTask[]> {
-  const { rows } = await db.query<{
-    key: string;
-    status: RecordedTask['status'];
-    requirement_key: string | null;
-    requirement_hash: string | null;
-    phase: string;
-    agent_type: string;
-    priority: number;
-    depends_on: string[];
-  }>(
-    `select t.key, t.status, r.key as requirement_key, t.requirement_hash, t.phase, t.agent_type, t.priority,
-            coalesce(array_agg(dt.key order by dt.key) filter (where dt.key is not null), '{}') as depends_on
-       from tasks t
-       left join requirements r on r.id = t.requirement_id
-       left join task_dependencies d on d.task_id = t.id
-       left join tasks dt on dt.id = d.depends_on
-      where t.project_id = $1
-      group by t.id, r.key`,
-    [projectId],
-  );
-  return rows.map((r) => ({
-    key: r.key,
-    status: r.status,
-    requirementKey: r.requirement_key,
-    requirementHash: r.requirement_hash,
-    phase: r.phase,
-    agentType: r.agent_type,
-    dependsOn: r.depends_on,
-    priority: r.priority,
-  }));
 }
 
 export function toPlanChange(actions: readonly Action[]): PlanChange {
@@ -94,29 +63,6 @@ export async function desiredPlan(
   return plan;
 }
 
-/** Requirement keys added, changed and removed relative to what is recorded. Reads only. */
-export async function requirementDiff(
-  db: pg.Pool | pg.PoolClient,
-  projectId: string,
-  requirements: readonly { key: string; contentHash: string }[],
-): Promise<{ added: string[]; changed: string[]; removed: string[] }> {
-  const { rows } = await db.query<{ key: string; content_hash: string; status: string }>(
-    'select key, content_hash, status from requirements where project_id = $1',
-    [projectId],
-  );
-  const old = new Map(rows.map((r) => [r.key, r]));
-  const now = new Set(requirements.map((r) => r.key));
-  const added: string[] = [];
-  const changed: string[] = [];
-  for (const r of requirements) {
-    const prev = old.get(r.key);
-    if (!prev || prev.status === 'removed') added.push(r.key);
-    else if (prev.content_hash !== r.contentHash) changed.push(r.key);
-  }
-  const removed = rows.filter((r) => r.status === 'active' && !now.has(r.key)).map((r) => r.key);
-  return { added, changed, removed };
-}
-
 /**
  * Desired state (PRD + config at a revision) against what is recorded → the
  * actions that close the gap, applied in one transaction unless `dryRun`
@@ -155,7 +101,7 @@ export async function reconcileProject(
   const revisionId = input.revisionId;
   return withTransaction(pool, async (db) => {
     // Serialise reconciles of one project (a push and an API edit at once).
-    await db.query('select id from projects where id = $1 for update', [input.projectId]);
+    await lockProject(db, input.projectId);
     const plan = await desiredPlan(db, input.projectId, parsed, input.config, input.breakdown);
     const reqs = await upsertRequirements(db, input.projectId, revisionId, parsed.requirements);
     const actions = await compute(db, plan, reqs.removed, reqs.changed);

@@ -1,7 +1,8 @@
 import type pg from 'pg';
+import { effectiveConfig } from '../config/effective.js';
 import { advanceProject } from '../projects/transition.js';
-import { effectiveConfig } from '../runner/task-config.js';
 import type { Actor } from '../store/events.js';
+import { readRevision } from '../store/revisions.js';
 import { reconcileProject } from './reconcile.js';
 
 /**
@@ -10,18 +11,7 @@ import { reconcileProject } from './reconcile.js';
  * configuration (an API upload) uses the project's current samgita.yaml.
  */
 export async function replanRevision(pool: pg.Pool, projectId: string, revisionId: string, actor: Actor) {
-  const { rows } = await pool.query<{
-    content: string;
-    config: Record<string, unknown>;
-    project_config: unknown;
-    status: string;
-  }>(
-    `select r.content, r.config, p.config as project_config, p.status
-       from prd_revisions r join projects p on p.id = r.project_id
-      where r.id = $1 and r.project_id = $2`,
-    [revisionId, projectId],
-  );
-  const rev = rows[0];
+  const rev = await readRevision(pool, projectId, revisionId);
   if (!rev) return null;
   const config = effectiveConfig(Object.keys(rev.config ?? {}).length ? rev.config : rev.project_config);
   const result = await reconcileProject(pool, {
@@ -32,6 +22,7 @@ export async function replanRevision(pool: pg.Pool, projectId: string, revisionI
     dryRun: false,
     actor,
   });
-  if (result.actions.length && rev.status === 'running') await advanceProject(pool, projectId, actor);
+  // A running project queues whatever became ready (advanceProject leaves any other status as it is).
+  if (result.actions.length) await advanceProject(pool, projectId, actor);
   return result;
 }

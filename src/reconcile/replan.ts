@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
 import type { PlannedTask } from '../planner/types.js';
-import { recordRevision } from '../projects/register.js';
 import { advanceProject } from '../projects/transition.js';
 import type { Actor } from '../store/events.js';
+import { recordRevision } from '../store/revisions.js';
 import { type ReconcileResult, reconcileProject } from './reconcile.js';
 
 export interface ReplanInput {
@@ -62,8 +62,8 @@ export async function replanProject(pool: pg.Pool, projectId: string, input: Rep
   });
   let enqueued = 0;
   if (result.actions.length > 0) {
-    const { rows } = await pool.query<{ status: string }>('select status from projects where id = $1', [projectId]);
-    if (rows[0]?.status === 'running') enqueued = (await advanceProject(pool, projectId, input.actor)).enqueued;
+    // A running project queues whatever became ready (advanceProject leaves any other status as it is).
+    enqueued = (await advanceProject(pool, projectId, input.actor)).enqueued;
   }
   return { ...result, revisionId: revision.id, newRevision: created, enqueued };
 }

@@ -3,11 +3,12 @@
  * them (definitions in docs/planning.md). Reads only.
  */
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
 import { PHASES } from '../domain/states.js';
 import { errorMessage } from '../errors.js';
 import { inspectRepo, readFileAtCommit } from '../git/repo.js';
+import type { Queryable } from '../store/pool.js';
 import { type ProviderWait, readProviderWait } from '../store/provider.js';
+import { liveRuns, projectIds, readStatusProject, revisionsForSync, taskCounts } from '../store/read/status.js';
 import { CONFIG_FILE, PRD_FILE } from './desired-state.js';
 
 export type SyncState = 'synced' | 'out_of_sync' | 'unknown';
@@ -85,22 +86,14 @@ function sha256(text: string): string {
  * repository, PRD.md and samgita.yaml at HEAD have the recorded content.
  */
 export async function syncStatus(
-  db: pg.Pool | pg.PoolClient,
+  db: Queryable,
   project: { id: string; working_path: string | null; current_revision_id: string | null },
   opts: { readHead?: boolean } = {},
 ): Promise<SyncStatus> {
-  const cur = await db.query<{ id: string; commit_sha: string | null; content_hash: string; config_hash: string }>(
-    'select id, commit_sha, content_hash, config_hash from prd_revisions where id = $1',
-    [project.current_revision_id],
-  );
-  const current = cur.rows[0];
+  const { current, latestId } = await revisionsForSync(db, project.id, project.current_revision_id);
   if (!current) return { state: 'out_of_sync', recordedCommit: null, headCommit: null, detail: 'no PRD recorded yet' };
-  const latest = await db.query<{ id: string }>(
-    'select id from prd_revisions where project_id = $1 order by inserted_at desc, id desc limit 1',
-    [project.id],
-  );
   const base = { recordedCommit: current.commit_sha, headCommit: null as string | null };
-  if (latest.rows[0] && latest.rows[0].id !== current.id) {
+  if (latestId && latestId !== current.id) {
     return { state: 'out_of_sync', ...base, detail: 'a newer PRD revision is recorded but not current' };
   }
   if (opts.readHead === false || !project.working_path) {
@@ -127,61 +120,30 @@ export async function syncStatus(
 }
 
 export async function projectStatus(
-  db: pg.Pool | pg.PoolClient,
+  db: Queryable,
   projectId: string,
   opts: { readHead?: boolean; staleAfterMs?: number } = {},
 ): Promise<ProjectStatusInfo> {
-  const { rows } = await db.query<{
-    id: string;
-    name: string;
-    status: string;
-    status_reason: string | null;
-    phase: string;
-    working_path: string | null;
-    current_revision_id: string | null;
-    cost_usd: number;
-    input_tokens: number;
-    output_tokens: number;
-    cache_read_tokens: number;
-    cache_write_tokens: number;
-    perpetual_cycle: number;
-    updated_at: Date;
-  }>(
-    `select id, name, status, status_reason, phase, working_path, current_revision_id, cost_usd::float8 as cost_usd,
-            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, perpetual_cycle, updated_at
-       from projects where id = $1`,
-    [projectId],
-  );
-  const p = rows[0];
+  const p = await readStatusProject(db, projectId);
   if (!p) throw new Error(`project ${projectId} not found`);
-  const counts = await db.query<{ phase: string; status: string; n: number }>(
-    'select phase, status, count(*)::int as n from tasks where project_id = $1 group by phase, status',
-    [projectId],
-  );
+  const counts = await taskCounts(db, projectId);
   const tasks: Record<string, number> = {};
   const byPhase = new Map<string, Record<string, number>>();
-  for (const r of counts.rows) {
+  for (const r of counts) {
     tasks[r.status] = (tasks[r.status] ?? 0) + r.n;
     const c = byPhase.get(r.phase) ?? {};
     c[r.status] = r.n;
     byPhase.set(r.phase, c);
   }
   const staleMs = opts.staleAfterMs ?? 60_000;
-  const runs = await db.query<{ active: number; stale: number }>(
-    `select count(*)::int as active,
-            count(*) filter (where r.id is null or r.status in ('dead', 'stopped')
-                              or r.heartbeat_at < now() - make_interval(secs => $2::float8 / 1000))::int as stale
-       from agent_runs a left join runners r on r.id = a.runner_id
-      where a.project_id = $1 and a.ended_at is null`,
-    [projectId, staleMs],
-  );
+  const runs = await liveRuns(db, projectId, staleMs);
   const sync = await syncStatus(db, p, opts.readHead === undefined ? {} : { readHead: opts.readHead });
   const health = decideHealth({
     status: p.status,
     statusReason: p.status_reason,
     tasks,
     sync: sync.state,
-    staleRuns: runs.rows[0]?.stale ?? 0,
+    staleRuns: runs.stale,
   });
   const order: readonly string[] = PHASES;
   return {
@@ -205,7 +167,7 @@ export async function projectStatus(
       cacheWrite: p.cache_write_tokens,
       total: p.input_tokens + p.output_tokens + p.cache_read_tokens + p.cache_write_tokens,
     },
-    activeRuns: runs.rows[0]?.active ?? 0,
+    activeRuns: runs.active,
     perpetualCycle: p.perpetual_cycle,
     updatedAt: p.updated_at,
     provider: p.status === 'running' ? await readProviderWait(db) : null,
@@ -214,15 +176,12 @@ export async function projectStatus(
 
 /** Every project's status (archived ones only with `all`), newest first. */
 export async function listProjectStatuses(
-  db: pg.Pool | pg.PoolClient,
+  db: Queryable,
   opts: { all?: boolean; readHead?: boolean } = {},
 ): Promise<ProjectStatusInfo[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `select id from projects where $1 or status <> 'archived' order by inserted_at desc, id`,
-    [opts.all === true],
-  );
+  const ids = await projectIds(db, opts.all === true);
   const out: ProjectStatusInfo[] = [];
-  for (const r of rows)
-    out.push(await projectStatus(db, r.id, opts.readHead === undefined ? {} : { readHead: opts.readHead }));
+  for (const id of ids)
+    out.push(await projectStatus(db, id, opts.readHead === undefined ? {} : { readHead: opts.readHead }));
   return out;
 }

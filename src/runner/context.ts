@@ -122,3 +122,16 @@ export function buildContext(input: ContextInput, budgetTokens = 12_000): BuiltC
   const prompt = sections.map((s) => s.text).join('\n\n');
   return { prompt, sections, tokens: estimateTokens(prompt), budget: budgetTokens };
 }
+
+/** The PRD around the requirement's ID, or the PRD's start: the part an agent most needs. */
+export function prdExcerpt(prd: string, requirementKey: string | null, maxChars = 6000): string {
+  if (!prd) return '';
+  if (requirementKey) {
+    const at = prd.indexOf(requirementKey);
+    if (at >= 0) {
+      const start = Math.max(0, prd.lastIndexOf('\n#', at));
+      return prd.slice(start, start + maxChars);
+    }
+  }
+  return prd.slice(0, maxChars);
+}

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type { ClaudeEvent } from '../claude/events.js';
-
-type Stream = 'event' | 'stdout' | 'stderr' | 'verify' | 'system';
+import { appendAgentLogs, type LogStream } from '../store/agent-logs.js';
 
 const FLUSH_MS = 200;
 const MAX_BATCH = 200;
@@ -12,7 +11,7 @@ const MAX_LINE = 16_000;
  * 200 ms instead of one per CLI event, which matters with many agents at once.
  */
 export class AgentLogWriter {
-  private buffer: { stream: Stream; line: string }[] = [];
+  private buffer: { stream: LogStream; line: string }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -37,7 +36,7 @@ export class AgentLogWriter {
     this.push('system', text);
   }
 
-  private push(stream: Stream, line: string): void {
+  private push(stream: LogStream, line: string): void {
     this.buffer.push({ stream, line: line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line });
     if (this.buffer.length >= MAX_BATCH) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
@@ -50,16 +49,10 @@ export class AgentLogWriter {
     this.buffer = [];
     if (batch.length === 0) return this.flushing;
     this.flushing = this.flushing.then(() =>
-      this.pool
-        .query(
-          `insert into agent_logs (agent_run_id, stream, line)
-           select $1, s, l from unnest($2::text[], $3::text[]) as u(s, l)`,
-          [this.agentRunId, batch.map((b) => b.stream), batch.map((b) => b.line)],
-        )
-        .then(
-          () => {},
-          () => {},
-        ),
+      appendAgentLogs(this.pool, this.agentRunId, batch).then(
+        () => {},
+        () => {},
+      ),
     );
     return this.flushing;
   }

@@ -11,11 +11,9 @@ import {
   DEFAULT_BACKOFF,
   decideGate,
   describeWait,
-  type GateDecision,
   PROBE_POLL_MS,
   type ProviderFailure,
   type ProviderState,
-  type ProviderTrouble,
 } from '../provider/gate.js';
 import { addTaskJobs } from '../queue/jobs.js';
 import { type Actor, recordEvent } from '../store/events.js';
@@ -31,21 +29,21 @@ import {
   releaseProbe,
 } from '../store/provider.js';
 import { releaseProviderWaiters } from '../store/tasks/lifecycle.js';
+import {
+  type AfterCall,
+  type FailureOutcome,
+  failureOutcome,
+  type GateStop,
+  gateStop,
+  providerAnswered,
+  retryTrouble,
+  troubleOf,
+} from './decide/provider.js';
 
 export type ProviderBackoff = Omit<BackoffPolicy, 'giveUpMs'>;
 
 export function backoffPolicy(giveUpMs: number, backoff: ProviderBackoff = DEFAULT_BACKOFF): BackoffPolicy {
   return { ...backoff, giveUpMs };
-}
-
-/** What the gate means for the task: go on, or stop here with this settle. */
-export type GateStop =
-  | { kind: 'provider_wait'; trouble: ProviderTrouble | null; reason: string; runAt: Date; called: false }
-  | { kind: 'park'; reason: string; hold: { cause: 'provider'; reason: string } };
-
-function stopFor(d: Exclude<GateDecision, { kind: 'go' } | { kind: 'probe' }>, trouble: ProviderTrouble): GateStop {
-  if (d.kind === 'give_up') return { kind: 'park', reason: d.reason, hold: { cause: 'provider', reason: d.reason } };
-  return { kind: 'provider_wait', trouble, reason: d.reason, runAt: d.until, called: false };
 }
 
 /** Before a claim: a task that could only wait is not claimed at all (no agent run, no attempt). */
@@ -57,7 +55,7 @@ export async function gateBeforeClaim(
   const { state, now } = await readProviderState(db);
   const d = decideGate(state, now, policy, runningSince);
   if (!state || d.kind === 'go' || d.kind === 'probe') return null;
-  return stopFor(d, state.kind);
+  return gateStop(d, state.kind);
 }
 
 /**
@@ -83,26 +81,8 @@ export async function gateBeforeCall(
       called: false,
     };
   }
-  return stopFor(d, state.kind);
+  return gateStop(d, state.kind);
 }
-
-const TROUBLE: Partial<Record<ClaudeRunResult['outcome']['kind'], ProviderTrouble>> = {
-  rate_limited: 'rate_limit',
-  overloaded: 'overloaded',
-  server_error: 'server_error',
-};
-
-/** The provider trouble an outcome reports, if any. */
-export function troubleOf(result: ClaudeRunResult): ProviderTrouble | null {
-  return TROUBLE[result.outcome.kind] ?? null;
-}
-
-export type AfterCall =
-  | { kind: 'ok' }
-  /** The call hit provider trouble: the settle records it (recordFailureIn). */
-  | { kind: 'provider_failed'; failure: ProviderFailure; policy: BackoffPolicy; runningSince: Date | null };
-
-const ANSWERED = new Set(['success', 'max_turns', 'max_budget']);
 
 /** The event that tells every live view the provider is holding work back, and until when. */
 async function recordWaiting(
@@ -140,7 +120,7 @@ export function watchRetries(
   return (e) => {
     if (noted || !isApiRetry(e)) return;
     const status = e.error_status ?? 0;
-    const kind: ProviderTrouble | null = status === 529 ? 'overloaded' : status >= 500 ? 'server_error' : null;
+    const kind = retryTrouble(status);
     if (!kind) return;
     noted = true;
     void withTransaction(pool, async (db) => {
@@ -179,7 +159,7 @@ export async function afterCall(
   },
 ): Promise<AfterCall> {
   const o = call.result.outcome;
-  if (ANSWERED.has(o.kind)) {
+  if (providerAnswered(o)) {
     const woken = await withTransaction(pool, async (db) => {
       const cleared = await clearProviderState(db);
       if (!cleared) return 0;
@@ -198,7 +178,7 @@ export async function afterCall(
     void woken;
     return { kind: 'ok' };
   }
-  const trouble = troubleOf(call.result);
+  const trouble = troubleOf(o);
   if (!trouble) {
     if (call.probe) await releaseProbe(pool, call.runId);
     return { kind: 'ok' };
@@ -211,11 +191,6 @@ export async function afterCall(
     runningSince: call.runningSince,
   };
 }
-
-/** What a call that hit provider trouble leads to, once recorded. */
-export type FailureOutcome =
-  | { kind: 'provider_wait'; trouble: ProviderTrouble; reason: string; runAt: Date; called: true }
-  | { kind: 'park'; reason: string; hold: { cause: 'provider'; reason: string } };
 
 /**
  * Records a call's provider trouble inside the settle's transaction: the
@@ -231,12 +206,5 @@ export async function recordFailureIn(
   const { state, now } = await recordProviderFailure(db, f.failure, f.policy, { runningSince: f.runningSince });
   await addTaskJobs(db, await releaseProviderWaiters(db, state.pausedUntil, { clear: false }), state.pausedUntil);
   await recordWaiting(db, state, now, call);
-  const d = decideGate(state, now, f.policy, f.runningSince);
-  if (d.kind === 'give_up') return { kind: 'park', reason: d.reason, hold: { cause: 'provider', reason: d.reason } };
-  const trouble = f.failure.kind;
-  const reason =
-    trouble === 'rate_limit'
-      ? `rate limited until ${state.pausedUntil.toISOString()}: ${f.failure.message}`
-      : `${trouble === 'overloaded' ? 'overloaded' : 'server_error'}: ${f.failure.message}`;
-  return { kind: 'provider_wait', trouble, reason, runAt: state.pausedUntil, called: true };
+  return failureOutcome(state, decideGate(state, now, f.policy, f.runningSince), f.failure);
 }

@@ -1,21 +1,29 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
-import {
-  makeWorkerUtils,
-  run,
-  type TaskList,
-  type WorkerEvents,
-  type Runner as WorkerRunner,
-  type WorkerUtils,
-} from 'graphile-worker';
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
 import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK } from '../queue/jobs.js';
-import { quietWorkerLogger } from '../queue/worker.js';
+import {
+  type JobHandlers,
+  queueUtils,
+  startWorkerPool,
+  type WorkerEvents,
+  type WorkerRunner,
+  type WorkerUtils,
+} from '../queue/worker.js';
 import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../recovery/snapshot.js';
-import { recordEvent } from '../store/events.js';
+import { pauseAborts, recordEvent } from '../store/events.js';
+import { listenToEvents } from '../store/listen-events.js';
+import {
+  declareDeadRunners,
+  heartbeatRunner,
+  markRunnerDraining,
+  markRunnerStopped,
+  registerRunner,
+  setRunnerWorkers,
+} from '../store/runners.js';
 import { Gate } from './gate.js';
 import type { ProviderBackoff } from './provider.js';
 import type { TaskPublisher } from './publisher.js';
@@ -40,7 +48,7 @@ export interface RunnerOptions {
   /** Wait between provider probes during an outage (default 10 s doubling to 5 min). */
   providerBackoff?: ProviderBackoff;
   /** Extra graphile-worker tasks served by the same pool (e.g. webhook delivery). */
-  extraTasks?: TaskList;
+  extraTasks?: JobHandlers;
   onTaskSettled?: (taskId: string, status: string) => void;
   /** Called when a run_task job's handler is entered (benchmarks, metrics). */
   onTaskStart?: (taskId: string) => void;
@@ -74,17 +82,13 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const host = os.hostname();
   const heartbeatMs = opts.heartbeatMs ?? 5_000;
   const deadAfterMs = opts.deadAfterMs ?? 30_000;
-  const { rows } = await opts.pool.query<{ id: string }>(
-    `insert into runners (name, host, pid, capacity, version, status) values ($1, $2, $3, $4, $5, 'active') returning id`,
-    [
-      opts.name ?? `${host}:${process.pid}`,
-      host,
-      process.pid,
-      opts.concurrency,
-      process.env.npm_package_version ?? null,
-    ],
-  );
-  const runnerId = rows[0]!.id;
+  const runnerId = await registerRunner(opts.pool, {
+    name: opts.name ?? `${host}:${process.pid}`,
+    host,
+    pid: process.pid,
+    capacity: opts.concurrency,
+    version: process.env.npm_package_version ?? null,
+  });
   await recordEvent(opts.pool, {
     kind: 'runner.started',
     subjectType: 'runner',
@@ -103,11 +107,11 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const gate = new Gate(Math.max(2, (opts.pool.options.max ?? 10) - 2));
   const spares = new WorktreeSpares(opts.worktreeSpares ?? Math.min(opts.concurrency, 4));
   const listener = await listenForStops(opts.pool, inFlight, log);
-  const utils: WorkerUtils = await makeWorkerUtils({ pgPool: opts.pool, logger: quietWorkerLogger() });
+  const utils: WorkerUtils = await queueUtils(opts.pool);
 
   // Before claiming anything: give back jobs to tasks that lost them (restored backup, manual cleanup).
   await repairQueue(opts.pool).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'queue repair failed'));
-  const taskList: TaskList = {
+  const taskList: JobHandlers = {
     [TAKE_SNAPSHOTS]: makeSnapshotTask(opts.pool),
     ...opts.extraTasks,
     [RUN_TASK]: async (payload, helpers) => {
@@ -152,16 +156,13 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   events.on('worker:create', ({ worker: w }) => {
     workerIds.add(w.workerId);
   });
-  const worker: WorkerRunner = await run({
+  const worker: WorkerRunner = await startWorkerPool(opts.pool, {
     events,
-    pgPool: opts.pool,
     concurrency: opts.concurrency,
-    noHandleSignals: true,
     pollInterval: opts.pollIntervalMs ?? 1_000,
     taskList,
     // graphile-worker runs each cron slot once across all runners.
     crontab: SNAPSHOT_CRONTAB,
-    logger: quietWorkerLogger(),
     gracefulShutdownAbortTimeout: opts.drainTimeoutMs ?? 30_000,
     // With many workers, each polls for its own job (1,000 get_job queries a second
     // from an idle runner of concurrency 1,000); from LOCAL_QUEUE_FROM the pool fetches
@@ -171,14 +172,11 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       ? { preset: { worker: { localQueue: { size: LOCAL_QUEUE_SIZE, ttl: 10_000 } } } }
       : {}),
   });
-  await opts.pool.query('update runners set worker_ids = $2 where id = $1', [runnerId, [...workerIds]]);
+  await setRunnerWorkers(opts.pool, runnerId, [...workerIds]);
 
   const beat = async () => {
     try {
-      await opts.pool.query(
-        `update runners set heartbeat_at = now(), worker_ids = $2 where id = $1 and status <> 'dead'`,
-        [runnerId, [...workerIds]],
-      );
+      await heartbeatRunner(opts.pool, runnerId, [...workerIds]);
       await reapDeadRunners(opts.pool, utils, runnerId, deadAfterMs, log);
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'heartbeat failed; will retry');
@@ -192,7 +190,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(heartbeat);
-      await opts.pool.query(`update runners set status = 'draining' where id = $1`, [runnerId]).catch(() => {});
+      await markRunnerDraining(opts.pool, runnerId).catch(() => {});
       // Running steps finish and hand their task back at the checkpoint; after
       // drainTimeoutMs graphile-worker aborts helpers.abortSignal, which kills the CLI.
       drain.abort();
@@ -204,9 +202,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       await spares.close().catch(() => {});
       await utils.forceUnlockWorkers([...workerIds]).catch(() => {});
       await Promise.resolve(utils.release()).catch(() => {});
-      await opts.pool
-        .query(`update runners set status = 'stopped', stopped_at = now() where id = $1`, [runnerId])
-        .catch(() => {});
+      await markRunnerStopped(opts.pool, runnerId).catch(() => {});
       await recordEvent(opts.pool, {
         kind: 'runner.stopped',
         subjectType: 'runner',
@@ -273,15 +269,11 @@ interface EventNotice {
  * a lost connection.
  */
 async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): Promise<{ close(): Promise<void> }> {
-  let client: pg.PoolClient | null = null;
-  let closed = false;
-  let retry: NodeJS.Timeout | undefined;
-  let releaseListener: () => void = () => {};
-  const onNotice = (msg: pg.Notification) => {
-    if (!msg.payload || inFlight.size === 0) return;
+  const onNotice = (payload: string) => {
+    if (inFlight.size === 0) return;
     let e: EventNotice;
     try {
-      e = JSON.parse(msg.payload) as EventNotice;
+      e = JSON.parse(payload) as EventNotice;
     } catch {
       return;
     }
@@ -291,67 +283,22 @@ async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): P
       inFlight.abortProject(e.project_id, e.kind);
     } else if (e.kind === 'project.paused' && e.project_id) {
       const projectId = e.project_id;
-      void pool
-        .query<{ abort: boolean }>(
-          `select coalesce((data->>'abort')::boolean, false) as abort from events where id = $1`,
-          [e.id],
-        )
-        .then(({ rows }) => {
-          if (rows[0]?.abort) inFlight.abortProject(projectId, 'project.paused (abort)');
+      void pauseAborts(pool, e.id)
+        .then((abort) => {
+          if (abort) inFlight.abortProject(projectId, 'project.paused (abort)');
         })
         .catch(() => {});
     }
   };
-  const connect = async () => {
-    if (closed) return;
-    try {
-      const c = await pool.connect();
-      let released = false;
-      const onError = () => {
-        // Once handed back to the pool the client is the pool's to clean up: releasing
-        // it again would throw (seen when the database was dropped after stop()).
-        if (released) return;
-        released = true;
-        c.release(true);
-        if (client === c) client = null;
-        if (!closed) retry = setTimeout(connect, 1_000);
-      };
-      c.on('notification', onNotice);
-      c.on('error', onError);
-      releaseListener = () => {
-        if (released) return;
-        released = true;
-        c.off('notification', onNotice);
-        c.off('error', onError);
-        c.release();
-      };
-      await c.query('listen samgita_events');
-      client = c;
-    } catch (err) {
-      log.warn({ err: errorMessage(err) }, 'cannot LISTEN for task stops; retrying');
-      if (!closed) retry = setTimeout(connect, 1_000);
-    }
-  };
-  await connect();
-  return {
-    async close() {
-      closed = true;
-      clearTimeout(retry);
-      const c = client;
-      client = null;
-      if (c) {
-        await c.query('unlisten samgita_events').catch(() => {});
-        releaseListener();
-      }
-    },
-  };
+  return listenToEvents(pool, onNotice, (err) =>
+    log.warn({ err: errorMessage(err) }, 'cannot LISTEN for task stops; retrying'),
+  );
 }
 
 /**
  * Declares runners silent for longer than `deadAfterMs` dead and releases
  * their graphile-worker locks, so their tasks resume on a live runner from
  * their last checkpoint instead of waiting hours for the lock to expire.
- * `skip locked` lets many runners sweep at once without fighting.
  */
 export async function reapDeadRunners(
   pool: pg.Pool,
@@ -360,41 +307,10 @@ export async function reapDeadRunners(
   deadAfterMs: number,
   log: Logger,
 ): Promise<string[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const dead = await client.query<{ id: string; worker_ids: string[]; host: string; pid: number }>(
-      `select id, worker_ids, host, pid from runners
-        where status in ('active', 'draining') and id <> $1
-          and heartbeat_at < now() - make_interval(secs => $2::float8 / 1000)
-        for update skip locked`,
-      [selfId, deadAfterMs],
-    );
-    for (const r of dead.rows) {
-      await client.query(`update runners set status = 'dead', stopped_at = now() where id = $1`, [r.id]);
-      await client.query(
-        `update agent_runs set status = 'failed', ended_at = now(), error = '{"message":"runner died"}'::jsonb
-          where runner_id = $1 and ended_at is null`,
-        [r.id],
-      );
-      await recordEvent(client, {
-        kind: 'runner.dead',
-        subjectType: 'runner',
-        subjectId: r.id,
-        actor: { type: 'runner', id: selfId },
-        data: { host: r.host, pid: r.pid },
-      });
-    }
-    await client.query('commit');
-    for (const r of dead.rows) {
-      if (r.worker_ids.length) await utils.forceUnlockWorkers(r.worker_ids);
-      log.warn({ runner: r.id, host: r.host, pid: r.pid }, 'runner declared dead; its jobs were released');
-    }
-    return dead.rows.map((r) => r.id);
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
+  const dead = await declareDeadRunners(pool, selfId, deadAfterMs);
+  for (const r of dead) {
+    if (r.worker_ids.length) await utils.forceUnlockWorkers(r.worker_ids);
+    log.warn({ runner: r.id, host: r.host, pid: r.pid }, 'runner declared dead; its jobs were released');
   }
+  return dead.map((r) => r.id);
 }

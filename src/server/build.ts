@@ -14,13 +14,15 @@ import { projectRoutes } from '../api/routes/projects.js';
 import { runnerRoutes } from '../api/routes/runners.js';
 import { taskRoutes } from '../api/routes/tasks.js';
 import { uiRoutes } from '../api/routes/ui-dashboard.js';
+import { uiPrdRoutes } from '../api/routes/ui-prd.js';
+import { uiRepoRoutes } from '../api/routes/ui-repos.js';
 import { webhookRoutes } from '../api/routes/webhooks.js';
 import { authHook } from '../auth/hook.js';
 import type { EnvConfig } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { metricsRoutes } from '../metrics/routes.js';
+import { NotifyHub } from '../store/notify-hub.js';
 import { webUi } from '../web-ui/plugin.js';
-import { NotifyHub } from './notify-hub.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 
 export const API_VERSION = '1.0.0';
@@ -127,6 +129,8 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   await webhookRoutes(app, ctx);
   await metricsRoutes(app, ctx, { public: opts.metricsPublic ?? false });
   await uiRoutes(app, ctx);
+  await uiPrdRoutes(app, ctx);
+  await uiRepoRoutes(app, ctx);
   await webUi(app, { pool: opts.pool });
 
   app.addHook('onReady', async () => {

@@ -1,20 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
-import type { NotifyHub } from './notify-hub.js';
-
-export interface EventRow {
-  id: number;
-  project_id: string | null;
-  kind: string;
-  subject_type: string;
-  subject_id: string | null;
-  actor_type: string;
-  actor_id: string | null;
-  data: Record<string, unknown>;
-  created_at: Date;
-}
-
-export const EVENT_COLUMNS = 'id, project_id, kind, subject_type, subject_id, actor_type, actor_id, data, created_at';
+import type { NotifyHub } from '../store/notify-hub.js';
+import { type EventRow, readEvent } from '../store/read/events.js';
 
 /**
  * Turns `samgita_events` notifications into full event rows, read once per
@@ -48,8 +35,7 @@ export class EventFeed {
     if (!Number.isFinite(id) || this.handlers.size === 0) return;
     this.chain = this.chain
       .then(async () => {
-        const { rows } = await this.pool.query<EventRow>(`select ${EVENT_COLUMNS} from events where id = $1`, [id]);
-        const row = rows[0];
+        const row = await readEvent(this.pool, id);
         if (!row) return;
         for (const h of this.handlers) h(row);
       })

@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import type { EventKind } from '../domain/events.js';
 import type { Queryable } from './pool.js';
+import { maybeOne, sql } from './sql.js';
 
 export type SubjectType =
   | 'project'
@@ -49,4 +51,14 @@ export async function recordEvent(db: Queryable, e: EventInput): Promise<number>
     ],
   );
   return rows[0]!.id;
+}
+
+/** Whether a recorded `project.paused` asked running agents to stop at once (`data.abort`). */
+export async function pauseAborts(db: Queryable, eventId: number): Promise<boolean> {
+  const r = await maybeOne(
+    db,
+    z.object({ abort: z.boolean() }),
+    sql`select coalesce((data->>'abort')::boolean, false) as abort from events where id = ${eventId}`,
+  );
+  return r?.abort ?? false;
 }

@@ -6,8 +6,9 @@
  */
 import { z } from 'zod';
 import { PHASES, PROJECT_STATUSES, type ProjectStatus } from '../domain/states.js';
-import type { Queryable } from './pool.js';
-import { exec, maybeOne, sql } from './sql.js';
+import { type Actor, recordEvent } from './events.js';
+import { type Pool, type Queryable, withTransaction } from './pool.js';
+import { exec, maybeOne, one, rows, sql } from './sql.js';
 
 const LockedRow = z.object({
   id: z.string(),
@@ -65,4 +66,243 @@ export async function updateGitHubLink(
 
 export async function writePerpetualCycle(db: Queryable, projectId: string, cycle: number): Promise<void> {
   await exec(db, sql`update projects set perpetual_cycle = ${cycle}, updated_at = now() where id = ${projectId}`);
+}
+
+export interface ProjectRow {
+  id: string;
+  name: string;
+  git_url: string;
+  working_path: string | null;
+  default_branch: string | null;
+  phase: string;
+  status: string;
+  status_reason: string | null;
+  current_revision_id: string | null;
+  config: Record<string, unknown>;
+}
+
+/**
+ * Registers a project idempotently by git URL. A second call finds the same
+ * row (and refreshes its working path); `created` tells which happened.
+ */
+export async function registerProject(
+  pool: Pool,
+  input: {
+    name: string;
+    gitUrl: string;
+    workingPath: string | null;
+    defaultBranch: string | null;
+    source?: 'local' | 'api' | 'github';
+  },
+  actor: Actor,
+): Promise<{ project: ProjectRow; created: boolean }> {
+  return withTransaction(pool, async (db) => {
+    const { rows } = await db.query<ProjectRow & { created: boolean }>(
+      `insert into projects (name, git_url, working_path, default_branch, source)
+       values ($1, $2, $3, $4, $5)
+       on conflict (git_url) do update
+         set working_path = coalesce(excluded.working_path, projects.working_path),
+             default_branch = coalesce(projects.default_branch, excluded.default_branch),
+             updated_at = case when projects.working_path is distinct from excluded.working_path
+                               then now() else projects.updated_at end
+       returning *, (xmax = 0) as created`,
+      [input.name, input.gitUrl, input.workingPath, input.defaultBranch, input.source ?? 'local'],
+    );
+    const { created, ...project } = rows[0]!;
+    if (created) {
+      await recordEvent(db, {
+        projectId: project.id,
+        kind: 'project.created',
+        subjectType: 'project',
+        subjectId: project.id,
+        actor,
+        data: { name: project.name, git_url: project.git_url },
+      });
+    }
+    return { project, created };
+  });
+}
+
+const TotalsRow = z.object({
+  status: z.enum(PROJECT_STATUSES),
+  config: z.record(z.string(), z.unknown()),
+  prd_content: z.string().nullable(),
+  perpetual_cycle: z.number(),
+  cost_usd: z.number(),
+  tokens: z.number(),
+});
+
+/** Locks the project (as lockProject) and returns its PRD, spend and perpetual cycle. */
+export async function lockProjectTotals(db: Queryable, projectId: string): Promise<z.output<typeof TotalsRow> | null> {
+  return maybeOne(
+    db,
+    TotalsRow,
+    sql`select status, config, prd_content, perpetual_cycle, cost_usd::float8 as cost_usd,
+               (input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
+          from projects where id = ${projectId} for no key update`,
+  );
+}
+
+const RefRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(PROJECT_STATUSES),
+  working_path: z.string().nullable(),
+  git_url: z.string(),
+});
+export type ProjectRef = z.output<typeof RefRow>;
+const REF_COLUMNS = sql`id, name, status, working_path, git_url`;
+
+export async function findProjectRefById(db: Queryable, id: string): Promise<ProjectRef | null> {
+  return maybeOne(db, RefRow, sql`select ${REF_COLUMNS} from projects where id = ${id}`);
+}
+
+export async function findProjectRefsByName(db: Queryable, name: string): Promise<ProjectRef[]> {
+  return rows(db, RefRow, sql`select ${REF_COLUMNS} from projects where name = ${name} order by inserted_at`);
+}
+
+/** The oldest project whose working path or git URL is one of these. */
+export async function findProjectRefByLocation(
+  db: Queryable,
+  paths: readonly string[],
+  urls: readonly string[],
+): Promise<ProjectRef | null> {
+  return maybeOne(
+    db,
+    RefRow,
+    sql`select ${REF_COLUMNS} from projects
+         where working_path = any(${[...paths]}::text[]) or git_url = any(${[...urls]}::text[])
+         order by inserted_at limit 1`,
+  );
+}
+
+/** Agent runs of the project still in progress. */
+export async function liveAgentRuns(db: Queryable, projectId: string): Promise<number> {
+  const r = await one(
+    db,
+    z.object({ n: z.number() }),
+    sql`select count(*)::int as n from agent_runs where project_id = ${projectId} and ended_at is null`,
+  );
+  return r.n;
+}
+
+/** Tasks of the project with work left (or failed and retryable by a new run). */
+export async function tasksToRun(db: Queryable, projectId: string): Promise<number> {
+  const r = await one(
+    db,
+    z.object({ n: z.number() }),
+    sql`select count(*)::int as n from tasks
+         where project_id = ${projectId} and status in ('pending', 'blocked', 'queued', 'running', 'failed')`,
+  );
+  return r.n;
+}
+
+export async function projectStatusOf(db: Queryable, projectId: string): Promise<string | null> {
+  const r = await maybeOne(
+    db,
+    z.object({ status: z.string() }),
+    sql`select status from projects where id = ${projectId}`,
+  );
+  return r?.status ?? null;
+}
+
+/**
+ * Inserts a project made through the API and records `project.created`. A
+ * git URL that is already a project fails with PostgreSQL's unique violation (23505).
+ */
+export async function insertProject(
+  db: Queryable,
+  p: { name: string; gitUrl: string; workingPath: string | null; config: unknown },
+  actor: Actor,
+  eventData: Record<string, unknown>,
+): Promise<string> {
+  const { id } = await one(
+    db,
+    z.object({ id: z.string() }),
+    sql`insert into projects (name, git_url, working_path, source, config)
+        values (${p.name}, ${p.gitUrl}, ${p.workingPath}, 'api', ${JSON.stringify(p.config)}) returning id`,
+  );
+  await recordEvent(db, {
+    projectId: id,
+    kind: 'project.created',
+    subjectType: 'project',
+    subjectId: id,
+    actor,
+    data: { name: p.name, git_url: p.gitUrl, ...eventData },
+  });
+  return id;
+}
+
+const EditRow = z.object({ status: z.enum(PROJECT_STATUSES), name: z.string(), git_url: z.string() });
+
+/** Locks the project row for an edit or a delete (`for update`: deleting needs the strongest row lock). */
+export async function lockProjectForEdit(db: Queryable, id: string): Promise<z.output<typeof EditRow> | null> {
+  return maybeOne(db, EditRow, sql`select status, name, git_url from projects where id = ${id} for update`);
+}
+
+/** Writes the settings given (config is replaced whole) and records `project.updated` naming `fields`. */
+export async function updateProjectSettings(
+  db: Queryable,
+  id: string,
+  change: { name?: string | undefined; config?: unknown; workingPath?: string | null | undefined },
+  actor: Actor,
+  fields: readonly string[],
+): Promise<void> {
+  await exec(
+    db,
+    sql`update projects set name = coalesce(${change.name ?? null}, name),
+               config = coalesce(${change.config ? JSON.stringify(change.config) : null}, config),
+               working_path = case when ${change.workingPath !== undefined} then ${change.workingPath ?? null}
+                                   else working_path end,
+               updated_at = now()
+         where id = ${id}`,
+  );
+  await recordEvent(db, {
+    projectId: id,
+    kind: 'project.updated',
+    subjectType: 'project',
+    subjectId: id,
+    actor,
+    data: { fields: [...fields] },
+  });
+}
+
+/** Deletes a project (its rows cascade) and records `project.deleted`; audit events are kept. */
+export async function deleteProject(
+  db: Queryable,
+  id: string,
+  actor: Actor,
+  data: Record<string, unknown>,
+): Promise<void> {
+  await exec(db, sql`delete from projects where id = ${id}`);
+  await recordEvent(db, {
+    projectId: id,
+    kind: 'project.deleted',
+    subjectType: 'project',
+    subjectId: id,
+    actor,
+    data,
+  });
+}
+
+/**
+ * Adds one CLI run's usage to the project's totals. A statement of its own,
+ * never in a transaction that also holds a task row: the project row is shared
+ * by every agent of the project (see tasks/load.ts addUsage).
+ */
+export async function addProjectUsage(
+  db: Queryable,
+  projectId: string,
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number },
+  costUsd: number,
+): Promise<void> {
+  await exec(
+    db,
+    sql`update projects set input_tokens = input_tokens + ${usage.inputTokens},
+               output_tokens = output_tokens + ${usage.outputTokens},
+               cache_read_tokens = cache_read_tokens + ${usage.cacheReadTokens},
+               cache_write_tokens = cache_write_tokens + ${usage.cacheWriteTokens}, cost_usd = cost_usd + ${costUsd},
+               updated_at = now()
+         where id = ${projectId}`,
+  );
 }

@@ -4,9 +4,9 @@ import { validate } from '@readme/openapi-parser';
 import type { Runner } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
-import { WebhookDispatcher } from '../../src/webhooks/dispatch.js';
-import { verifySignature } from '../../src/webhooks/signature.js';
-import { runWebhookWorker } from '../../src/webhooks/worker.js';
+import { WebhookDispatcher } from '../../src/outgoing-webhooks/dispatch.js';
+import { verifySignature } from '../../src/outgoing-webhooks/signature.js';
+import { runWebhookWorker } from '../../src/outgoing-webhooks/worker.js';
 import { type Harness, seedProject, startHarness } from './api-harness.js';
 
 let h: Harness;

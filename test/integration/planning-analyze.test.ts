@@ -5,10 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveAgentTypes } from '../../src/agents/catalog.js';
 import { parseSamgitaYaml } from '../../src/config/samgita-yaml/index.js';
-import { registerProject } from '../../src/projects/register.js';
 import { analyzePrdDetailed, storeAnalysis } from '../../src/reconcile/analyze.js';
 import { proposePerpetualCycle } from '../../src/reconcile/perpetual.js';
 import { replanProject } from '../../src/reconcile/replan.js';
+import { registerProject } from '../../src/store/projects.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { fakeClaudePath, readFakeLog, writeFakeScript } from '../support/fake-claude/index.js';
 

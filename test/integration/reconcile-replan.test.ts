@@ -4,9 +4,9 @@ import { resolveAgentTypes } from '../../src/agents/catalog.js';
 import { parseSamgitaYaml } from '../../src/config/samgita-yaml/index.js';
 import { planProject } from '../../src/planner/plan.js';
 import { parsePrd } from '../../src/prd/parse.js';
-import { registerProject } from '../../src/projects/register.js';
 import { reconcileProject } from '../../src/reconcile/reconcile.js';
 import { replanProject } from '../../src/reconcile/replan.js';
+import { registerProject } from '../../src/store/projects.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 const PRD = readFileSync(new URL('../fixtures/prd/samgita-prd.md', import.meta.url), 'utf8');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addTaskJob } from '../../src/queue/jobs.js';
 import { backoffMs } from '../../src/runner/backoff.js';
-import { capDelayMs } from '../../src/runner/run-task.js';
+import { capDelayMs } from '../../src/runner/decide/claim.js';
 import { retryTask } from '../../src/tasks/retry.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { readFakeLog } from '../support/fake-claude/index.js';

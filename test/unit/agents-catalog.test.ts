@@ -100,6 +100,18 @@ describe('routeRequirement', () => {
     expect(() => routeRequirement(r, catalog, 'eng-nope')).toThrow(/unknown agent type/u);
   });
 
+  it('never gives a requirement about where data is stored to analytics', () => {
+    // Under an analytics heading, the section alone would otherwise decide.
+    expect(route('Keep a history of completed sessions in a file', ['Statistics'])).toBe('eng-backend');
+    expect(route('Keep a history in a file', ['Features', 'Analytics'])).toBe('eng-backend');
+    expect(route('Store the usage data in a database', ['Reporting'])).toBe('eng-database');
+    expect(route('Save each finished session so statistics survive restarts')).toBe('eng-database');
+    expect(route('Persist daily statistics to disk', ['Statistics'])).toBe('eng-database');
+    // Reading stored data is still analytics.
+    expect(route('Show statistics of past sessions', ['Statistics'])).toBe('data-analytics');
+    expect(route('Weekly report of focus time', ['Statistics'])).toBe('data-analytics');
+  });
+
   it('is deterministic and matches whole words only', () => {
     expect(matchesKeyword('build the ui', 'ui')).toBe(true);
     expect(matchesKeyword('a guide', 'ui')).toBe(false);

@@ -6,9 +6,9 @@ import { parseKey } from '../../src/auth/keys.js';
 import { decideTransition, TRANSITIONS, USER_ACTIONS } from '../../src/domain/project-lifecycle.js';
 import { PROJECT_STATUSES } from '../../src/domain/states.js';
 import { SamgitaError } from '../../src/errors.js';
+import { signPayload, verifySignature } from '../../src/outgoing-webhooks/signature.js';
 import { kindMatches } from '../../src/server/event-feed.js';
 import { RateLimiter } from '../../src/server/rate-limit.js';
-import { signPayload, verifySignature } from '../../src/webhooks/signature.js';
 
 describe('project lifecycle table', () => {
   test('allowed transitions', () => {

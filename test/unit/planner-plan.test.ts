@@ -3,10 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveAgentTypes } from '../../src/agents/catalog.js';
 import { isSamgitaError } from '../../src/errors.js';
+import { CANCELLED_HASH, type RecordedTask, reconcilePlan, summarizeActions } from '../../src/planner/diff.js';
 import { formatPlan, formatPlanDiff } from '../../src/planner/format.js';
 import { topoSort } from '../../src/planner/graph.js';
+import { areasOverlap } from '../../src/planner/locate.js';
 import { planPerpetual, planProject } from '../../src/planner/plan.js';
-import { CANCELLED_HASH, type RecordedTask, reconcilePlan, summarizeActions } from '../../src/planner/reconcile.js';
 import { mergeBreakdown, parseWorkBreakdown, WORK_BREAKDOWN_JSON_SCHEMA } from '../../src/planner/structured.js';
 import type { Plan } from '../../src/planner/types.js';
 import { parsePrd } from '../../src/prd/parse.js';
@@ -133,6 +134,43 @@ describe('planProject', () => {
       'perpetual/cycle-2/cost',
     ]);
     expect(c1.every((t) => t.kind === 'improve' && t.phase === 'perpetual')).toBe(true);
+  });
+
+  it('names areas after the PRD and the kind of work, never after a repository layout', () => {
+    const byKey = new Map(plan.tasks.map((t) => [t.key, t]));
+    expect(byKey.get('development/fr-6-5-implement')?.areas).toEqual(['ui:web-dashboard']);
+    expect(byKey.get('development/fr-8-2-implement')?.areas).toEqual(['data:persistence-and-recovery']);
+    expect(byKey.get('development/fr-7-3-implement')?.areas).toEqual(['security:api']);
+    // "FR-7: API" is the API as a whole, so it covers every API group
+    expect(byKey.get('development/fr-7-1-implement')?.areas).toEqual(['api']);
+    expect(byKey.get('architecture/api-projects-design')?.areas).toEqual(['api:projects']);
+    expect(byKey.get('development/api-projects-implement')?.areas).toEqual(['api:projects']);
+    expect(byKey.get('architecture/data-model-snapshot-design')?.areas).toEqual(['data:snapshot']);
+    expect(byKey.get('discovery/user-personas-analyze')?.areas).toEqual(['requirements:user-personas']);
+    expect(byKey.get('qa/frontend-test')?.areas).toEqual(['tests:ui']);
+    const perpetual = planPerpetual({ prd, catalog, config: { perpetual: { enabled: true } }, cycle: 1 });
+    for (const t of [...plan.tasks, ...perpetual]) {
+      expect(t.areas.length, t.key).toBeGreaterThan(0);
+      for (const a of t.areas) expect(a, t.key).toMatch(/^[a-z0-9-]+(:[a-z0-9-]+)?$/u);
+    }
+
+    const todo = planProject({
+      prd: parsePrd('# Todo\n\n## Features\n- Add a todo item\n- Show the list on a web page\n'),
+      catalog,
+    });
+    expect(todo.tasks.filter((t) => t.phase === 'development').map((t) => [t.agentType, t.areas])).toEqual([
+      ['eng-backend', ['service:features']],
+      ['eng-frontend', ['ui:features']],
+    ]);
+  });
+
+  it('overlaps an area with the areas below it, not with its siblings', () => {
+    expect(areasOverlap('ui', 'ui:web-dashboard')).toBe(true);
+    expect(areasOverlap('ui:web-dashboard', 'ui:web-dashboard')).toBe(true);
+    expect(areasOverlap('ui:web-dashboard', 'ui:settings')).toBe(false);
+    expect(areasOverlap('api', 'api-docs')).toBe(false);
+    expect(areasOverlap('src/api/', 'src/api/prd.ts')).toBe(true);
+    expect(areasOverlap('src/api', 'src/apiary')).toBe(false);
   });
 
   it('formats the plan like terraform plan', () => {

@@ -1,30 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { openSse, wantsSse } from '../../server/sse.js';
+import { activeAgentRuns, agentRunEnded, readAgentLogs, readAgentRun } from '../../store/read/agents.js';
+import { projectExists } from '../../store/read/projects.js';
 import type { ApiContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { routeSchema } from '../route-schema.js';
 import { AgentLog, AgentLogQuery, AgentRun, IdParams } from '../schema.js';
 
-export const AGENT_RUN_COLUMNS = `id, project_id, current_task_id, runner_id, agent_type, node, pid, model, attempt, status,
-  session_id, total_tasks, input_tokens, output_tokens, total_tokens, cost_usd, total_duration_ms, error, started_at, ended_at`;
-
 const tags = ['agents'];
-
-interface LogRow {
-  id: number;
-  stream: string;
-  line: string;
-  inserted_at: Date;
-}
-
-async function readLogs(ctx: ApiContext, runId: string, after: number, limit: number): Promise<LogRow[]> {
-  const { rows } = await ctx.pool.query<LogRow>(
-    'select id, stream, line, inserted_at from agent_logs where agent_run_id = $1 and id > $2 order by id limit $3',
-    [runId, after, limit],
-  );
-  return rows;
-}
 
 export async function agentRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   app.get<{ Params: z.infer<typeof IdParams> }>(
@@ -39,14 +23,9 @@ export async function agentRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       }),
     },
     async (req) => {
-      const { rows } = await ctx.pool.query(
-        `select ${AGENT_RUN_COLUMNS} from agent_runs where project_id = $1 and ended_at is null order by started_at`,
-        [req.params.id],
-      );
-      if (rows.length === 0) {
-        const p = await ctx.pool.query('select 1 from projects where id = $1', [req.params.id]);
-        if (!p.rows[0]) throw notFound('project', req.params.id);
-      }
+      const rows = await activeAgentRuns(ctx.pool, req.params.id);
+      if (rows.length === 0 && !(await projectExists(ctx.pool, req.params.id)))
+        throw notFound('project', req.params.id);
       return { data: rows };
     },
   );
@@ -63,11 +42,9 @@ export async function agentRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       }),
     },
     async (req) => {
-      const { rows } = await ctx.pool.query(`select ${AGENT_RUN_COLUMNS} from agent_runs where id = $1`, [
-        req.params.id,
-      ]);
-      if (!rows[0]) throw notFound('agent run', req.params.id);
-      return rows[0];
+      const run = await readAgentRun(ctx.pool, req.params.id);
+      if (!run) throw notFound('agent run', req.params.id);
+      return run;
     },
   );
 
@@ -88,12 +65,9 @@ export async function agentRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     async (req, reply) => {
       const runId = req.params.id;
       const { after, limit, follow } = req.query;
-      const run = await ctx.pool.query<{ ended: boolean }>(
-        'select ended_at is not null as ended from agent_runs where id = $1',
-        [runId],
-      );
-      if (!run.rows[0]) throw notFound('agent run', runId);
-      if (!wantsSse(req, follow)) return { data: await readLogs(ctx, runId, after, limit) };
+      const ended = await agentRunEnded(ctx.pool, runId);
+      if (ended === null) throw notFound('agent run', runId);
+      if (!wantsSse(req, follow)) return { data: await readAgentLogs(ctx.pool, runId, after, limit) };
 
       const stream = openSse(req, reply, ctx.sse);
       let last = after;
@@ -109,7 +83,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: ApiContext): Promis
           do {
             dirty = false;
             for (;;) {
-              const rows = await readLogs(ctx, runId, last, 1000);
+              const rows = await readAgentLogs(ctx.pool, runId, last, 1000);
               for (const r of rows) stream.send({ id: r.id, event: 'log', data: r });
               if (rows.length) last = rows[rows.length - 1]!.id;
               if (rows.length < 1000 || stream.closed) break;
@@ -127,7 +101,7 @@ export async function agentRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       stream.onClose(unsubscribe);
       await ctx.hub.start().catch(() => {});
       await pump();
-      if (run.rows[0].ended) {
+      if (ended) {
         stream.send({ event: 'end', data: { agent_run_id: runId, last_id: last } });
         reply.raw.end();
       }

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { EVENT_COLUMNS, EventFeed, type EventRow, kindMatches } from '../../server/event-feed.js';
+import { EventFeed, kindMatches } from '../../server/event-feed.js';
 import { openSse } from '../../server/sse.js';
+import { type EventRow, eventsAfter, listEvents } from '../../store/read/events.js';
 import type { ApiContext } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { badInput } from '../errors.js';
@@ -9,11 +10,6 @@ import { routeSchema } from '../route-schema.js';
 import { Event, EventListQuery, EventStreamQuery, page } from '../schema.js';
 
 const tags = ['events'];
-
-function kindClause(kind: string, params: unknown[]): string {
-  if (kind.endsWith('.*')) return `kind like $${params.push(`${kind.slice(0, -2).replace(/[\\%_]/g, '\\$&')}.%`)}`;
-  return `kind = $${params.push(kind)}`;
-}
 
 export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const feed = new EventFeed(ctx.pool, ctx.hub, ctx.log);
@@ -33,20 +29,15 @@ export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     async (req) => {
       const { limit, cursor, project_id, kind, actor_id, order } = req.query;
       const after = decodeCursor(cursor, 1);
-      const params: unknown[] = [limit + 1];
-      const where: string[] = [];
-      if (project_id) where.push(`project_id = $${params.push(project_id)}`);
-      if (kind) where.push(kindClause(kind, params));
-      if (actor_id) where.push(`actor_id = $${params.push(actor_id)}`);
-      if (after) {
-        if (typeof after[0] !== 'number') throw badInput('cursor', 'cursor is not one this server issued');
-        where.push(`id ${order === 'asc' ? '>' : '<'} $${params.push(after[0])}`);
-      }
-      const { rows } = await ctx.pool.query<{ id: number }>(
-        `select ${EVENT_COLUMNS} from events ${where.length ? `where ${where.join(' and ')}` : ''}
-         order by id ${order === 'asc' ? 'asc' : 'desc'} limit $1`,
-        params,
-      );
+      if (after && typeof after[0] !== 'number') throw badInput('cursor', 'cursor is not one this server issued');
+      const rows = await listEvents(ctx.pool, {
+        projectId: project_id,
+        kind,
+        actorId: actor_id,
+        order,
+        limit,
+        afterId: after ? (after[0] as number) : null,
+      });
       return paginate(rows, limit, (r) => [r.id]);
     },
   );
@@ -89,14 +80,7 @@ export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       await ctx.hub.start().catch(() => {});
       if (resumeFrom !== undefined) {
         for (;;) {
-          const params: unknown[] = [lastSent];
-          const where = ['id > $1'];
-          if (project_id) where.push(`project_id = $${params.push(project_id)}`);
-          if (kind) where.push(kindClause(kind, params));
-          const { rows } = await ctx.pool.query<EventRow>(
-            `select ${EVENT_COLUMNS} from events where ${where.join(' and ')} order by id limit 1000`,
-            params,
-          );
+          const rows = await eventsAfter(ctx.pool, lastSent, { projectId: project_id, kind }, 1000);
           for (const e of rows) send(e);
           if (rows.length < 1000 || stream.closed) break;
         }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ping } from '../../store/read/health.js';
 import type { ApiContext } from '../context.js';
 import { routeSchema } from '../route-schema.js';
 import { Health } from '../schema.js';
@@ -17,7 +18,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     },
     async (_req, reply) => {
       const ok = await Promise.race([
-        ctx.pool.query('select 1').then(
+        ping(ctx.pool).then(
           () => true,
           () => false,
         ),

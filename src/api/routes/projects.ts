@@ -2,17 +2,25 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { DELETABLE, type UserAction } from '../../domain/project-lifecycle.js';
-import type { ProjectStatus } from '../../domain/states.js';
 import { transitionProject } from '../../projects/transition.js';
 import { removeTaskJobs } from '../../queue/jobs.js';
-import { type Actor, recordEvent } from '../../store/events.js';
+import type { Actor } from '../../store/events.js';
 import { withTransaction } from '../../store/pool.js';
-import { readProviderWait } from '../../store/provider.js';
+import { deleteProject, insertProject, lockProjectForEdit, updateProjectSettings } from '../../store/projects.js';
+import {
+  listProjects,
+  projectIdByGitUrl,
+  readCloneSource,
+  readPrdTarget,
+  readProjectDetail,
+} from '../../store/read/projects.js';
+import { openTaskIds } from '../../store/read/tasks.js';
+import { savePrd } from '../../store/revisions.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { ApiError, badInput, conflict, notFound } from '../errors.js';
 import { commitGitHubPrd } from '../github-prd.js';
-import { savePrd } from '../prd.js';
+import { notifyPrdUpdated, saveApiPrd } from '../prd.js';
 import { assertCloneOf, cloneRepo, findLocalClone, normalizeGitUrl, repoDirName } from '../repo-locate.js';
 import { routeSchema } from '../route-schema.js';
 import {
@@ -29,27 +37,13 @@ import {
   page,
 } from '../schema.js';
 
-export const PROJECT_COLUMNS = `id, name, git_url, working_path, default_branch, source, current_revision_id, phase,
-  status, status_reason, config, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd,
-  inserted_at, updated_at`;
-
 type Params = z.infer<typeof IdParams>;
 const tags = ['projects'];
 
 async function projectDetail(ctx: ApiContext, id: string) {
-  const { rows } = await ctx.pool.query(
-    `select ${PROJECT_COLUMNS}, prd_content,
-       input_tokens + output_tokens + cache_read_tokens + cache_write_tokens as tokens_total,
-       coalesce((select json_object_agg(status, n) from
-         (select status, count(*)::int as n from tasks where project_id = p.id group by status) c), '{}') as task_counts
-     from projects p where id = $1`,
-    [id],
-  );
-  const row = rows[0] as (Record<string, unknown> & { task_counts: Record<string, number> }) | undefined;
-  if (!row) throw notFound('project', id);
-  row.tasks_total = Object.values(row.task_counts).reduce((a, b) => a + b, 0);
-  row.provider_wait = row.status === 'running' ? await readProviderWait(ctx.pool) : null;
-  return row;
+  const detail = await readProjectDetail(ctx.pool, id);
+  if (!detail) throw notFound('project', id);
+  return detail;
 }
 
 /** Where the repository lives on this machine: given, found under the search roots, or cloned. */
@@ -66,9 +60,9 @@ async function locateRepo(
 }
 
 async function assertGitUrlFree(ctx: ApiContext, gitUrl: string): Promise<void> {
-  const { rows } = await ctx.pool.query<{ id: string }>('select id from projects where git_url = $1', [gitUrl]);
-  if (rows[0]) {
-    throw new ApiError(409, 'CONFLICT', `a project for ${gitUrl} already exists: ${rows[0].id}`, 'git_url');
+  const existing = await projectIdByGitUrl(ctx.pool, gitUrl);
+  if (existing) {
+    throw new ApiError(409, 'CONFLICT', `a project for ${gitUrl} already exists: ${existing}`, 'git_url');
   }
 }
 
@@ -113,7 +107,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         actor,
         { working_path: workingPath },
       );
-      if (created.rev) notifyPrd(ctx, created.id, created.rev.id, 'api', actor);
+      if (created.rev) notifyPrdUpdated(ctx, created.id, created.rev.id, 'api', actor);
       return reply.code(201).send(await projectDetail(ctx, created.id));
     },
   );
@@ -130,17 +124,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
     async (req) => {
       const { limit, cursor, status } = req.query;
-      const after = decodeCursor(cursor, 2);
-      const params: unknown[] = [limit + 1];
-      const where: string[] = [];
-      if (status) where.push(`status = $${params.push(status)}`);
-      if (after)
-        where.push(`(inserted_at, id) < ($${params.push(after[0])}::timestamptz, $${params.push(after[1])}::uuid)`);
-      const { rows } = await ctx.pool.query<{ _ts: string; id: string }>(
-        `select ${PROJECT_COLUMNS}, inserted_at::text as _ts from projects
-         ${where.length ? `where ${where.join(' and ')}` : ''} order by inserted_at desc, id desc limit $1`,
-        params,
-      );
+      const rows = await listProjects(ctx.pool, { limit, status, after: decodeCursor(cursor, 2) });
       return paginate(rows, limit, (r) => [r._ts, r.id]);
     },
   );
@@ -178,36 +162,14 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       if (changed.length === 0) throw badInput('body', 'nothing to update: give name, config or working_path');
       const actor = actorOf(req);
       await withTransaction(ctx.pool, async (db) => {
-        const cur = await db.query<{ status: ProjectStatus; git_url: string }>(
-          'select status, git_url from projects where id = $1 for update',
-          [id],
-        );
-        const p = cur.rows[0];
+        const p = await lockProjectForEdit(db, id);
         if (!p) throw notFound('project', id);
         if (p.status === 'archived') throw conflict(`project ${id} is archived and read-only`);
         const workingPath =
           typeof b.working_path === 'string'
             ? await assertCloneOf(b.working_path, p.git_url, 'working_path')
             : b.working_path;
-        await db.query(
-          `update projects set name = coalesce($2, name), config = coalesce($3, config),
-             working_path = case when $4 then $5 else working_path end, updated_at = now() where id = $1`,
-          [
-            id,
-            b.name ?? null,
-            b.config ? JSON.stringify(b.config) : null,
-            b.working_path !== undefined,
-            workingPath ?? null,
-          ],
-        );
-        await recordEvent(db, {
-          projectId: id,
-          kind: 'project.updated',
-          subjectType: 'project',
-          subjectId: id,
-          actor,
-          data: { fields: changed },
-        });
+        await updateProjectSettings(db, id, { name: b.name, config: b.config, workingPath }, actor, changed);
       });
       return projectDetail(ctx, id);
     },
@@ -229,11 +191,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       const { id } = req.params;
       const actor = actorOf(req);
       await withTransaction(ctx.pool, async (db) => {
-        const cur = await db.query<{ status: ProjectStatus; name: string; git_url: string }>(
-          'select status, name, git_url from projects where id = $1 for update',
-          [id],
-        );
-        const p = cur.rows[0];
+        const p = await lockProjectForEdit(db, id);
         if (!p) throw notFound('project', id);
         if (!DELETABLE.includes(p.status)) {
           throw conflict(
@@ -241,23 +199,8 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
             `cancel it first: POST /api/projects/${id}/cancel`,
           );
         }
-        const open = await db.query<{ id: string }>(
-          `select id from tasks where project_id = $1 and status in ('pending', 'queued', 'blocked')`,
-          [id],
-        );
-        await removeTaskJobs(
-          db,
-          open.rows.map((r) => r.id),
-        );
-        await db.query('delete from projects where id = $1', [id]);
-        await recordEvent(db, {
-          projectId: id,
-          kind: 'project.deleted',
-          subjectType: 'project',
-          subjectId: id,
-          actor,
-          data: { name: p.name, git_url: p.git_url, status: p.status },
-        });
+        await removeTaskJobs(db, await openTaskIds(db, id));
+        await deleteProject(db, id, actor, { name: p.name, git_url: p.git_url, status: p.status });
       });
       return reply.code(204).send();
     },
@@ -336,19 +279,13 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       if (!content.trim()) throw badInput(source === 'upload' ? 'file' : 'content', 'the PRD is empty');
       if (content.includes('\u0000')) throw badInput(source === 'upload' ? 'file' : 'content', 'the PRD must be text');
       const actor = actorOf(req);
-      const cur = await ctx.pool.query<{ status: ProjectStatus; source: string }>(
-        'select status, source from projects where id = $1',
-        [id],
-      );
-      const project = cur.rows[0];
+      const project = await readPrdTarget(ctx.pool, id);
       if (!project) throw notFound('project', id);
       if (project.status === 'archived' || project.status === 'cancelled') {
         throw conflict(`project ${id} is ${project.status}; its PRD can no longer change`, 'clone the project instead');
       }
       if (project.source === 'github') return commitGitHubPrd(ctx, id, content, actor);
-      const rev = await withTransaction(ctx.pool, (db) => savePrd(db, id, content, source, actor));
-      if (rev.created) notifyPrd(ctx, id, rev.id, source, actor);
-      return rev;
+      return saveApiPrd(ctx, id, content, source, actor);
     },
   );
 
@@ -366,11 +303,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
     async (req, reply) => {
       const b = req.body;
-      const src = await ctx.pool.query<{ config: Record<string, unknown>; prd_content: string | null }>(
-        'select config, prd_content from projects where id = $1',
-        [req.params.id],
-      );
-      const from = src.rows[0];
+      const from = await readCloneSource(ctx.pool, req.params.id);
       if (!from) throw notFound('project', req.params.id);
       assertGitUrl(b.git_url);
       await assertGitUrlFree(ctx, b.git_url);
@@ -382,7 +315,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         actor,
         { cloned_from: req.params.id },
       );
-      if (created.rev) notifyPrd(ctx, created.id, created.rev.id, 'api', actor);
+      if (created.rev) notifyPrdUpdated(ctx, created.id, created.rev.id, 'api', actor);
       return reply.code(201).send(await projectDetail(ctx, created.id));
     },
   );
@@ -396,35 +329,8 @@ async function createApiProject(
   eventData: Record<string, unknown>,
 ): Promise<{ id: string; rev: { id: string } | null }> {
   return withTransaction(ctx.pool, async (db) => {
-    const { rows } = await db
-      .query<{ id: string }>(
-        `insert into projects (name, git_url, working_path, source, config) values ($1, $2, $3, 'api', $4) returning id`,
-        [p.name, p.gitUrl, p.workingPath, JSON.stringify(p.config)],
-      )
-      .catch((err) => uniqueViolation(err, p.gitUrl));
-    const id = rows[0]!.id;
-    await recordEvent(db, {
-      projectId: id,
-      kind: 'project.created',
-      subjectType: 'project',
-      subjectId: id,
-      actor,
-      data: { name: p.name, git_url: p.gitUrl, ...eventData },
-    });
+    const id = await insertProject(db, p, actor, eventData).catch((err) => uniqueViolation(err, p.gitUrl));
     const rev = p.prd ? await savePrd(db, id, p.prd, 'api', actor) : null;
     return { id, rev };
   });
-}
-
-function notifyPrd(
-  ctx: ApiContext,
-  projectId: string,
-  revisionId: string,
-  source: 'api' | 'upload',
-  actor: ReturnType<typeof actorOf>,
-): void {
-  if (!ctx.onPrdUpdated) return;
-  Promise.resolve()
-    .then(() => ctx.onPrdUpdated?.({ projectId, revisionId, source, actor }))
-    .catch((err) => ctx.log.error({ err, projectId, revisionId }, 'onPrdUpdated hook failed'));
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { recordEvent } from '../../store/events.js';
+import { isWebhookEvent, WEBHOOK_EVENTS } from '../../outgoing-webhooks/events.js';
 import { withTransaction } from '../../store/pool.js';
-import { isWebhookEvent, WEBHOOK_EVENTS } from '../../webhooks/events.js';
+import { createWebhook, deleteWebhook, listDeliveries, listWebhooks, webhookExists } from '../../store/webhooks.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { badInput, notFound } from '../errors.js';
@@ -18,7 +18,6 @@ import {
   WebhookDelivery,
 } from '../schema.js';
 
-const COLUMNS = 'id, url, events, description, active, created_at, updated_at';
 const tags = ['webhooks'];
 
 export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -51,21 +50,14 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         );
       }
       const secret = b.secret ?? `whsec_${randomBytes(24).toString('hex')}`;
-      const row = await withTransaction(ctx.pool, async (db) => {
-        const { rows } = await db.query<{ id: string }>(
-          `insert into webhooks (url, events, secret, description) values ($1, $2, $3, $4) returning ${COLUMNS}`,
-          [url.toString(), [...new Set(b.events)], secret, b.description ?? null],
-        );
-        const w = rows[0]!;
-        await recordEvent(db, {
-          kind: 'webhook.created',
-          subjectType: 'webhook',
-          subjectId: w.id,
-          actor: actorOf(req),
-          data: { url: url.toString(), events: b.events },
-        });
-        return w;
-      });
+      const row = await withTransaction(ctx.pool, (db) =>
+        createWebhook(
+          db,
+          { url: url.toString(), events: [...new Set(b.events)], secret, description: b.description ?? null },
+          actorOf(req),
+          { url: url.toString(), events: b.events },
+        ),
+      );
       return reply.code(201).send({ ...row, secret });
     },
   );
@@ -79,10 +71,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         response: { 200: z.object({ data: z.array(Webhook) }) },
       }),
     },
-    async () => {
-      const { rows } = await ctx.pool.query(`select ${COLUMNS} from webhooks order by created_at, id`);
-      return { data: rows };
-    },
+    async () => ({ data: await listWebhooks(ctx.pool) }),
   );
 
   app.get<{ Params: z.infer<typeof IdParams>; Querystring: z.infer<typeof DeliveryListQuery> }>(
@@ -99,20 +88,9 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
     async (req) => {
       const { limit, cursor, status } = req.query;
-      const hook = await ctx.pool.query('select 1 from webhooks where id = $1', [req.params.id]);
-      if (!hook.rows[0]) throw notFound('webhook', req.params.id);
+      if (!(await webhookExists(ctx.pool, req.params.id))) throw notFound('webhook', req.params.id);
       const after = decodeCursor(cursor, 2);
-      const params: unknown[] = [req.params.id, limit + 1];
-      const where = ['webhook_id = $1'];
-      if (status) where.push(`status = $${params.push(status)}`);
-      if (after)
-        where.push(`(inserted_at, id) < ($${params.push(after[0])}::timestamptz, $${params.push(after[1])}::uuid)`);
-      const { rows } = await ctx.pool.query<{ _ts: string; id: string }>(
-        `select id, webhook_id, event_id, event, status, attempts, response_status, response_body, error, duration_ms,
-           inserted_at, delivered_at, inserted_at::text as _ts
-         from webhook_deliveries where ${where.join(' and ')} order by inserted_at desc, id desc limit $2`,
-        params,
-      );
+      const rows = await listDeliveries(ctx.pool, req.params.id, { limit, status, after });
       return paginate(rows, limit, (r) => [r._ts, r.id]);
     },
   );
@@ -130,17 +108,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
     async (req, reply) => {
       await withTransaction(ctx.pool, async (db) => {
-        const { rows } = await db.query<{ url: string }>('delete from webhooks where id = $1 returning url', [
-          req.params.id,
-        ]);
-        if (!rows[0]) throw notFound('webhook', req.params.id);
-        await recordEvent(db, {
-          kind: 'webhook.deleted',
-          subjectType: 'webhook',
-          subjectId: req.params.id,
-          actor: actorOf(req),
-          data: { url: rows[0].url },
-        });
+        if (!(await deleteWebhook(db, req.params.id, actorOf(req)))) throw notFound('webhook', req.params.id);
       });
       return reply.code(204).send();
     },

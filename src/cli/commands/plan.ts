@@ -5,15 +5,16 @@ import { checkClaude } from '../../claude/preflight.js';
 import { SamgitaError } from '../../errors.js';
 import { git } from '../../git/git.js';
 import { inspectRepo } from '../../git/repo.js';
+import type { Action } from '../../planner/diff.js';
 import { formatPlan, formatPlanDiff } from '../../planner/format.js';
-import type { Action } from '../../planner/reconcile.js';
 import type { Plan, PlannedTask } from '../../planner/types.js';
 import { parsePrd } from '../../prd/parse.js';
-import { canonicalGitUrl } from '../../projects/register.js';
+import { canonicalGitUrl } from '../../projects/identity.js';
 import { analyzePrd } from '../../reconcile/analyze.js';
 import { readDesiredState } from '../../reconcile/desired-state.js';
 import { desiredPlan, reconcileProject } from '../../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
+import { findProjectRefByLocation } from '../../store/projects.js';
 import { withDatabase } from '../context.js';
 
 interface PlanOptions {
@@ -119,11 +120,8 @@ async function planCommand(repoDir: string, opts: PlanOptions): Promise<number> 
   }
   process.env.LOG_LEVEL ??= 'warn';
   return withDatabase(async (db) => {
-    const found = await db.pool.query<{ id: string; name: string }>(
-      'select id, name from projects where git_url = $1',
-      [canonicalGitUrl(repo.root, repo.originUrl)],
-    );
-    const project = found.rows[0];
+    const gitUrl = canonicalGitUrl(repo.root, repo.originUrl);
+    const project = await findProjectRefByLocation(db.pool, [], [gitUrl]);
     const out = process.stdout;
     let plan: Plan;
     let actions: Action[] | null = null;

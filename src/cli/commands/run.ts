@@ -7,6 +7,7 @@ import { runProject } from '../../projects/transition.js';
 import { proposePerpetualCycle } from '../../reconcile/perpetual.js';
 import type { reconcileProject } from '../../reconcile/reconcile.js';
 import { startRunner } from '../../runner/runner.js';
+import { projectStatusOf, tasksToRun } from '../../store/projects.js';
 import { decideRunOutcome, EXIT_CODES, type Outcome } from '../outcome.js';
 import {
   formatTokens,
@@ -78,12 +79,8 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
         },
       );
     }
-    const active = await db.pool.query<{ n: number }>(
-      `select count(*)::int as n from tasks where project_id = $1 and status in ('pending', 'blocked', 'queued', 'running', 'failed')`,
-      [project.id],
-    );
     let interrupted = false;
-    if ((active.rows[0]?.n ?? 0) > 0) {
+    if ((await tasksToRun(db.pool, project.id)) > 0) {
       await runProject(db.pool, project.id, actor, { resumePaused: true });
 
       const runner = await startRunner({
@@ -117,8 +114,7 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
     });
     out.write(formatSummary(summary, outcome));
     if (logs.file) out.write(pc.dim(`  logs: ${logs.file}\n`));
-    if (opts.json)
-      process.stdout.write(`${JSON.stringify(await summaryJson(db.pool, summary, result, outcome), null, 2)}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify(summaryJson(summary, result, outcome), null, 2)}\n`);
     return EXIT_CODES[outcome];
   } finally {
     await db.close();
@@ -151,15 +147,13 @@ async function waitForProject(pool: import('pg').Pool, projectId: string, abortN
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const timer = setInterval(async () => {
-      const { rows } = await pool
-        .query<{ status: string }>('select status from projects where id = $1', [projectId])
-        .catch(() => ({ rows: [] as { status: string }[] }));
-      if (rows[0]?.status === 'completed') {
+      const status = await projectStatusOf(pool, projectId).catch(() => null);
+      if (status === 'completed') {
         // Perpetual mode (FR-4.4): a finished project gets its next improvement cycle, within budget.
         const next = await proposePerpetualCycle(pool, projectId).catch(() => null);
         if (next?.kind === 'proposed') return;
       }
-      if (rows[0] && rows[0].status !== 'running') finish(false);
+      if (status && status !== 'running') finish(false);
     }, 300);
   });
 }
@@ -219,17 +213,13 @@ function nextStep(outcome: Outcome, project: ProgressProject): string {
 }
 
 /** The machine-readable summary (`--json`), also what the GitHub Action turns into step outputs. */
-async function summaryJson(
-  pool: import('pg').Pool,
+function summaryJson(
   s: RunSummary,
   plan: Awaited<ReturnType<typeof reconcileProject>>,
   outcome: Outcome,
-): Promise<Record<string, unknown>> {
+): Record<string, unknown> {
   const { project, tasks } = s;
-  const prs = await pool.query<{ key: string; pr_url: string }>(
-    'select key, pr_url from tasks where project_id = $1 and pr_url is not null order by key',
-    [project.id],
-  );
+
   return {
     outcome,
     exit_code: EXIT_CODES[outcome],
@@ -252,7 +242,10 @@ async function summaryJson(
     cost_usd: project.cost_usd,
     tokens: project.tokens,
     branches: [...new Set(tasks.filter((t) => t.branch).map((t) => t.branch))],
-    pull_requests: prs.rows.map((r) => ({ task: r.key, url: r.pr_url })),
+    pull_requests: tasks
+      .filter((t) => t.pr_url)
+      .sort((a, b) => a.key.localeCompare(b.key))
+      .map((t) => ({ task: t.key, url: t.pr_url })),
     failures: s.failed.map((t) => ({ task: t.key, error: t.error?.message ?? null })),
   };
 }

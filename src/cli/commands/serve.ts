@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { loadEnvConfig } from '../../config/env.js';
 import { type GitHubApp, loadGitHubConfig, mountGitHubApp } from '../../github/index.js';
 import { configureLogging } from '../../log/setup.js';
+import { WebhookDispatcher } from '../../outgoing-webhooks/dispatch.js';
+import { runWebhookWorker } from '../../outgoing-webhooks/worker.js';
 import { replanRevision } from '../../reconcile/replan-revision.js';
 import { buildServer } from '../../server/build.js';
 import { openDatabase } from '../../store/open.js';
-import { WebhookDispatcher } from '../../webhooks/dispatch.js';
-import { runWebhookWorker } from '../../webhooks/worker.js';
 
 function intFromEnv(name: string, fallback: number): number {
   const v = process.env[name];

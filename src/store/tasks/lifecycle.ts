@@ -105,3 +105,14 @@ export async function releaseProviderWaiters(
         returning id, priority, max_attempts`,
   );
 }
+
+/** Phases that still have unfinished (or failed, retryable) tasks. */
+export async function openTaskPhases(db: Queryable, projectId: string): Promise<string[]> {
+  const found = await rows(
+    db,
+    z.object({ phase: z.string() }),
+    sql`select distinct phase from tasks
+         where project_id = ${projectId} and status in ('pending', 'blocked', 'queued', 'running', 'failed', 'dead_letter')`,
+  );
+  return found.map((r) => r.phase);
+}

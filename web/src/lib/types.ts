@@ -1,10 +1,21 @@
+import type { EventKind } from '../../../src/domain/events.js';
+import type { ProjectStatus, TaskStatus } from '../../../src/domain/states.js';
+
 // The vocabulary is the server's own (one source, bundled into the page).
-export { PHASES, PROJECT_STATUSES, TASK_STATUSES } from '../../../src/domain/states.js';
+export type { EventKind } from '../../../src/domain/events.js';
+export {
+  PHASES,
+  PROJECT_STATUSES,
+  type ProjectStatus,
+  RETRYABLE_TASK_STATUSES,
+  TASK_STATUSES,
+  type TaskStatus,
+} from '../../../src/domain/states.js';
 
 export interface EventRow {
   id: number;
   project_id: string | null;
-  kind: string;
+  kind: EventKind;
   subject_type: string;
   subject_id: string | null;
   actor_type: string;
@@ -19,7 +30,7 @@ export interface UiProject {
   git_url: string;
   source: string;
   phase: string;
-  status: string;
+  status: ProjectStatus;
   status_reason: string | null;
   cost_usd: number;
   tokens_total: number;
@@ -39,7 +50,7 @@ export interface ProjectDetail {
   default_branch: string | null;
   source: string;
   phase: string;
-  status: string;
+  status: ProjectStatus;
   status_reason: string | null;
   prd_content: string | null;
   cost_usd: number;
@@ -72,7 +83,7 @@ export interface Task {
   phase: string;
   agent_type: string;
   priority: number;
-  status: string;
+  status: TaskStatus;
   attempts: number;
   max_attempts: number;
   rarv_step: string | null;

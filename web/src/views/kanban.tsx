@@ -3,17 +3,45 @@ import { all, api } from '../lib/api.js';
 import { duration, label, money, tokens } from '../lib/format.js';
 import { useApi, useCoalescer, useLive, useResource } from '../lib/hooks.js';
 import { navigate } from '../lib/router.js';
-import type { Requirement, Task, TaskDetail } from '../lib/types.js';
+import {
+  type EventKind,
+  RETRYABLE_TASK_STATUSES,
+  type Requirement,
+  type Task,
+  type TaskDetail,
+  type TaskStatus,
+} from '../lib/types.js';
 import { ErrorNote, StatusBadge } from './common.js';
 
-const COLUMNS: Array<{ id: string; title: string; statuses: string[] }> = [
-  { id: 'pending', title: 'Pending', statuses: ['pending', 'queued'] },
-  { id: 'blocked', title: 'Blocked', statuses: ['blocked'] },
-  { id: 'running', title: 'Running', statuses: ['running'] },
-  { id: 'completed', title: 'Completed', statuses: ['completed'] },
-  { id: 'failed', title: 'Failed', statuses: ['failed'] },
-  { id: 'dead_letter', title: 'Dead letter', statuses: ['dead_letter'] },
+type ColumnId = Exclude<TaskStatus, 'queued' | 'cancelled'>;
+
+const COLUMNS: ReadonlyArray<{ id: ColumnId; title: string }> = [
+  { id: 'pending', title: 'Pending' },
+  { id: 'blocked', title: 'Blocked' },
+  { id: 'running', title: 'Running' },
+  { id: 'completed', title: 'Completed' },
+  { id: 'failed', title: 'Failed' },
+  { id: 'dead_letter', title: 'Dead letter' },
 ];
+
+/**
+ * The column of each task status, so a status added on the server does not
+ * compile here until it is placed. A queued task is still waiting to the
+ * reader; cancelled tasks are only counted.
+ */
+const COLUMN_OF: Readonly<Record<TaskStatus, ColumnId | null>> = {
+  pending: 'pending',
+  queued: 'pending',
+  blocked: 'blocked',
+  running: 'running',
+  completed: 'completed',
+  failed: 'failed',
+  dead_letter: 'dead_letter',
+  cancelled: null,
+};
+
+/** Events about a project that change many of its tasks at once (task events refresh their own card). */
+const RELOAD_ON: readonly EventKind[] = ['project.reconciled'];
 
 export function Kanban({
   projectId,
@@ -46,14 +74,14 @@ export function Kanban({
   useLive((e) => {
     if (e.project_id !== projectId) return;
     if (e.subject_type === 'task' && e.subject_id) refresh(e.subject_id);
-    else if (e.kind === 'project.reconciled' || e.kind.startsWith('tasks.')) void list.reload();
+    else if (RELOAD_ON.includes(e.kind)) void list.reload();
   });
 
   const q = filter.trim().toLowerCase();
   const tasks = (list.data ?? []).filter(
     (t) => !q || t.title.toLowerCase().includes(q) || t.key.toLowerCase().includes(q) || t.agent_type.includes(q),
   );
-  const cancelled = tasks.filter((t) => t.status === 'cancelled').length;
+  const cancelled = tasks.filter((t) => COLUMN_OF[t.status] === null).length;
 
   return (
     <div>
@@ -72,7 +100,7 @@ export function Kanban({
       <ErrorNote error={list.error} />
       <div class="kanban">
         {COLUMNS.map((col) => {
-          const items = tasks.filter((t) => col.statuses.includes(t.status));
+          const items = tasks.filter((t) => COLUMN_OF[t.status] === col.id);
           return (
             <section
               key={col.id}
@@ -231,7 +259,7 @@ function TaskDrawer({
               )}
             </dd>
           </dl>
-          {canWrite && ['failed', 'dead_letter', 'cancelled'].includes(t.status) && (
+          {canWrite && (RETRYABLE_TASK_STATUSES as readonly TaskStatus[]).includes(t.status) && (
             <button type="button" class="btn-primary" onClick={retry}>
               Retry task
             </button>

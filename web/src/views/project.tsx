@@ -3,13 +3,16 @@ import { TRANSITIONS, type UserAction } from '../../../src/domain/project-lifecy
 import { api } from '../lib/api.js';
 import { money, tokens } from '../lib/format.js';
 import { useApi, useCoalescer, useLive } from '../lib/hooks.js';
-import { PHASES, type ProjectDetail, type ProviderWait } from '../lib/types.js';
+import { type EventKind, PHASES, type ProjectDetail, type ProjectStatus, type ProviderWait } from '../lib/types.js';
 import { AgentsView } from './agents.js';
 import { ErrorNote, StatusBadge } from './common.js';
 import { CostView } from './cost.js';
 import { Kanban } from './kanban.js';
 import { LogsView } from './logs.js';
 import { PrdView } from './prd.js';
+
+/** Events that change every running project's detail (the provider's wait), whichever project they name. */
+const PROVIDER_EVENTS: readonly EventKind[] = ['provider.waiting', 'provider.recovered'];
 
 const TABS: Array<[string, string]> = [
   ['tasks', 'Tasks'],
@@ -47,7 +50,7 @@ export function ProjectView({
     project.set(() => p);
   });
   useLive((e) => {
-    if (e.project_id === id || e.kind === 'provider.waiting' || e.kind === 'provider.recovered') refresh(id);
+    if (e.project_id === id || PROVIDER_EVENTS.includes(e.kind)) refresh(id);
   });
   const p = project.data;
 
@@ -150,7 +153,7 @@ function PhaseTimeline({
   config,
 }: {
   phase: string | null;
-  status: string | null;
+  status: ProjectStatus | null;
   config: ProjectDetail | undefined;
 }) {
   const cur = phase ? PHASES.indexOf(phase as (typeof PHASES)[number]) : -1;

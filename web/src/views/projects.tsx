@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { TRANSITIONS } from '../../../src/domain/project-lifecycle.js';
 import { ApiError, api } from '../lib/api.js';
 import { money, tokens } from '../lib/format.js';
 import { useCoalescer, useLive, useResource } from '../lib/hooks.js';
@@ -6,7 +7,8 @@ import { navigate } from '../lib/router.js';
 import type { UiProject } from '../lib/types.js';
 import { Empty, ErrorNote, Progress, StatusBadge } from './common.js';
 
-const ARCHIVABLE = ['completed', 'failed', 'cancelled'];
+/** Which rows offer Archive comes from the server's own lifecycle table. */
+const ARCHIVABLE = TRANSITIONS.archive.from;
 
 export function ProjectsView({ canWrite }: { canWrite: boolean }) {
   const [showArchived, setShowArchived] = useState(false);

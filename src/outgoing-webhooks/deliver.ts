@@ -1,4 +1,5 @@
 import type { JobHandler, JobHelpers } from '../queue/worker.js';
+import { type Delivery, readDelivery, recordDeliveryAttempt } from '../store/webhooks.js';
 import { signPayload } from './signature.js';
 
 export interface DeliverOptions {
@@ -9,25 +10,8 @@ export interface DeliverOptions {
   userAgent?: string;
 }
 
-interface DeliveryRow {
-  id: string;
-  status: string;
-  url: string;
-  secret: string;
-  active: boolean;
-  event_id: number;
-  kind: string;
-  project_id: string | null;
-  subject_type: string;
-  subject_id: string | null;
-  actor_type: string;
-  actor_id: string | null;
-  data: Record<string, unknown>;
-  created_at: Date;
-}
-
 /** The JSON body receivers get; the same bytes on every attempt. */
-export function deliveryBody(r: DeliveryRow): string {
+export function deliveryBody(r: Delivery): string {
   return JSON.stringify({
     id: r.event_id,
     event: r.kind,
@@ -53,14 +37,7 @@ export function makeDeliverTask(options: DeliverOptions = {}): JobHandler {
       helpers.logger.error(`deliver_webhook: bad payload ${JSON.stringify(payload)}`);
       return;
     }
-    const { rows } = await helpers.query<DeliveryRow & Record<string, unknown>>(
-      `select d.id, d.status, w.url, w.secret, w.active, e.id as event_id, e.kind, e.project_id, e.subject_type,
-         e.subject_id, e.actor_type, e.actor_id, e.data, e.created_at
-       from webhook_deliveries d join webhooks w on w.id = d.webhook_id join events e on e.id = d.event_id
-       where d.id = $1`,
-      [deliveryId],
-    );
-    const row = rows[0];
+    const row = await helpers.withPgClient((db) => readDelivery(db, deliveryId));
     // Webhook deleted (its deliveries cascade), disabled, or already delivered: nothing to do.
     if (!row?.active || row.status === 'succeeded') return;
     const body = deliveryBody(row);
@@ -91,11 +68,14 @@ export function makeDeliverTask(options: DeliverOptions = {}): JobHandler {
     }
     const duration = Math.round(performance.now() - started);
     const final = error !== null && helpers.job.attempts >= helpers.job.max_attempts;
-    await helpers.query(
-      `update webhook_deliveries set attempts = attempts + 1, status = $2, response_status = $3,
-         response_body = $4, error = $5, duration_ms = $6, delivered_at = case when $2 = 'succeeded' then now() end
-       where id = $1`,
-      [deliveryId, error === null ? 'succeeded' : final ? 'failed' : 'pending', status, responseBody, error, duration],
+    await helpers.withPgClient((db) =>
+      recordDeliveryAttempt(db, deliveryId, {
+        status: error === null ? 'succeeded' : final ? 'failed' : 'pending',
+        responseStatus: status,
+        responseBody,
+        error,
+        durationMs: duration,
+      }),
     );
     if (error !== null) throw new Error(`webhook delivery ${deliveryId} to ${row.url} failed: ${error}`);
   };

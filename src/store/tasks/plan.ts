@@ -1,9 +1,14 @@
-import type pg from 'pg';
-import type { EventKind } from '../domain/events.js';
-import { CANCELLED_HASH } from '../planner/reconcile.js';
-import type { Requirement } from '../prd/types.js';
-import { removeTaskJobs } from '../queue/jobs.js';
-import { type Actor, recordEvent } from '../store/events.js';
+import type { EventKind } from '../../domain/events.js';
+import { CANCELLED_HASH, type RecordedTask } from '../../planner/diff.js';
+import { removeTaskJobs } from '../../queue/jobs.js';
+import { type Actor, recordEvent } from '../events.js';
+import type { PoolClient, Queryable } from '../pool.js';
+
+/**
+ * The tasks record's side of planning: applying a reconciled plan change
+ * (create, update, restart, reopen, cancel, dependencies) and reading back what
+ * is recorded for the next diff.
+ */
 
 /** The part of a planned task that is stored (structurally matches the planner's PlannedTask). */
 export interface TaskSpec {
@@ -42,68 +47,6 @@ export interface PlanChange {
   cancel: string[];
 }
 
-/**
- * Stores requirements of a PRD revision: upserted by key, marked removed when
- * they vanish. Returns which keys changed or disappeared since the last revision.
- */
-export async function upsertRequirements(
-  db: pg.PoolClient,
-  projectId: string,
-  revisionId: string,
-  requirements: readonly Requirement[],
-): Promise<{ changed: string[]; removed: string[]; added: string[] }> {
-  const before = await db.query<{ key: string; content_hash: string; status: string }>(
-    'select key, content_hash, status from requirements where project_id = $1',
-    [projectId],
-  );
-  const old = new Map(before.rows.map((r) => [r.key, r]));
-  const changed: string[] = [];
-  const added: string[] = [];
-  for (const r of requirements) {
-    const prev = old.get(r.key);
-    if (!prev || prev.status === 'removed') added.push(r.key);
-    else if (prev.content_hash !== r.contentHash) changed.push(r.key);
-  }
-  if (requirements.length) {
-    await db.query(
-      `insert into requirements (project_id, key, kind, title, body, priority, section_path, line, content_hash,
-                                 first_revision_id, last_revision_id)
-       select $1, r.key, r.kind, r.title, r.body, r.priority, r.section_path, r.line, r.content_hash, $2, $2
-         from jsonb_to_recordset($3::jsonb) as r(key text, kind text, title text, body text, priority text,
-                                                 section_path text[], line int, content_hash text)
-       on conflict (project_id, key) do update set
-         kind = excluded.kind, title = excluded.title, body = excluded.body, priority = excluded.priority,
-         section_path = excluded.section_path, line = excluded.line, content_hash = excluded.content_hash,
-         status = 'active', last_revision_id = excluded.last_revision_id,
-         updated_at = case when requirements.content_hash <> excluded.content_hash or requirements.status <> 'active'
-                           then now() else requirements.updated_at end`,
-      [
-        projectId,
-        revisionId,
-        JSON.stringify(
-          requirements.map((r) => ({
-            key: r.key,
-            kind: r.kind,
-            title: r.title.slice(0, 500),
-            body: r.text,
-            priority: r.priority,
-            section_path: r.sectionPath,
-            line: r.line,
-            content_hash: r.contentHash,
-          })),
-        ),
-      ],
-    );
-  }
-  const keys = requirements.map((r) => r.key);
-  const removedRows = await db.query<{ key: string }>(
-    `update requirements set status = 'removed', updated_at = now()
-      where project_id = $1 and status = 'active' and not (key = any($2::text[])) returning key`,
-    [projectId, keys],
-  );
-  return { changed, removed: removedRows.rows.map((r) => r.key), added };
-}
-
 function taskParams(t: TaskSpec) {
   return {
     key: t.key,
@@ -125,7 +68,7 @@ function taskParams(t: TaskSpec) {
  * idempotent by (project, key): applying the same change twice adds nothing.
  */
 export async function applyPlanChange(
-  db: pg.PoolClient,
+  db: PoolClient,
   projectId: string,
   change: PlanChange,
   allTasks: readonly TaskSpec[],
@@ -262,4 +205,38 @@ export async function applyPlanChange(
     );
   }
   return result;
+}
+
+/** What is recorded for each task of the project, for the plan diff. Reads only. */
+export async function recordedTasks(db: Queryable, projectId: string): Promise<RecordedTask[]> {
+  const { rows } = await db.query<{
+    key: string;
+    status: RecordedTask['status'];
+    requirement_key: string | null;
+    requirement_hash: string | null;
+    phase: string;
+    agent_type: string;
+    priority: number;
+    depends_on: string[];
+  }>(
+    `select t.key, t.status, r.key as requirement_key, t.requirement_hash, t.phase, t.agent_type, t.priority,
+            coalesce(array_agg(dt.key order by dt.key) filter (where dt.key is not null), '{}') as depends_on
+       from tasks t
+       left join requirements r on r.id = t.requirement_id
+       left join task_dependencies d on d.task_id = t.id
+       left join tasks dt on dt.id = d.depends_on
+      where t.project_id = $1
+      group by t.id, r.key`,
+    [projectId],
+  );
+  return rows.map((r) => ({
+    key: r.key,
+    status: r.status,
+    requirementKey: r.requirement_key,
+    requirementHash: r.requirement_hash,
+    phase: r.phase,
+    agentType: r.agent_type,
+    dependsOn: r.depends_on,
+    priority: r.priority,
+  }));
 }

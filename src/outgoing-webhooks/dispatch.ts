@@ -1,8 +1,12 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
-import { NotifyHub } from '../server/notify-hub.js';
+import { NotifyHub } from '../store/notify-hub.js';
 import { withTransaction } from '../store/pool.js';
+import { advanceDispatchCursor, lockDispatchCursor, settledEventsAfter } from '../store/webhooks.js';
 import { enqueueDeliveriesAfter, enqueueDeliveriesForEvent } from './enqueue.js';
+
+/** Events read per sweep step. */
+const BATCH = 1000;
 
 export interface DispatcherOptions {
   /** How often to sweep for events no notification announced (default 10 s). */
@@ -60,22 +64,13 @@ export class WebhookDispatcher {
     const settle = this.opts.settleSeconds ?? 60;
     for (let batch = 0; batch < 100 && !this.stopped; batch++) {
       const moved = await withTransaction(this.pool, async (db) => {
-        const cur = await db.query<{ last_event_id: number }>(
-          'select last_event_id from webhook_dispatch_cursor for update skip locked',
-        );
-        const from = cur.rows[0]?.last_event_id;
+        const from = await lockDispatchCursor(db);
         if (from === undefined) return false;
-        await enqueueDeliveriesAfter(db, from, 1000);
-        const next = await db.query<{ id: number | null; n: number }>(
-          `select max(id) filter (where created_at < now() - make_interval(secs => $2)) as id, count(*)::int as n
-           from (select id, created_at from events where id > $1 order by id limit 1000) b`,
-          [from, settle],
-        );
-        const to = next.rows[0]?.id;
-        if (to && to > from) {
-          await db.query('update webhook_dispatch_cursor set last_event_id = $1, updated_at = now()', [to]);
-        }
-        return (next.rows[0]?.n ?? 0) === 1000 && !!to && to > from;
+        await enqueueDeliveriesAfter(db, from, BATCH);
+        const next = await settledEventsAfter(db, from, BATCH, settle);
+        const to = next.id;
+        if (to && to > from) await advanceDispatchCursor(db, to);
+        return next.n === BATCH && !!to && to > from;
       });
       if (!moved) break;
     }

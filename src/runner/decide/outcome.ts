@@ -1,0 +1,53 @@
+/**
+ * How an attempt at a task ends, as every step reports it and the settle
+ * carries it out (decide/settle.ts plans the writes). Typed fields, never
+ * text, tell the settle what to do: whether the provider pauses, whether the
+ * project is held, when the task comes back.
+ */
+import type { HoldCause } from '../../projects/transition.js';
+import type { BackoffPolicy, ProviderFailure, ProviderTrouble } from '../../provider/gate.js';
+
+/** The project stops for a person to act (budget, authentication, billing, provider). */
+export interface Hold {
+  cause: HoldCause;
+  reason: string;
+}
+
+/** A passing verify, as recorded on the checkpoint and shown on the pull request. */
+export interface Verified {
+  passed: true;
+  summary: string;
+}
+
+export type Outcome =
+  | { kind: 'completed' }
+  /** Back to pending at its checkpoint without spending the attempt (paused project, task changed). */
+  | { kind: 'handback'; reason: string }
+  | { kind: 'retry'; reason: string; delayMs: number; countAttempt: boolean }
+  | { kind: 'requeue'; reason: string; runAt: Date }
+  /** Held back by a provider-wide pause; `called`: this task's own call hit the trouble. */
+  | { kind: 'provider_wait'; trouble: ProviderTrouble | null; reason: string; runAt: Date; called: boolean }
+  /** This task's call hit provider trouble: recorded provider-wide in the settle's transaction, then a wait (or a hold). */
+  | { kind: 'provider_failed'; failure: ProviderFailure; policy: BackoffPolicy; runningSince: Date | null }
+  /** Back to pending; with `hold`, the project stops for a person to act. */
+  | { kind: 'park'; reason: string; hold?: Hold }
+  | { kind: 'dead'; reason: string };
+
+/** An outcome once a call's provider trouble has been recorded (what the settle plans with). */
+export type SettledOutcome = Exclude<Outcome, { kind: 'provider_failed' }>;
+
+/** What a RARV step leads to: the next step, a verified branch, or the end of the attempt. */
+export type Next =
+  | { kind: 'step'; step: 'reason' | 'act' | 'reflect' | 'verify' }
+  /** Verify passed: what follows verify (publishing) decides the outcome. */
+  | { kind: 'verified'; verify: Verified }
+  | { kind: 'stop'; outcome: Outcome };
+
+export function stop(outcome: Outcome): Next {
+  return { kind: 'stop', outcome };
+}
+
+/** The loop ended at a checkpoint because the attempt was told to stop: resumes there on the next claim. */
+export function stoppedAtCheckpoint(now: Date): Outcome {
+  return { kind: 'requeue', reason: 'stopped at a checkpoint (runner shutting down or project stopped)', runAt: now };
+}

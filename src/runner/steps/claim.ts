@@ -1,0 +1,72 @@
+/**
+ * Claims a task for this runner: one agent run row, attempt counted, events.
+ * Concurrency caps (`limits.max_concurrent_agents` per project and
+ * `agents.<type>.max_concurrency`) are checked in the same transaction under a
+ * per-project advisory lock, counting live agent runs across every runner; at a
+ * cap the job is put back with a growing delay (see capDelayMs) and null is
+ * returned. A settling task wakes the next waiting one (wakeCappedTasks), so
+ * waiting tasks neither spin nor sleep long past a free slot.
+ */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { SamgitaConfig } from '../../config/samgita-yaml/schema.js';
+import { addTaskJob, addTaskJobs, notifyNewJobs } from '../../queue/jobs.js';
+import { withTransaction } from '../../store/pool.js';
+import { checkClaim, claimTask, deferAtCap, dueCappedTasks, lockProjectClaims } from '../../store/tasks/claim.js';
+import type { TaskRecord } from '../../store/tasks/load.js';
+import { agentSettings } from '../agent-settings.js';
+import { capDelayMs, capReached } from '../decide/claim.js';
+import { runnerActor, type TaskRunContext } from '../task-run.js';
+
+/** Returns the new agent run's id, or null when the task is not claimed (a duplicate job, or at a cap). */
+export async function claim(ctx: TaskRunContext, task: TaskRecord, config: SamgitaConfig): Promise<string | null> {
+  const settings = agentSettings(config, task.agent_type, task.checkpoint.escalations ?? 0);
+  const agentRunId = randomUUID();
+  // Claims of one project queue on its advisory lock until commit, so the locked
+  // part is kept to four round trips: lock, check, write, commit.
+  return withTransaction(ctx.pool, async (db) => {
+    await lockProjectClaims(db, task.project_id);
+    const live = await checkClaim(db, task);
+    if (!live.live) {
+      ctx.log.debug({ task: task.key }, 'task already running elsewhere or no longer queued; duplicate job dropped');
+      return null;
+    }
+    const cap = capReached(live, {
+      project: config.limits.max_concurrent_agents,
+      type: config.agents[task.agent_type]?.max_concurrency ?? null,
+      agentType: task.agent_type,
+    });
+    if (cap) {
+      const runAt = new Date(Date.now() + capDelayMs(task.cap_waits));
+      await deferAtCap(db, task.id, runAt);
+      await addTaskJob(db, task, runAt);
+      const delay = runAt.getTime() - Date.now();
+      ctx.log.debug({ task: task.key, cap, delay }, 'at a concurrency cap; task waits');
+      return null;
+    }
+    await claimTask(db, {
+      agentRunId,
+      task,
+      runnerId: ctx.runnerId,
+      host: ctx.host,
+      pid: process.pid,
+      model: settings.model,
+      maxAttempts: config.limits.max_attempts,
+      actor: runnerActor(ctx),
+    });
+    task.attempts += 1;
+    return agentRunId;
+  });
+}
+
+/**
+ * A slot freed in `projectId`: bring the next capped task forward to run now,
+ * same agent type first, then by priority. graphile-worker's job_key replace
+ * mode moves the waiting job's run_at.
+ */
+export async function wakeCappedTasks(pool: pg.Pool, projectId: string, agentType: string, n = 1): Promise<number> {
+  const due = await dueCappedTasks(pool, projectId, agentType, n);
+  await addTaskJobs(pool, due, null);
+  await notifyNewJobs(pool, due.length);
+  return due.length;
+}

@@ -1,0 +1,99 @@
+/**
+ * Settle: the attempt's outcome written in one transaction — the task row,
+ * its agent run, the events, a project hold and the task's next job — so the
+ * domain table stays the single source of truth. What to write is planned by
+ * decide/settle.ts; a call's provider trouble is recorded first, in the same
+ * transaction (provider and task agree).
+ */
+import { advanceProject, holdProject } from '../../projects/transition.js';
+import { addTaskJob } from '../../queue/jobs.js';
+import { cancelAgentRun, endAgentRun } from '../../store/agent-runs.js';
+import { recordEvent } from '../../store/events.js';
+import { type PoolClient, withTransaction } from '../../store/pool.js';
+import type { TaskRecord } from '../../store/tasks/load.js';
+import {
+  cancelRunningTask,
+  completeTask,
+  deadLetterTask,
+  handBackTask,
+  lockSettlingTask,
+  parkTask,
+  requeueTask,
+  retryTaskLater,
+} from '../../store/tasks/settle.js';
+import type { Outcome } from '../decide/outcome.js';
+import { planSettle, type SettlePlan, type TaskWrite } from '../decide/settle.js';
+import { recordFailureIn } from '../provider.js';
+import { runnerActor, type TaskRunContext } from '../task-run.js';
+import { wakeCappedTasks } from './claim.js';
+
+/** `agentRunId`: null when the task was never claimed (held back before the claim). */
+export async function settle(
+  ctx: TaskRunContext,
+  task: TaskRecord,
+  agentRunId: string | null,
+  outcome: Outcome,
+): Promise<SettlePlan> {
+  const actor = runnerActor(ctx);
+  const plan = await withTransaction(ctx.pool, async (db) => {
+    const row = await lockSettlingTask(db, task.id);
+    // Provider trouble is a fact about the provider whatever became of the task: recorded first.
+    const settled =
+      outcome.kind === 'provider_failed'
+        ? await recordFailureIn(db, outcome, { actor, projectId: task.project_id })
+        : outcome;
+    const plan = planSettle({ row, outcome: settled, task, agentRunId, now: new Date() });
+    await writeTask(db, task.id, plan.task);
+    if (agentRunId && plan.run) {
+      if (plan.run.kind === 'cancel_if_open') await cancelAgentRun(db, agentRunId, plan.run.error);
+      else await endAgentRun(db, agentRunId, plan.run.status, plan.run.error);
+    }
+    for (const e of plan.events) {
+      await recordEvent(db, {
+        projectId: task.project_id,
+        kind: e.kind,
+        subjectType: e.subject,
+        subjectId: e.subject === 'task' ? task.id : agentRunId,
+        actor,
+        data: e.data,
+      });
+    }
+    if (plan.hold)
+      await holdProject(db, task.project_id, actor, plan.hold.cause, plan.hold.reason, { task_id: task.id });
+    if (plan.job)
+      await addTaskJob(
+        db,
+        { id: task.id, priority: task.priority, max_attempts: plan.job.maxAttempts },
+        plan.job.runAt,
+      );
+    return plan;
+  });
+  ctx.onSettled?.(task.id, plan.status);
+  if (plan.advance) await advanceProject(ctx.pool, task.project_id, actor);
+  // This task's agent run ended, so a slot is free for a task waiting at a cap.
+  if (agentRunId) await wakeCappedTasks(ctx.pool, task.project_id, task.agent_type).catch(() => {});
+  return plan;
+}
+
+async function writeTask(db: PoolClient, taskId: string, w: TaskWrite): Promise<void> {
+  switch (w.kind) {
+    case 'keep':
+      return;
+    case 'cancel':
+      return cancelRunningTask(db, taskId);
+    case 'complete':
+      return completeTask(db, taskId);
+    case 'hand_back':
+      return handBackTask(db, taskId);
+    case 'park':
+      return parkTask(db, taskId, w.error, w.refund);
+    case 'requeue':
+      return requeueTask(db, taskId, w.error, w.refund, w.runAt);
+    case 'provider_wait':
+      return requeueTask(db, taskId, w.error, w.refund, w.runAt, 'provider');
+    case 'dead_letter':
+      return deadLetterTask(db, taskId, w.error, w.attempts);
+    case 'retry':
+      return retryTaskLater(db, taskId, w.error, w.attempts, w.runAt);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Verify: samgita.yaml's verify commands run in the worktree. Pass: the
+ * branch is verified. Fail: the output joins the continuity log and the loop
+ * goes back to Reason; after `limits.rarv_loops` failures the model tier
+ * escalates, then the attempt fails.
+ */
+import { addMemory } from '../../store/memories.js';
+import { endStep, startStepAt } from '../../store/rarv-steps.js';
+import { saveStep } from '../../store/tasks/load.js';
+import { type AgentSettings, agentSettings } from '../agent-settings.js';
+import { type Next, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
+import { decideVerify } from '../decide/verify.js';
+import { type Attempt, outsideGate, type RarvState, retryDelayMs, type Workspace } from '../task-run.js';
+import { runVerify, summarizeVerifyFailure } from '../verify-commands.js';
+
+export async function verify(a: Attempt, ws: Workspace, state: RarvState, settings: AgentSettings): Promise<Next> {
+  const { ctx, task, config } = a;
+  const commands = ws.verifyCommands;
+  const { id } = await startStepAt(ctx.pool, a.agentRunId, task.id, state.loop, 'verify', { commands });
+  const result = await outsideGate(ctx, () =>
+    runVerify(ws.path, commands, { timeoutMs: config.verify.timeout, signal: a.signal }),
+  );
+  for (const s of result.steps)
+    a.logs.verify(`$ ${s.command} → ${s.timedOut ? 'timed out' : `exit ${s.exitCode}`}\n${s.output}`);
+  await endStep(ctx.pool, id, result.passed ? 'completed' : 'failed', result);
+  // Killed mid-run: the result says nothing about the work, and the task resumes at Verify.
+  if (a.signal.aborted) return stop(stoppedAtCheckpoint(new Date()));
+  const escalations = state.checkpoint.escalations ?? 0;
+  const failure = result.passed ? '' : summarizeVerifyFailure(result);
+  const next = agentSettings(config, task.agent_type, escalations + 1);
+  const decision = decideVerify({
+    passed: result.passed,
+    loop: state.loop,
+    rarvLoops: config.limits.rarv_loops,
+    escalations,
+    tier: settings.tier,
+    nextTier: next.tier,
+    failure,
+    retryDelayMs: retryDelayMs(ctx, task),
+  });
+  if (decision.kind === 'passed') {
+    const verified = { passed: true, summary: 'all verify commands passed' } as const;
+    state.checkpoint.verify = verified;
+    await saveStep(ctx.pool, task.id, 'done', state.loop, state.checkpoint);
+    return { kind: 'verified', verify: verified };
+  }
+  state.checkpoint.verify = { passed: false, summary: failure };
+  state.checkpoint.continuity = [...(state.checkpoint.continuity ?? []), `Loop ${state.loop + 1}: ${failure}`];
+  await addMemory(ctx.pool, {
+    projectId: task.project_id,
+    taskId: task.id,
+    type: 'procedural',
+    content: `${task.key}: ${failure.slice(0, 1500)}`,
+    importance: 0.7,
+  });
+  state.loop = decision.loop;
+  if (decision.kind === 'retry') {
+    await saveStep(ctx.pool, task.id, 'reason', state.loop, state.checkpoint);
+    return stop(decision.outcome);
+  }
+  if (decision.escalated) {
+    state.checkpoint.escalations = decision.escalations;
+    a.log.info({ from: settings.model, to: next.model }, 'escalating to a stronger model');
+    a.logs.system(`escalating from ${settings.model} to ${next.model} after ${state.loop} failed verify loops`);
+  }
+  await saveStep(ctx.pool, task.id, 'reason', state.loop, state.checkpoint);
+  return { kind: 'step', step: 'reason' };
+}

@@ -1,0 +1,208 @@
+/**
+ * The status page's read models: one query per view (project list with
+ * progress, the agents grid, cost rollups, a requirement).
+ */
+import { z } from 'zod';
+import { PHASES, PROJECT_STATUSES } from '../../domain/states.js';
+import type { Queryable } from '../pool.js';
+import { maybeOne, raw, rows, type Sql, sql } from '../sql.js';
+import { where } from './where.js';
+
+const UiProjectRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  git_url: z.string(),
+  source: z.string(),
+  phase: z.enum(PHASES),
+  status: z.enum(PROJECT_STATUSES),
+  status_reason: z.string().nullable(),
+  cost_usd: z.number(),
+  updated_at: z.date(),
+  tokens_total: z.number(),
+  tasks_total: z.number(),
+  tasks_done: z.number(),
+  tasks_running: z.number(),
+  tasks_failed: z.number(),
+  agents_active: z.number(),
+});
+
+/** Newest 500 projects with progress; archived ones only when asked for, or when one project is asked for by id. */
+export async function uiProjects(
+  db: Queryable,
+  q: { includeArchived: boolean; id?: string | undefined },
+): Promise<z.output<typeof UiProjectRow>[]> {
+  return rows(
+    db,
+    UiProjectRow,
+    sql`select p.id, p.name, p.git_url, p.source, p.phase, p.status, p.status_reason, p.cost_usd, p.updated_at,
+               p.input_tokens + p.output_tokens + p.cache_read_tokens + p.cache_write_tokens as tokens_total,
+               coalesce(t.total, 0)::int as tasks_total, coalesce(t.done, 0)::int as tasks_done,
+               coalesce(t.running, 0)::int as tasks_running, coalesce(t.failed, 0)::int as tasks_failed,
+               (select count(*) from agent_runs a where a.project_id = p.id and a.ended_at is null)::int as agents_active
+          from projects p
+          left join lateral (
+            select count(*) as total,
+                   count(*) filter (where status in ('completed', 'cancelled')) as done,
+                   count(*) filter (where status = 'running') as running,
+                   count(*) filter (where status in ('failed', 'dead_letter')) as failed
+              from tasks where project_id = p.id) t on true
+         ${where([!q.includeArchived && !q.id && sql`p.status <> 'archived'`, q.id && sql`p.id = ${q.id}`])}
+         order by p.inserted_at desc, p.id desc limit 500`,
+  );
+}
+
+const UiAgentRow = z.object({
+  id: z.string(),
+  project_id: z.string(),
+  project_name: z.string(),
+  agent_type: z.string(),
+  status: z.string(),
+  model: z.string().nullable(),
+  node: z.string(),
+  runner_id: z.string().nullable(),
+  runner_host: z.string().nullable(),
+  runner_name: z.string().nullable(),
+  task_id: z.string().nullable(),
+  task_key: z.string().nullable(),
+  task_title: z.string().nullable(),
+  rarv_loop: z.number().nullable(),
+  attempt: z.number(),
+  total_tokens: z.number(),
+  cost_usd: z.number(),
+  started_at: z.date(),
+  ended_at: z.date().nullable(),
+  elapsed_ms: z.number(),
+});
+
+/**
+ * The agents grid: runs with their task, project and runner. `active` lists
+ * the runs that have not ended (newest first, up to `limit`) and the 20 that
+ * ended last; otherwise, or for one run by id, every run newest first.
+ */
+export async function uiAgents(
+  db: Queryable,
+  q: { projectId?: string | undefined; id?: string | undefined; active: boolean; limit: number },
+): Promise<z.output<typeof UiAgentRow>[]> {
+  const filters = [q.projectId && sql`a.project_id = ${q.projectId}`, q.id && sql`a.id = ${q.id}`];
+  const select = (condition: Sql) =>
+    sql`select a.id, a.project_id, p.name as project_name, a.agent_type, a.status, a.model, a.node,
+               a.runner_id, r.host as runner_host, r.name as runner_name, a.current_task_id as task_id,
+               t.key as task_key, t.title as task_title, t.rarv_loop, a.attempt, a.total_tokens, a.cost_usd,
+               a.started_at, a.ended_at,
+               (extract(epoch from coalesce(a.ended_at, now()) - a.started_at) * 1000)::float8 as elapsed_ms
+          from agent_runs a
+          join projects p on p.id = a.project_id
+          left join runners r on r.id = a.runner_id
+          left join tasks t on t.id = a.current_task_id
+         ${where([condition, ...filters])}`;
+  const query =
+    q.active && !q.id
+      ? sql`(${select(sql`a.ended_at is null`)} order by a.started_at desc limit ${q.limit})
+            union all
+            (${select(sql`a.ended_at is not null`)} order by a.ended_at desc limit 20)`
+      : sql`${select(sql`true`)} order by a.started_at desc limit ${q.limit}`;
+  return rows(db, UiAgentRow, query);
+}
+
+const CostRow = z.object({
+  key: z.string(),
+  cost_usd: z.number(),
+  tokens: z.number(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+});
+type CostRow = z.output<typeof CostRow>;
+
+const SUMS = raw(`coalesce(sum(cost_usd), 0)::float8 as cost_usd,
+  coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)::float8 as tokens,
+  coalesce(sum(input_tokens), 0)::float8 as input_tokens, coalesce(sum(output_tokens), 0)::float8 as output_tokens`);
+
+export interface UiCosts {
+  total: CostRow;
+  by_project: Array<CostRow & { name: string }>;
+  by_phase: CostRow[];
+  by_agent_type: CostRow[];
+  by_day: CostRow[];
+}
+
+/**
+ * Cost and tokens per project (their totals; archived ones left out), phase
+ * and agent type (from tasks, phases in run order) and UTC day (agent runs by
+ * start date, the last `days` days, empty days included). Everything when
+ * `projectId` is null.
+ */
+export async function uiCosts(db: Queryable, q: { projectId: string | null; days: number }): Promise<UiCosts> {
+  const pid = q.projectId;
+  const [byProject, byPhase, byType, byDay] = await Promise.all([
+    rows(
+      db,
+      CostRow.extend({ name: z.string() }),
+      sql`select id::text as key, name, ${SUMS} from projects
+           where (${pid}::uuid is null or id = ${pid}) and status <> 'archived'
+           group by id order by 3 desc, name limit 100`,
+    ),
+    rows(
+      db,
+      CostRow,
+      sql`select phase as key, ${SUMS} from tasks where (${pid}::uuid is null or project_id = ${pid}) group by phase`,
+    ),
+    rows(
+      db,
+      CostRow,
+      sql`select agent_type as key, ${SUMS} from tasks where (${pid}::uuid is null or project_id = ${pid})
+           group by agent_type order by 2 desc, 1 limit 40`,
+    ),
+    rows(
+      db,
+      CostRow,
+      sql`select to_char(d.day, 'YYYY-MM-DD') as key,
+                 coalesce(sum(a.cost_usd), 0)::float8 as cost_usd, coalesce(sum(a.total_tokens), 0)::float8 as tokens,
+                 coalesce(sum(a.input_tokens), 0)::float8 as input_tokens,
+                 coalesce(sum(a.output_tokens), 0)::float8 as output_tokens
+            from generate_series((now() at time zone 'utc')::date - (${q.days}::int - 1), (now() at time zone 'utc')::date,
+                                 interval '1 day') d(day)
+            left join agent_runs a on (a.started_at at time zone 'utc')::date = d.day
+                                  and (${pid}::uuid is null or a.project_id = ${pid})
+           group by d.day order by d.day`,
+    ),
+  ]);
+  const order = (k: string) => (PHASES as readonly string[]).indexOf(k);
+  const total = byProject.reduce(
+    (acc, r) => ({
+      key: 'total',
+      cost_usd: acc.cost_usd + r.cost_usd,
+      tokens: acc.tokens + r.tokens,
+      input_tokens: acc.input_tokens + r.input_tokens,
+      output_tokens: acc.output_tokens + r.output_tokens,
+    }),
+    { key: 'total', cost_usd: 0, tokens: 0, input_tokens: 0, output_tokens: 0 },
+  );
+  return {
+    total,
+    by_project: byProject,
+    by_phase: byPhase.sort((a, b) => order(a.key) - order(b.key)),
+    by_agent_type: byType,
+    by_day: byDay,
+  };
+}
+
+const RequirementRow = z.object({
+  id: z.string(),
+  key: z.string(),
+  kind: z.string(),
+  title: z.string(),
+  body: z.string(),
+  priority: z.string().nullable(),
+  section_path: z.array(z.string()),
+  line: z.number().nullable(),
+  status: z.string(),
+});
+
+/** A requirement of a PRD (what a task was planned from). */
+export async function readRequirement(db: Queryable, id: string): Promise<z.output<typeof RequirementRow> | null> {
+  return maybeOne(
+    db,
+    RequirementRow,
+    sql`select id, key, kind, title, body, priority, section_path, line, status from requirements where id = ${id}`,
+  );
+}
