@@ -23,9 +23,7 @@ import { createApiKey } from '../src/auth/keys.js';
 import { loadEnvConfig } from '../src/config/env.js';
 import { createLogger } from '../src/log/logger.js';
 import { buildServer } from '../src/server/build.js';
-import { startEmbeddedPostgres } from '../src/store/embedded.js';
-import { migrateAll } from '../src/store/open.js';
-import { createPool } from '../src/store/pool.js';
+import { createPool, migrateAll, startEmbeddedPostgres } from '../src/store/connection.js';
 
 const RATE = Number(process.env.RATE ?? 500);
 const DURATION = Number(process.env.DURATION ?? 20);

@@ -16,8 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { runMigrations as runWorkerMigrations } from 'graphile-worker';
 import pg from 'pg';
 import { quietWorkerLogger } from '../src/queue/worker.js';
-import { migrate } from '../src/store/migrate.js';
-import { createPool } from '../src/store/pool.js';
+import { createPool, migrate } from '../src/store/connection.js';
 import { launchBrowser, seedStatusPage, startPageServer } from '../test/support/browser.js';
 
 const args = process.argv.slice(2);

@@ -2,8 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { migrateAll } from '../src/store/open.js';
-import { createPool } from '../src/store/pool.js';
+import { createPool, migrateAll } from '../src/store/connection.js';
 
 export async function freshDatabase(poolSize = 20): Promise<{ url: string; pool: pg.Pool; drop(): Promise<void> }> {
   const admin = process.env.DATABASE_URL;

@@ -3,8 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import type { EnvConfig } from '../config/env.js';
 import type { Logger } from '../log/logger.js';
-import type { Actor } from '../store/events.js';
-import type { NotifyHub } from '../store/notify-hub.js';
+import type { Actor, NotifyHub } from '../store/events.js';
 
 export interface PrdUpdatedEvent {
   projectId: string;

@@ -1,7 +1,7 @@
 import { effectiveConfig } from '../config/effective.js';
 import { replanProject } from '../reconcile/replan.js';
 import type { Actor } from '../store/events.js';
-import { readCurrentRevisionConfig, readRevisionSummary } from '../store/read/revisions.js';
+import { readCurrentRevisionConfig, readRevisionSummary } from '../store/read/projects.js';
 import type { ApiContext } from './context.js';
 import { conflict } from './errors.js';
 

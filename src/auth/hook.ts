@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.js';
 import type { RateLimiter } from '../server/rate-limit.js';
-import type { NotifyHub } from '../store/notify-hub.js';
-import type { Queryable } from '../store/pool.js';
+import type { Queryable } from '../store/connection.js';
+import type { NotifyHub } from '../store/events.js';
 import { sessionFromCookie } from '../web-ui/session-cookie.js';
 import { CREATE_KEY_HINT, hasActiveKeys, hashKey, type KeyScope, touchApiKey, verifyApiKey } from './keys.js';
 

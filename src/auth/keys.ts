@@ -7,11 +7,11 @@ import {
   findApiKeyByPrefix,
   insertApiKey,
   revokeApiKey as revokeStoredKey,
-} from '../store/api-keys.js';
+} from '../store/api.js';
+import type { Queryable } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
-import type { Queryable } from '../store/pool.js';
 
-export { hasActiveKeys, listApiKeys, touchApiKey } from '../store/api-keys.js';
+export { hasActiveKeys, listApiKeys, touchApiKey } from '../store/api.js';
 
 export type KeyScope = ApiKeyScope;
 export const KEY_SCOPES: readonly KeyScope[] = API_KEY_SCOPES;

@@ -2,8 +2,7 @@ import { createLogUpdate } from 'log-update';
 import type pg from 'pg';
 import pc from 'picocolors';
 import { describeWait } from '../provider/gate.js';
-import { listenToEvents } from '../store/listen-events.js';
-import { readProviderState } from '../store/provider.js';
+import { listenToEvents } from '../store/events.js';
 import {
   lastEventId,
   type ProjectLineRow,
@@ -11,7 +10,8 @@ import {
   readProjectLine,
   readTaskLines,
   type TaskLine,
-} from '../store/read/progress.js';
+} from '../store/read/dashboard.js';
+import { readProviderState } from '../store/runners.js';
 
 export type { TaskLine };
 

@@ -17,10 +17,9 @@ import { analyzePrdDetailed, hasAnalysis, storeAnalysis } from '../reconcile/ana
 import { type DesiredState, readDesiredState } from '../reconcile/desired-state.js';
 import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../runner/claude-env.js';
+import { type Database, openDatabase } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
-import { type Database, openDatabase } from '../store/open.js';
-import { type ProjectRow, registerProject } from '../store/projects.js';
-import { recordRevision } from '../store/revisions.js';
+import { type ProjectRow, recordRevision, registerProject } from '../store/projects.js';
 
 export const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? null };
 

@@ -3,7 +3,7 @@ import { SamgitaError } from '../errors.js';
 import { formatPlanDiff } from '../planner/format.js';
 import { transitionProject } from '../projects/transition.js';
 import type { Actor } from '../store/events.js';
-import { taskCounts } from '../store/read/status.js';
+import { taskCounts } from '../store/read/projects.js';
 import { retryTask } from '../tasks/retry.js';
 import { findProjectById, type GitHubProject } from './projects.js';
 

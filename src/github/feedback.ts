@@ -6,17 +6,17 @@
 import type pg from 'pg';
 import { advanceProject, advanceProjectIn } from '../projects/transition.js';
 import { removeTaskJobs } from '../queue/jobs.js';
+import { withTransaction } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
-import { withTransaction } from '../store/pool.js';
 import {
   appendReviewFeedback,
   cancelClosedTask as cancelClosedTaskRow,
   completeMergedTask as completeMergedTaskRow,
   lockTaskStatus,
   type PrTask,
-} from '../store/tasks/review.js';
+} from '../store/tasks.js';
 
-export { findTaskForPull, type PrTask } from '../store/tasks/review.js';
+export { findTaskForPull, type PrTask } from '../store/tasks.js';
 
 /**
  * Review feedback goes back to the agent: appended to payload.reviewFeedback

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { EventKind } from '../domain/events.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { listenToEvents } from '../store/listen-events.js';
+import { listenToEvents } from '../store/events.js';
 import { createGitHubApp, type GitHubApp } from './app.js';
 import type { GitHubConfig } from './config.js';
 import type { OctokitTuning } from './octokit.js';

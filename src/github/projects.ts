@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { transitionProject, transitionProjectIn } from '../projects/transition.js';
+import { withTransaction } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
 import { findProjectById, findProjectByRepo, type GitHubProject } from '../store/github.js';
-import { withTransaction } from '../store/pool.js';
 import { lockProject, registerProject, updateGitHubLink } from '../store/projects.js';
 
 export { findProjectById, findProjectByRepo, type GitHubProject } from '../store/github.js';

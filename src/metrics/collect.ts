@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import type { Queryable } from '../store/pool.js';
+import type { Queryable } from '../store/connection.js';
 import {
   activeRunsByAgentType,
   costTotal,
@@ -10,7 +10,7 @@ import {
   taskDurations,
   tasksByStatus,
   tokenTotals,
-} from '../store/read/metrics.js';
+} from '../store/read/dashboard.js';
 
 /** Upper bounds (seconds) of the task duration histogram. */
 export const DURATION_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];

@@ -1,5 +1,5 @@
 import type { JobHandler, JobHelpers } from '../queue/worker.js';
-import { type Delivery, readDelivery, recordDeliveryAttempt } from '../store/webhooks.js';
+import { type Delivery, readDelivery, recordDeliveryAttempt } from '../store/api.js';
 import { signPayload } from './signature.js';
 
 export interface DeliverOptions {

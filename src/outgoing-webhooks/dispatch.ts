@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
-import { NotifyHub } from '../store/notify-hub.js';
-import { withTransaction } from '../store/pool.js';
-import { advanceDispatchCursor, lockDispatchCursor, settledEventsAfter } from '../store/webhooks.js';
+import { advanceDispatchCursor, lockDispatchCursor, settledEventsAfter } from '../store/api.js';
+import { withTransaction } from '../store/connection.js';
+import { NotifyHub } from '../store/events.js';
 import { enqueueDeliveriesAfter, enqueueDeliveriesForEvent } from './enqueue.js';
 
 /** Events read per sweep step. */

@@ -1,6 +1,6 @@
 import { addDeliveryJobs } from '../queue/jobs.js';
-import { atomically, type Pool, type PoolClient } from '../store/pool.js';
-import { insertDeliveriesAfter, insertDeliveriesForEvent } from '../store/webhooks.js';
+import { insertDeliveriesAfter, insertDeliveriesForEvent } from '../store/api.js';
+import { atomically, type Pool, type PoolClient } from '../store/connection.js';
 
 export { DELIVER_WEBHOOK, WEBHOOK_MAX_ATTEMPTS } from '../queue/jobs.js';
 

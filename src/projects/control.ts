@@ -11,8 +11,8 @@ import type pg from 'pg';
 import type { UserAction } from '../domain/project-lifecycle.js';
 import { SamgitaError } from '../errors.js';
 import { removeWorktree } from '../git/worktree.js';
+import type { Queryable } from '../store/connection.js';
 import { type Actor, recordEvent } from '../store/events.js';
-import type { Queryable } from '../store/pool.js';
 import {
   findProjectRefById,
   findProjectRefByLocation,

@@ -17,8 +17,8 @@ import type { ProjectStatus } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
 import { addTaskJobs, removeTaskJobs } from '../queue/jobs.js';
 import { decidePhase, PHASES } from '../queue/phase.js';
+import { type PoolClient, withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent, SYSTEM_ACTOR } from '../store/events.js';
-import { type PoolClient, withTransaction } from '../store/pool.js';
 import { lockProject, writeProjectPhase, writeProjectStatus } from '../store/projects.js';
 import {
   cancelProjectTasks,
@@ -26,7 +26,7 @@ import {
   markBlockedTasks,
   markReadyTasks,
   phaseCounts,
-} from '../store/tasks/lifecycle.js';
+} from '../store/tasks.js';
 
 /** Why Samgita held a project for a person (action `hold`); a spent budget is recorded as `budget.exceeded`. */
 export type HoldCause = 'budget' | 'auth' | 'billing' | 'provider';

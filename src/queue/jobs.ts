@@ -6,7 +6,7 @@
  * a task is `queued` if and only if it has a job, and the two change in one
  * transaction (callers pass their transaction's client).
  */
-import type { Queryable } from '../store/pool.js';
+import type { Queryable } from '../store/connection.js';
 
 /** The job that runs one task through RARV on a runner. */
 export const RUN_TASK = 'run_task';

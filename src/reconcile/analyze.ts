@@ -13,8 +13,8 @@ import { parseWorkBreakdown, workBreakdownJsonSchema } from '../planner/structur
 import type { PlannedTask, PlannerConfig } from '../planner/types.js';
 import { parsePrd } from '../prd/parse.js';
 import type { ParsedPrd } from '../prd/types.js';
-import { analysisExists, newestBreakdown, upsertAnalysis } from '../store/analyses.js';
-import type { Queryable } from '../store/pool.js';
+import type { Queryable } from '../store/connection.js';
+import { analysisExists, newestBreakdown, upsertAnalysis } from '../store/plan.js';
 
 export interface AnalyzeOptions {
   claudeBin: string;

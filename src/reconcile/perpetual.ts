@@ -4,11 +4,11 @@ import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
 import { enabledPhases, planPerpetual } from '../planner/plan.js';
 import { parsePrd } from '../prd/parse.js';
 import { advanceProjectIn, transitionProjectIn } from '../projects/transition.js';
+import { withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent, SYSTEM_ACTOR } from '../store/events.js';
-import { withTransaction } from '../store/pool.js';
+import { applyPlanChange } from '../store/plan.js';
 import { lockProjectTotals, writePerpetualCycle } from '../store/projects.js';
-import { openTaskPhases } from '../store/tasks/lifecycle.js';
-import { applyPlanChange } from '../store/tasks/plan.js';
+import { openTaskPhases } from '../store/tasks.js';
 import { desiredPlan } from './reconcile.js';
 
 export type PerpetualDecision =

@@ -7,11 +7,10 @@ import { mergeBreakdown } from '../planner/structured.js';
 import type { Plan, PlannedTask } from '../planner/types.js';
 import { parsePrd } from '../prd/parse.js';
 import type { ParsedPrd } from '../prd/types.js';
+import { withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent } from '../store/events.js';
-import { withTransaction } from '../store/pool.js';
+import { applyPlanChange, type PlanChange, recordedTasks, requirementDiff, upsertRequirements } from '../store/plan.js';
 import { lockProject } from '../store/projects.js';
-import { requirementDiff, upsertRequirements } from '../store/requirements.js';
-import { applyPlanChange, type PlanChange, recordedTasks } from '../store/tasks/plan.js';
 import { latestBreakdown } from './analyze.js';
 
 export interface ReconcileResult {

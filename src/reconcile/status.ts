@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { PHASES } from '../domain/states.js';
 import { errorMessage } from '../errors.js';
 import { inspectRepo, readFileAtCommit } from '../git/repo.js';
-import type { Queryable } from '../store/pool.js';
-import { type ProviderWait, readProviderWait } from '../store/provider.js';
-import { liveRuns, projectIds, readStatusProject, revisionsForSync, taskCounts } from '../store/read/status.js';
+import type { Queryable } from '../store/connection.js';
+import { liveRuns, projectIds, readStatusProject, revisionsForSync, taskCounts } from '../store/read/projects.js';
+import { type ProviderWait, readProviderWait } from '../store/runners.js';
 import { CONFIG_FILE, PRD_FILE } from './desired-state.js';
 
 export type SyncState = 'synced' | 'out_of_sync' | 'unknown';

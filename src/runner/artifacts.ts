@@ -1,7 +1,7 @@
 /** The files a checkpoint commit touched, recorded as artifacts (FR-8.4), content included when small text. */
 import { git } from '../git/git.js';
-import { type ArtifactType, addArtifact } from '../store/artifacts.js';
-import type { Queryable } from '../store/pool.js';
+import { type ArtifactType, addArtifact } from '../store/agent-runs.js';
+import type { Queryable } from '../store/connection.js';
 
 const ARTIFACT_MAX_BYTES = 256 * 1024;
 const MAX_FILES = 200;

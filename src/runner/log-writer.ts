@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ClaudeEvent } from '../claude/events.js';
-import { appendAgentLogs, type LogStream } from '../store/agent-logs.js';
+import { appendAgentLogs, type LogStream } from '../store/agent-runs.js';
 
 const FLUSH_MS = 200;
 const MAX_BATCH = 200;

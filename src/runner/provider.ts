@@ -16,9 +16,9 @@ import {
   type ProviderState,
 } from '../provider/gate.js';
 import { addTaskJobs } from '../queue/jobs.js';
+import type { PoolClient, Queryable } from '../store/connection.js';
+import { withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent } from '../store/events.js';
-import type { PoolClient, Queryable } from '../store/pool.js';
-import { withTransaction } from '../store/pool.js';
 import {
   acquireProbe,
   beginOutage,
@@ -27,8 +27,8 @@ import {
   readProviderState,
   recordProviderFailure,
   releaseProbe,
-} from '../store/provider.js';
-import { releaseProviderWaiters } from '../store/tasks/lifecycle.js';
+} from '../store/runners.js';
+import { releaseProviderWaiters } from '../store/tasks.js';
 import {
   type AfterCall,
   type FailureOutcome,

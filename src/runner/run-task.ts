@@ -6,8 +6,7 @@
  */
 import { effectiveConfig } from '../config/effective.js';
 import { errorMessage } from '../errors.js';
-import { releaseUnrunnableTask } from '../store/tasks/claim.js';
-import { loadTask, type TaskRecord, taskStanding } from '../store/tasks/load.js';
+import { loadTask, releaseUnrunnableTask, type TaskRecord, taskStanding } from '../store/task-attempts.js';
 import { type AgentSettings, agentSettings } from './agent-settings.js';
 import { decideStart } from './decide/claim.js';
 import { decideContinue } from './decide/continue.js';

@@ -14,8 +14,7 @@ import {
   type WorkerUtils,
 } from '../queue/worker.js';
 import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../recovery/snapshot.js';
-import { pauseAborts, recordEvent } from '../store/events.js';
-import { listenToEvents } from '../store/listen-events.js';
+import { listenToEvents, pauseAborts, recordEvent } from '../store/events.js';
 import {
   declareDeadRunners,
   heartbeatRunner,

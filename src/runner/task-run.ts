@@ -9,7 +9,7 @@ import type { WorktreeSpares } from '../git/worktree-spares.js';
 import type { Logger } from '../log/logger.js';
 import type { BackoffPolicy } from '../provider/gate.js';
 import type { Actor } from '../store/events.js';
-import type { Checkpoint, TaskRecord } from '../store/tasks/load.js';
+import type { Checkpoint, TaskRecord } from '../store/task-attempts.js';
 import { backoffMs } from './backoff.js';
 import type { Gate } from './gate.js';
 import type { AgentLogWriter } from './log-writer.js';

@@ -21,7 +21,7 @@ import { authHook } from '../auth/hook.js';
 import type { EnvConfig } from '../config/env.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { metricsRoutes } from '../metrics/routes.js';
-import { NotifyHub } from '../store/notify-hub.js';
+import { NotifyHub } from '../store/events.js';
 import { webUi } from '../web-ui/plugin.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 

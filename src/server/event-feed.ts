@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
-import type { NotifyHub } from '../store/notify-hub.js';
-import { type EventRow, readEvent } from '../store/read/events.js';
+import type { NotifyHub } from '../store/events.js';
+import { type EventRow, readEvent } from '../store/read/tasks.js';
 
 /**
  * Turns `samgita_events` notifications into full event rows, read once per

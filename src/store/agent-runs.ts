@@ -1,12 +1,16 @@
 /**
+ * What an agent run leaves behind: the run itself, its RARV steps, its log,
+ * the artifacts its commits touched, and the memories it recorded.
+ */
+import { z } from 'zod';
+import type { ClaudeUsage } from '../claude/accumulate.js';
+import { exec, one, type Queryable, rows, sql } from './connection.js';
+
+/**
  * The agent_runs record: one row per attempt of a task on a runner. It is
  * created with the task's claim (tasks/claim.ts) and ended when the task
  * settles or its runner is declared dead.
  */
-import type { ClaudeUsage } from '../claude/accumulate.js';
-import type { Queryable } from './pool.js';
-import { exec, sql } from './sql.js';
-
 export type AgentRunEnd = 'completed' | 'failed' | 'cancelled';
 
 /** Ends the run as its task settles; a completed run counts its task. */
@@ -50,5 +54,119 @@ export async function addRunUsage(db: Queryable, runId: string, usage: ClaudeUsa
                cache_read_tokens = cache_read_tokens + ${usage.cacheReadTokens},
                cache_write_tokens = cache_write_tokens + ${usage.cacheWriteTokens}, cost_usd = cost_usd + ${costUsd}
          where id = ${runId}`,
+  );
+}
+
+/**
+ * The rarv_steps record: one row per Reason, Act, Reflect or Verify step of
+ * an agent run, with what went in, what came out and what it cost. Opening a
+ * step also shows it on the agent run (its status is the step it is in).
+ */
+export type RarvStepName = 'reason' | 'act' | 'reflect' | 'verify';
+
+/** Opens a RARV step; returns its id and the database's time of its start (the clock every runner shares). */
+export async function startStepAt(
+  db: Queryable,
+  agentRunId: string,
+  taskId: string,
+  loop: number,
+  step: RarvStepName,
+  input: unknown,
+  model?: string,
+): Promise<{ id: number; startedAt: Date }> {
+  const r = await one(
+    db,
+    z.object({ id: z.number(), started_at: z.date() }),
+    sql`with r as (update agent_runs set status = ${step}, model = coalesce(${model ?? null}, model)
+                    where id = ${agentRunId} returning 1)
+        insert into rarv_steps (agent_run_id, task_id, loop, step, input, started_at)
+        values (${agentRunId}, ${taskId}, ${loop}, ${step}, ${JSON.stringify(input)}, clock_timestamp())
+        returning id, started_at`,
+  );
+  return { id: r.id, startedAt: r.started_at };
+}
+
+export async function endStep(
+  db: Queryable,
+  stepId: number,
+  status: 'completed' | 'failed',
+  output: unknown,
+  usage?: { usage: ClaudeUsage; costUsd: number },
+): Promise<void> {
+  await exec(
+    db,
+    sql`update rarv_steps set status = ${status}, output = ${JSON.stringify(output)}, ended_at = now(),
+               input_tokens = ${usage?.usage.inputTokens ?? 0}, output_tokens = ${usage?.usage.outputTokens ?? 0},
+               cache_read_tokens = ${usage?.usage.cacheReadTokens ?? 0},
+               cache_write_tokens = ${usage?.usage.cacheWriteTokens ?? 0}, cost_usd = ${usage?.costUsd ?? 0}
+         where id = ${stepId}`,
+  );
+}
+
+/** The agent_logs record: an agent run's output, line by line. */
+export type LogStream = 'event' | 'stdout' | 'stderr' | 'verify' | 'system';
+
+/** Appends a batch of lines in one statement (one insert per batch, not per line, with many agents at once). */
+export async function appendAgentLogs(
+  db: Queryable,
+  agentRunId: string,
+  lines: readonly { stream: LogStream; line: string }[],
+): Promise<void> {
+  await exec(
+    db,
+    sql`insert into agent_logs (agent_run_id, stream, line)
+        select ${agentRunId}, s, l from unnest(${lines.map((b) => b.stream)}::text[], ${lines.map((b) => b.line)}::text[])
+          as u(s, l)`,
+  );
+}
+
+/** The artifacts record: the files a task's checkpoint commits touched (FR-8.4). */
+export type ArtifactType = 'code' | 'doc' | 'config' | 'deployment';
+
+export interface ArtifactInput {
+  projectId: string;
+  taskId: string;
+  type: ArtifactType;
+  path: string;
+  /** Small text files only; null otherwise. */
+  content: string | null;
+  /** The git blob id. */
+  contentHash: string;
+  metadata: Record<string, unknown>;
+}
+
+/** Records one artifact; the same file content of the same task is recorded once. */
+export async function addArtifact(db: Queryable, a: ArtifactInput): Promise<void> {
+  await exec(
+    db,
+    sql`insert into artifacts (project_id, task_id, type, path, content, content_hash, metadata)
+        values (${a.projectId}, ${a.taskId}, ${a.type}, ${a.path}, ${a.content}, ${a.contentHash},
+                ${JSON.stringify(a.metadata)})
+        on conflict do nothing`,
+  );
+}
+
+/** The memories record: what agents learned, read back into later tasks' Reason step. */
+export type MemoryType = 'episodic' | 'semantic' | 'procedural';
+
+/** The project's most important, most recent memories, other than the task's own. */
+export async function recallMemories(db: Queryable, projectId: string, taskId: string, limit = 8): Promise<string[]> {
+  const found = await rows(
+    db,
+    z.object({ content: z.string() }),
+    sql`select content from memories where project_id = ${projectId} and (task_id is null or task_id <> ${taskId})
+         order by importance desc, inserted_at desc limit ${limit}`,
+  );
+  return found.map((m) => m.content);
+}
+
+export async function addMemory(
+  db: Queryable,
+  m: { projectId: string; taskId: string; type: MemoryType; content: string; importance: number },
+): Promise<void> {
+  await exec(
+    db,
+    sql`insert into memories (project_id, task_id, type, content, importance)
+        values (${m.projectId}, ${m.taskId}, ${m.type}, ${m.content}, ${m.importance})`,
   );
 }

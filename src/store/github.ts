@@ -4,8 +4,8 @@
  * keeps up to date, and the publish state of tasks while GitHub is unreachable.
  */
 import { z } from 'zod';
-import type { Queryable } from './pool.js';
-import { exec, maybeOne, rows, sql } from './sql.js';
+import type { Queryable } from './connection.js';
+import { exec, maybeOne, rows, sql } from './connection.js';
 
 // ---------------------------------------------------------------------------
 // Deliveries (X-GitHub-Delivery)

@@ -1,13 +1,33 @@
 /**
+ * Shared runner state: the runners table (registration, heartbeats, dead
+ * runners) and the model provider's health every runner obeys (provider_pauses).
+ */
+import { z } from 'zod';
+import {
+  afterFailure,
+  type BackoffPolicy,
+  describeWait,
+  type ProviderFailure,
+  type ProviderState,
+} from '../provider/gate.js';
+import { failRunsOfRunner } from './agent-runs.js';
+import {
+  exec,
+  maybeOne,
+  one,
+  type Pool,
+  type PoolClient,
+  type Queryable,
+  rows,
+  sql,
+  withTransaction,
+} from './connection.js';
+import { recordEvent } from './events.js';
+
+/**
  * The runners record: one row per runner process, with its graphile-worker
  * worker ids (so a dead runner's job locks can be released) and its heartbeat.
  */
-import { z } from 'zod';
-import { failRunsOfRunner } from './agent-runs.js';
-import { recordEvent } from './events.js';
-import { type Pool, type Queryable, withTransaction } from './pool.js';
-import { exec, one, rows, sql } from './sql.js';
-
 export async function registerRunner(
   db: Queryable,
   r: { name: string; host: string; pid: number; capacity: number; version: string | null },
@@ -73,4 +93,159 @@ export async function declareDeadRunners(pool: Pool, selfId: string, deadAfterMs
     }
     return dead;
   });
+}
+
+/**
+ * The provider_pauses record: the one place that writes it. What the state
+ * means and how it changes is decided in provider/gate.ts; this module only
+ * reads and stores it, under a row lock so runners on many machines agree.
+ */
+export const PROVIDER = 'anthropic';
+
+const StateRow = z.object({
+  kind: z.enum(['rate_limit', 'overloaded', 'server_error']),
+  paused_until: z.date(),
+  since: z.date(),
+  failures: z.number().int(),
+  waits_for_reset: z.boolean(),
+  reason: z.string(),
+  probe_run_id: z.string().nullable(),
+  now: z.date(),
+});
+
+function toState(r: z.output<typeof StateRow>): ProviderState {
+  return {
+    kind: r.kind,
+    pausedUntil: r.paused_until,
+    since: r.since,
+    failures: r.failures,
+    waitsForReset: r.waits_for_reset,
+    reason: r.reason,
+    probeRunId: r.probe_run_id,
+  };
+}
+
+/**
+ * The provider's state and the database's clock (every runner's shared "now").
+ * A probe whose agent run has ended (crashed runner, settled task) no longer counts.
+ */
+export async function readProviderState(
+  db: Queryable,
+  opts: { forUpdate?: boolean } = {},
+): Promise<{ state: ProviderState | null; now: Date }> {
+  const r = await maybeOne(
+    db,
+    StateRow,
+    sql`select p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
+               case when exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null)
+                    then p.probe_run_id::text end as probe_run_id,
+               clock_timestamp() as now
+          from provider_pauses p where p.provider = ${PROVIDER}
+          ${opts.forUpdate ? sql`for update of p` : sql``}`,
+  );
+  if (r) return { state: toState(r), now: r.now };
+  const clock = await maybeOne(db, z.object({ now: z.date() }), sql`select clock_timestamp() as now`);
+  return { state: null, now: clock!.now };
+}
+
+/** Takes the probe lease for `runId` if the wait is over and no live run holds it. */
+export async function acquireProbe(db: Queryable, runId: string): Promise<boolean> {
+  const n = await exec(
+    db,
+    sql`update provider_pauses p set probe_run_id = ${runId}, updated_at = now()
+         where p.provider = ${PROVIDER} and p.paused_until <= clock_timestamp()
+           and (p.probe_run_id is null or p.probe_run_id = ${runId}
+                or not exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null))`,
+  );
+  return n > 0;
+}
+
+/** Records a failed call (inside the caller's transaction) and returns the state it leads to. */
+export async function recordProviderFailure(
+  db: PoolClient,
+  failure: ProviderFailure,
+  policy: BackoffPolicy,
+  opts: { runningSince?: Date | null; random?: () => number } = {},
+): Promise<{ state: ProviderState; now: Date }> {
+  const { state, now } = await readProviderState(db, { forUpdate: true });
+  const next = afterFailure(state, failure, now, policy, opts.random ?? Math.random, opts.runningSince ?? null);
+  await exec(
+    db,
+    sql`insert into provider_pauses (provider, kind, paused_until, since, failures, waits_for_reset, reason,
+                                     probe_run_id, updated_at)
+        values (${PROVIDER}, ${next.kind}, ${next.pausedUntil}, ${next.since}, ${next.failures}, ${next.waitsForReset},
+                ${next.reason}, ${next.probeRunId}, now())
+        on conflict (provider) do update
+          set kind = excluded.kind, paused_until = excluded.paused_until, since = excluded.since,
+              failures = excluded.failures, waits_for_reset = excluded.waits_for_reset, reason = excluded.reason,
+              probe_run_id = excluded.probe_run_id, updated_at = now()`,
+  );
+  return { state: next, now };
+}
+
+/**
+ * Records the start of an outage learned before a call failed (the CLI reports
+ * its own retries), unless one is already recorded. Returns the new state, or
+ * null when nothing changed.
+ */
+export async function beginOutage(
+  db: PoolClient,
+  failure: ProviderFailure,
+  policy: BackoffPolicy,
+): Promise<{ state: ProviderState; now: Date } | null> {
+  const { state } = await readProviderState(db, { forUpdate: true });
+  if (state) return null;
+  // A concurrent first insert wins; this one then changes nothing.
+  const { now } = await readProviderState(db);
+  const next = afterFailure(null, failure, now, policy, Math.random);
+  const n = await exec(
+    db,
+    sql`insert into provider_pauses (provider, kind, paused_until, since, failures, waits_for_reset, reason, updated_at)
+        values (${PROVIDER}, ${next.kind}, ${next.pausedUntil}, ${next.since}, ${next.failures}, ${next.waitsForReset},
+                ${next.reason}, now())
+        on conflict (provider) do nothing`,
+  );
+  return n > 0 ? { state: next, now } : null;
+}
+
+/** A call succeeded: the outage is over. Returns the state that was cleared, if any. */
+export async function clearProviderState(db: Queryable): Promise<ProviderState | null> {
+  const cleared = await rows(
+    db,
+    StateRow,
+    sql`delete from provider_pauses where provider = ${PROVIDER}
+        returning kind, paused_until, since, failures, waits_for_reset, reason, probe_run_id::text,
+                  clock_timestamp() as now`,
+  );
+  return cleared[0] ? toState(cleared[0]) : null;
+}
+
+/** Gives the probe lease back (a probe that ended without news, e.g. its task was cancelled). */
+export async function releaseProbe(db: Queryable, runId: string): Promise<void> {
+  await exec(db, sql`update provider_pauses set probe_run_id = null where probe_run_id = ${runId}`);
+}
+
+/** The provider's state as the API, `samgita status` and the page show it. */
+export interface ProviderWait {
+  kind: ProviderState['kind'];
+  until: Date;
+  since: Date;
+  failures: number;
+  /** "waiting for the provider until 14:05 (overloaded)" */
+  message: string;
+  /** The provider's own words for the last failure. */
+  reason: string;
+}
+
+export async function readProviderWait(db: Queryable): Promise<ProviderWait | null> {
+  const { state, now } = await readProviderState(db);
+  if (!state) return null;
+  return {
+    kind: state.kind,
+    until: state.pausedUntil,
+    since: state.since,
+    failures: state.failures,
+    message: describeWait(state, now),
+    reason: state.reason,
+  };
 }

@@ -1,7 +1,7 @@
 /** The snapshots record: point-in-time pictures of projects (FR-8.2), and which projects are due one. */
 import { z } from 'zod';
-import type { Queryable } from './pool.js';
-import { exec, maybeOne, rows, sql } from './sql.js';
+import type { Queryable } from './connection.js';
+import { exec, maybeOne, rows, sql } from './connection.js';
 
 /**
  * A point-in-time picture of a project: what every agent was doing, where every

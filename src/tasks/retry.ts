@@ -8,9 +8,9 @@ import { RETRYABLE_TASK_STATUSES } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
 import { advanceProjectIn, transitionProjectIn } from '../projects/transition.js';
 import { removeTaskJobs } from '../queue/jobs.js';
+import { withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent } from '../store/events.js';
-import { withTransaction } from '../store/pool.js';
-import { lockTasksByRef, resetTaskForRetry, taskStatus } from '../store/tasks/retry.js';
+import { lockTasksByRef, resetTaskForRetry, taskStatus } from '../store/tasks.js';
 
 export { RETRYABLE_TASK_STATUSES as RETRYABLE_STATUSES };
 

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.js';
 import { verifyApiKey } from '../auth/keys.js';
-import type { Queryable } from '../store/pool.js';
+import type { Queryable } from '../store/connection.js';
 import { SESSION_COOKIE } from './session-cookie.js';
 
 interface Asset {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSamgitaError } from '../../src/errors.js';
-import { MIGRATIONS_DIR, migrate } from '../../src/store/migrate.js';
+import { MIGRATIONS_DIR, migrate } from '../../src/store/connection.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let db: TestDatabase;

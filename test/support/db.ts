@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { createPool } from '../../src/store/pool.js';
+import { createPool } from '../../src/store/connection.js';
 
 export interface TestDatabase {
   url: string;

@@ -6,8 +6,7 @@ import { runMigrations as runWorkerMigrations } from 'graphile-worker';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { quietWorkerLogger } from '../../src/queue/worker.js';
-import { startEmbeddedPostgres } from '../../src/store/embedded.js';
-import { migrate, readMigrations } from '../../src/store/migrate.js';
+import { migrate, readMigrations, startEmbeddedPostgres } from '../../src/store/connection.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { createLogger } from '../../src/log/logger.js';
 import { advanceProject } from '../../src/projects/transition.js';
 import { type RunnerOptions, type RunningRunner, startRunner } from '../../src/runner/runner.js';
-import { createPool } from '../../src/store/pool.js';
+import { createPool } from '../../src/store/connection.js';
 import { makeRepo } from './cli.js';
 import { type FakeScenario, fakeClaudePath, writeFakeScript } from './fake-claude/index.js';
 

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { openSse, wantsSse } from '../../server/sse.js';
-import { activeAgentRuns, agentRunEnded, readAgentLogs, readAgentRun } from '../../store/read/agents.js';
 import { projectExists } from '../../store/read/projects.js';
+import { activeAgentRuns, agentRunEnded, readAgentLogs, readAgentRun } from '../../store/read/tasks.js';
 import type { ApiContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { routeSchema } from '../route-schema.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { listArtifacts, readArtifact } from '../../store/read/artifacts.js';
 import { projectExists } from '../../store/read/projects.js';
+import { listArtifacts, readArtifact } from '../../store/read/tasks.js';
 import type { ApiContext } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { notFound } from '../errors.js';

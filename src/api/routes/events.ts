@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { EventFeed, kindMatches } from '../../server/event-feed.js';
 import { openSse } from '../../server/sse.js';
-import { type EventRow, eventsAfter, listEvents } from '../../store/read/events.js';
+import { type EventRow, eventsAfter, listEvents } from '../../store/read/tasks.js';
 import type { ApiContext } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { badInput } from '../errors.js';

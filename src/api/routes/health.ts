@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ping } from '../../store/read/health.js';
+import { ping } from '../../store/read/projects.js';
 import type { ApiContext } from '../context.js';
 import { routeSchema } from '../route-schema.js';
 import { Health } from '../schema.js';

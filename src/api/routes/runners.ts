@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { listRunners } from '../../store/read/runners.js';
+import { listRunners } from '../../store/read/projects.js';
 import type { ApiContext } from '../context.js';
 import { routeSchema } from '../route-schema.js';
 import { Runner } from '../schema.js';

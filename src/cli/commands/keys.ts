@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/keys.js';
-import type { Database } from '../../store/open.js';
+import type { Database } from '../../store/connection.js';
 import { withDatabase } from '../context.js';
 
 const withDb = <T>(fn: (db: Database) => Promise<T>): Promise<T> => withDatabase((db) => fn(db));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadEnvConfig } from '../../config/env.js';
 import { configureLogging } from '../../log/setup.js';
-import { migrateAll, openDatabase } from '../../store/open.js';
+import { migrateAll, openDatabase } from '../../store/connection.js';
 
 export function registerMigrateCommand(program: Command): void {
   program

@@ -7,7 +7,7 @@ import { logger } from '../../log/logger.js';
 import { configureLogging } from '../../log/setup.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { startRunner } from '../../runner/runner.js';
-import { openDatabase } from '../../store/open.js';
+import { openDatabase } from '../../store/connection.js';
 
 interface RunnerCliOptions {
   concurrency?: string;

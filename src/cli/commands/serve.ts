@@ -6,7 +6,7 @@ import { WebhookDispatcher } from '../../outgoing-webhooks/dispatch.js';
 import { runWebhookWorker } from '../../outgoing-webhooks/worker.js';
 import { replanRevision } from '../../reconcile/replan-revision.js';
 import { buildServer } from '../../server/build.js';
-import { openDatabase } from '../../store/open.js';
+import { openDatabase } from '../../store/connection.js';
 
 function intFromEnv(name: string, fallback: number): number {
   const v = process.env[name];

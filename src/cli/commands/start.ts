@@ -6,7 +6,7 @@ import { SamgitaError } from '../../errors.js';
 import { configureLogging } from '../../log/setup.js';
 import { resolveProject } from '../../projects/control.js';
 import { runProject } from '../../projects/transition.js';
-import { openDatabase } from '../../store/open.js';
+import { openDatabase } from '../../store/connection.js';
 import { CLI_ACTOR, reconcileLocalRepo } from '../reconcile-local.js';
 
 interface StartOptions {

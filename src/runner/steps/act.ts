@@ -6,9 +6,8 @@
 import type { ClaudeEvent } from '../../claude/events.js';
 import { runClaude } from '../../claude/run-claude.js';
 import { commitCheckpoint } from '../../git/commit.js';
-import { setAgentRunSession } from '../../store/agent-runs.js';
-import { endStep, startStepAt } from '../../store/rarv-steps.js';
-import { addUsage, saveStep, spendSoFar } from '../../store/tasks/load.js';
+import { endStep, setAgentRunSession, startStepAt } from '../../store/agent-runs.js';
+import { addUsage, saveStep, spendSoFar } from '../../store/task-attempts.js';
 import type { AgentSettings } from '../agent-settings.js';
 import { recordArtifacts } from '../artifacts.js';
 import { decideAct } from '../decide/act.js';

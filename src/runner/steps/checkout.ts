@@ -5,7 +5,7 @@
  */
 import { git } from '../../git/git.js';
 import { ensureWorktree, removeWorktree } from '../../git/worktree.js';
-import type { Checkpoint, TaskRecord } from '../../store/tasks/load.js';
+import type { Checkpoint, TaskRecord } from '../../store/task-attempts.js';
 import type { Outcome } from '../decide/outcome.js';
 import { type Attempt, type TaskRunContext, taskSlug, type Workspace, worktreeDirFor } from '../task-run.js';
 import { verifyCommands } from '../verify-commands.js';

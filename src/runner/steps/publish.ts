@@ -4,7 +4,7 @@
  * updates its pull request, and a pull request that waits for review or
  * merge parks the task until then.
  */
-import { loadTask, recordPullRequest } from '../../store/tasks/load.js';
+import { loadTask, recordPullRequest } from '../../store/task-attempts.js';
 import type { Outcome, Verified } from '../decide/outcome.js';
 import { type Attempt, outsideGate, type RarvState, type Workspace } from '../task-run.js';
 

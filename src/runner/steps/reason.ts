@@ -4,9 +4,8 @@
  * went in and its size is stored on the step.
  */
 import { branchState } from '../../git/commit.js';
-import { recallMemories } from '../../store/memories.js';
-import { endStep, startStepAt } from '../../store/rarv-steps.js';
-import { saveStep } from '../../store/tasks/load.js';
+import { endStep, recallMemories, startStepAt } from '../../store/agent-runs.js';
+import { saveStep } from '../../store/task-attempts.js';
 import { buildContext, prdExcerpt } from '../context.js';
 import type { Next } from '../decide/outcome.js';
 import type { Attempt, RarvState, Workspace } from '../task-run.js';

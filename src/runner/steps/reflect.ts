@@ -1,7 +1,6 @@
 /** Reflect: what the agent said it did becomes an episodic memory, read by later tasks' Reason step. */
-import { addMemory } from '../../store/memories.js';
-import { endStep, startStepAt } from '../../store/rarv-steps.js';
-import { saveStep } from '../../store/tasks/load.js';
+import { addMemory, endStep, startStepAt } from '../../store/agent-runs.js';
+import { saveStep } from '../../store/task-attempts.js';
 import type { Next } from '../decide/outcome.js';
 import type { Attempt, RarvState } from '../task-run.js';
 

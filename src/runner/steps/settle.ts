@@ -8,9 +8,9 @@
 import { advanceProject, holdProject } from '../../projects/transition.js';
 import { addTaskJob } from '../../queue/jobs.js';
 import { cancelAgentRun, endAgentRun } from '../../store/agent-runs.js';
+import { type PoolClient, withTransaction } from '../../store/connection.js';
 import { recordEvent } from '../../store/events.js';
-import { type PoolClient, withTransaction } from '../../store/pool.js';
-import type { TaskRecord } from '../../store/tasks/load.js';
+import type { TaskRecord } from '../../store/task-attempts.js';
 import {
   cancelRunningTask,
   completeTask,
@@ -20,7 +20,7 @@ import {
   parkTask,
   requeueTask,
   retryTaskLater,
-} from '../../store/tasks/settle.js';
+} from '../../store/task-attempts.js';
 import type { Outcome } from '../decide/outcome.js';
 import { planSettle, type SettlePlan, type TaskWrite } from '../decide/settle.js';
 import { recordFailureIn } from '../provider.js';

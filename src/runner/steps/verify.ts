@@ -4,9 +4,8 @@
  * goes back to Reason; after `limits.rarv_loops` failures the model tier
  * escalates, then the attempt fails.
  */
-import { addMemory } from '../../store/memories.js';
-import { endStep, startStepAt } from '../../store/rarv-steps.js';
-import { saveStep } from '../../store/tasks/load.js';
+import { addMemory, endStep, startStepAt } from '../../store/agent-runs.js';
+import { saveStep } from '../../store/task-attempts.js';
 import { type AgentSettings, agentSettings } from '../agent-settings.js';
 import { type Next, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
 import { decideVerify } from '../decide/verify.js';

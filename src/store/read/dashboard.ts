@@ -1,13 +1,11 @@
+import { z } from 'zod';
+import { PHASES, PROJECT_STATUSES } from '../../domain/states.js';
+import { join, maybeOne, one, type Queryable, raw, rows, type Sql, sql, where } from '../connection.js';
+
 /**
  * The status page's read models: one query per view (project list with
  * progress, the agents grid, cost rollups, a requirement).
  */
-import { z } from 'zod';
-import { PHASES, PROJECT_STATUSES } from '../../domain/states.js';
-import type { Queryable } from '../pool.js';
-import { maybeOne, raw, rows, type Sql, sql } from '../sql.js';
-import { where } from './where.js';
-
 const UiProjectRow = z.object({
   id: z.string(),
   name: z.string(),
@@ -205,4 +203,171 @@ export async function readRequirement(db: Queryable, id: string): Promise<z.outp
     RequirementRow,
     sql`select id, key, kind, title, body, priority, section_path, line, status from requirements where id = ${id}`,
   );
+}
+
+/**
+ * The cluster-wide numbers /metrics reports, read at scrape time so every
+ * server reports the same whichever one is scraped.
+ */
+const Count = z.object({ label: z.string(), n: z.number() });
+type Count = z.output<typeof Count>;
+
+/**
+ * Queued tasks: ready (due now) and waiting (a delay, a concurrency cap or the
+ * provider). From the domain table, not graphile-worker's: a task is queued iff it has a job.
+ */
+export async function queueDepth(db: Queryable): Promise<{ ready: number; waiting: number }> {
+  return one(
+    db,
+    z.object({ ready: z.number(), waiting: z.number() }),
+    sql`select count(*) filter (where run_after is null or run_after <= now())::int as ready,
+               count(*) filter (where run_after > now())::int as waiting
+          from tasks where status = 'queued'`,
+  );
+}
+
+export async function tasksByStatus(db: Queryable): Promise<Count[]> {
+  return rows(db, Count, sql`select status as label, count(*)::int as n from tasks group by status`);
+}
+
+export async function projectsByStatus(db: Queryable): Promise<Count[]> {
+  return rows(db, Count, sql`select status as label, count(*)::int as n from projects group by status`);
+}
+
+export async function activeRunsByAgentType(db: Queryable): Promise<Count[]> {
+  return rows(
+    db,
+    Count,
+    sql`select agent_type as label, count(*)::int as n from agent_runs where ended_at is null group by agent_type`,
+  );
+}
+
+export async function deliveriesByStatus(db: Queryable): Promise<Count[]> {
+  return rows(db, Count, sql`select status as label, count(*)::int as n from webhook_deliveries group by status`);
+}
+
+/** Tokens of all projects by kind (input, output, cache_read, cache_write). */
+export async function tokenTotals(db: Queryable): Promise<Record<string, number>> {
+  return one(
+    db,
+    z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_write: z.number() }),
+    sql`select coalesce(sum(input_tokens), 0) as input, coalesce(sum(output_tokens), 0) as output,
+               coalesce(sum(cache_read_tokens), 0) as cache_read, coalesce(sum(cache_write_tokens), 0) as cache_write
+          from projects`,
+  );
+}
+
+export async function costTotal(db: Queryable): Promise<number> {
+  const r = await one(
+    db,
+    z.object({ c: z.number() }),
+    sql`select coalesce(sum(cost_usd), 0)::float8 as c from projects`,
+  );
+  return r.c;
+}
+
+/** Live runners (active or draining) and the seconds since their last heartbeat. */
+export async function runnerHeartbeats(
+  db: Queryable,
+): Promise<Array<{ name: string; host: string; status: string; age: number }>> {
+  return rows(
+    db,
+    z.object({ name: z.string(), host: z.string(), status: z.string(), age: z.number() }),
+    sql`select name, host, status, extract(epoch from now() - heartbeat_at)::float8 as age
+          from runners where status in ('active', 'draining')`,
+  );
+}
+
+/**
+ * Finished tasks' durations: how many took at most each of `bucketsSec`
+ * (cumulative, as Prometheus buckets are), how many in all, and their sum in seconds.
+ */
+export async function taskDurations(
+  db: Queryable,
+  bucketsSec: readonly number[],
+): Promise<{ buckets: number[]; count: number; sumSeconds: number }> {
+  const counts = join(bucketsSec.map((b) => sql`count(*) filter (where duration_ms <= ${b * 1000})::int`));
+  const r = await one(
+    db,
+    z.object({ buckets: z.array(z.number()), n: z.number(), s: z.number() }),
+    sql`select array[${counts}]::int[] as buckets, count(*)::int as n, coalesce(sum(duration_ms), 0)::float8 / 1000 as s
+          from tasks where duration_ms is not null and status in ('completed', 'failed', 'dead_letter')`,
+  );
+  return { buckets: r.buckets, count: r.n, sumSeconds: r.s };
+}
+
+/** What the live progress view and the run summary read about a project. Reads only. */
+const TaskLineRow = z.object({
+  id: z.string(),
+  key: z.string(),
+  title: z.string(),
+  phase: z.string(),
+  agent_type: z.string(),
+  status: z.string(),
+  rarv_step: z.string().nullable(),
+  attempts: z.number(),
+  cost_usd: z.number(),
+  tokens_used: z.number(),
+  started_at: z.date().nullable(),
+  run_after: z.date().nullable(),
+  branch: z.string().nullable(),
+  pr_url: z.string().nullable(),
+  error: z.object({ message: z.string().optional() }).loose().nullable(),
+});
+export type TaskLine = z.output<typeof TaskLineRow>;
+
+const ProjectLineRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  phase: z.string(),
+  status: z.string(),
+  status_reason: z.string().nullable(),
+  cost_usd: z.number(),
+  tokens: z.number(),
+});
+export type ProjectLineRow = z.output<typeof ProjectLineRow>;
+
+export async function readProjectLine(db: Queryable, projectId: string): Promise<ProjectLineRow | null> {
+  return maybeOne(
+    db,
+    ProjectLineRow,
+    sql`select id, name, phase, status, status_reason, cost_usd::float8 as cost_usd,
+               (input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
+          from projects where id = ${projectId}`,
+  );
+}
+
+export async function readTaskLines(db: Queryable, projectId: string): Promise<TaskLine[]> {
+  return rows(
+    db,
+    TaskLineRow,
+    sql`select id, key, title, phase, agent_type, status, rarv_step, attempts, cost_usd::float8 as cost_usd, tokens_used,
+               started_at, run_after, branch, pr_url, error
+          from tasks where project_id = ${projectId} order by priority, key`,
+  );
+}
+
+/** Events after `afterId` a plain progress log shows: the project's own, and the provider's. */
+export async function progressEvents(
+  db: Queryable,
+  projectId: string,
+  afterId: number,
+): Promise<{ id: number; kind: string; data: Record<string, unknown>; subject_id: string | null }[]> {
+  return rows(
+    db,
+    z.object({
+      id: z.number(),
+      kind: z.string(),
+      data: z.record(z.string(), z.unknown()),
+      subject_id: z.string().nullable(),
+    }),
+    sql`select id, kind, data, subject_id from events
+         where (project_id = ${projectId} or (project_id is null and kind like 'provider.%')) and id > ${afterId}
+         order by id`,
+  );
+}
+
+export async function lastEventId(db: Queryable): Promise<number> {
+  const r = await maybeOne(db, z.object({ max: z.number().nullable() }), sql`select max(id) as max from events`);
+  return r?.max ?? 0;
 }

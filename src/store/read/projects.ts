@@ -1,14 +1,13 @@
+import { z } from 'zod';
+import { PHASES, PROJECT_STATUSES, type ProjectStatus } from '../../domain/states.js';
+import { exec, maybeOne, one, type Queryable, raw, rows, sql, where } from '../connection.js';
+import { RevisionRow } from '../projects.js';
+import { type ProviderWait, readProviderWait } from '../runners.js';
+
 /**
  * What the API and the status page read of projects. Writes are in
  * ../projects.ts; status changes only through projects/transition.ts.
  */
-import { z } from 'zod';
-import { PHASES, PROJECT_STATUSES, type ProjectStatus } from '../../domain/states.js';
-import type { Queryable } from '../pool.js';
-import { type ProviderWait, readProviderWait } from '../provider.js';
-import { maybeOne, raw, rows, sql } from '../sql.js';
-import { where } from './where.js';
-
 const COLUMNS = raw(`id, name, git_url, working_path, default_branch, source, current_revision_id, phase,
   status, status_reason, config, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd,
   inserted_at, updated_at`);
@@ -121,4 +120,159 @@ export async function readCloneSource(
     z.object({ config: z.record(z.string(), z.unknown()), prd_content: z.string().nullable() }),
     sql`select config, prd_content from projects where id = ${id}`,
   );
+}
+
+/** What the API reads of PRD revisions. */
+/** The samgita.yaml of the project's current revision and its hash; null without a current revision. */
+export async function readCurrentRevisionConfig(
+  db: Queryable,
+  projectId: string,
+): Promise<{ config: unknown; config_hash: string } | null> {
+  return maybeOne(
+    db,
+    z.object({ config: z.unknown(), config_hash: z.string() }),
+    sql`select r.config, r.config_hash from projects p join prd_revisions r on r.id = p.current_revision_id
+         where p.id = ${projectId}`,
+  );
+}
+
+const RevisionSummary = RevisionRow;
+
+export async function readRevisionSummary(
+  db: Queryable,
+  revisionId: string,
+): Promise<z.output<typeof RevisionSummary> | null> {
+  return maybeOne(
+    db,
+    RevisionSummary,
+    sql`select id, project_id, commit_sha, content_hash, source, inserted_at from prd_revisions where id = ${revisionId}`,
+  );
+}
+
+/** What the API reads of runner processes. */
+const RunnerRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  host: z.string(),
+  pid: z.number(),
+  capacity: z.number(),
+  version: z.string().nullable(),
+  status: z.string(),
+  started_at: z.date(),
+  heartbeat_at: z.date(),
+  stopped_at: z.date().nullable(),
+  heartbeat_age_seconds: z.number(),
+});
+
+/** The newest 1000 runners, with their heartbeat age by the database's clock. */
+export async function listRunners(db: Queryable, status?: string): Promise<z.output<typeof RunnerRow>[]> {
+  return rows(
+    db,
+    RunnerRow,
+    sql`select id, name, host, pid, capacity, version, status, started_at, heartbeat_at, stopped_at,
+               extract(epoch from now() - heartbeat_at)::float8 as heartbeat_age_seconds
+          from runners ${where([status && sql`status = ${status}`])} order by started_at desc limit 1000`,
+  );
+}
+
+/** Resolves when the database answers a trivial statement. */
+export async function ping(db: Queryable): Promise<void> {
+  await exec(db, sql`select 1`);
+}
+
+/** What `samgita status`, the API and the GitHub App read to say where a project stands. Reads only. */
+const StatusRow = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.string(),
+  status_reason: z.string().nullable(),
+  phase: z.string(),
+  working_path: z.string().nullable(),
+  current_revision_id: z.string().nullable(),
+  cost_usd: z.number(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+  cache_read_tokens: z.number(),
+  cache_write_tokens: z.number(),
+  perpetual_cycle: z.number(),
+  updated_at: z.date(),
+});
+export type StatusProjectRow = z.output<typeof StatusRow>;
+
+export async function readStatusProject(db: Queryable, projectId: string): Promise<StatusProjectRow | null> {
+  return maybeOne(
+    db,
+    StatusRow,
+    sql`select id, name, status, status_reason, phase, working_path, current_revision_id, cost_usd::float8 as cost_usd,
+               input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, perpetual_cycle, updated_at
+          from projects where id = ${projectId}`,
+  );
+}
+
+/** Task counts by phase and status. */
+export async function taskCounts(
+  db: Queryable,
+  projectId: string,
+): Promise<{ phase: string; status: string; n: number }[]> {
+  return rows(
+    db,
+    z.object({ phase: z.string(), status: z.string(), n: z.number() }),
+    sql`select phase, status, count(*)::int as n from tasks where project_id = ${projectId} group by phase, status`,
+  );
+}
+
+/** Agent runs in progress, and how many of them are on a dead, stopped or silent runner. */
+export async function liveRuns(
+  db: Queryable,
+  projectId: string,
+  staleAfterMs: number,
+): Promise<{ active: number; stale: number }> {
+  return one(
+    db,
+    z.object({ active: z.number(), stale: z.number() }),
+    sql`select count(*)::int as active,
+               count(*) filter (where r.id is null or r.status in ('dead', 'stopped')
+                                 or r.heartbeat_at < now() - make_interval(secs => ${staleAfterMs}::float8 / 1000))::int
+                 as stale
+          from agent_runs a left join runners r on r.id = a.runner_id
+         where a.project_id = ${projectId} and a.ended_at is null`,
+  );
+}
+
+const SyncRevisionRow = z.object({
+  id: z.string(),
+  commit_sha: z.string().nullable(),
+  content_hash: z.string(),
+  config_hash: z.string(),
+});
+
+/** The project's current revision and whether a newer one is recorded. */
+export async function revisionsForSync(
+  db: Queryable,
+  projectId: string,
+  currentRevisionId: string | null,
+): Promise<{ current: z.output<typeof SyncRevisionRow> | null; latestId: string | null }> {
+  const current = currentRevisionId
+    ? await maybeOne(
+        db,
+        SyncRevisionRow,
+        sql`select id, commit_sha, content_hash, config_hash from prd_revisions where id = ${currentRevisionId}`,
+      )
+    : null;
+  const latest = await maybeOne(
+    db,
+    z.object({ id: z.string() }),
+    sql`select id from prd_revisions where project_id = ${projectId} order by inserted_at desc, id desc limit 1`,
+  );
+  return { current, latestId: latest?.id ?? null };
+}
+
+/** Every project's id (archived ones only with `all`), newest first. */
+export async function projectIds(db: Queryable, all: boolean): Promise<string[]> {
+  const found = await rows(
+    db,
+    z.object({ id: z.string() }),
+    sql`select id from projects where ${all} or status <> 'archived' order by inserted_at desc, id`,
+  );
+  return found.map((r) => r.id);
 }

@@ -1,0 +1,442 @@
+/**
+ * A task being worked: what a runner loads, the claim (caps checked under the
+ * project's claim lock), the checkpoint after every RARV step, and the settle.
+ */
+import { z } from 'zod';
+import type { ClaudeUsage } from '../claude/accumulate.js';
+import type { EventKind } from '../domain/events.js';
+import { PROJECT_STATUSES, type ProjectStatus, TASK_STATUSES } from '../domain/states.js';
+import type { JobTask } from '../queue/jobs.js';
+import { addRunUsage } from './agent-runs.js';
+import { exec, maybeOne, one, type Queryable, rows, sql } from './connection.js';
+import type { Actor } from './events.js';
+import { addProjectUsage } from './projects.js';
+
+/**
+ * The tasks record as a runner reads it, and the writes a running task makes
+ * between steps: its RARV checkpoint, its usage, its pull request.
+ */
+export const RARV_STEPS = ['reason', 'act', 'reflect', 'verify', 'done'] as const;
+export type RarvStep = (typeof RARV_STEPS)[number];
+
+/** The RARV state persisted on the task after every step, so a restarted task resumes where it stood. */
+export interface Checkpoint {
+  continuity?: string[];
+  escalations?: number;
+  lastCommit?: string | null;
+  baseSha?: string;
+  verify?: { passed: boolean; summary: string } | null;
+}
+
+export interface TaskPayload {
+  acceptanceCriteria?: string[];
+  areas?: string[];
+  reviewFeedback?: string[];
+}
+
+/** A jsonb object column, kept as stored: rows written by older versions must still load. */
+function jsonObject<T>() {
+  return z.custom<T>((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
+}
+
+const TaskRow = z.object({
+  id: z.string(),
+  project_id: z.string(),
+  key: z.string(),
+  title: z.string(),
+  description: z.string(),
+  phase: z.string(),
+  agent_type: z.string(),
+  type: z.string(),
+  priority: z.number(),
+  status: z.enum(TASK_STATUSES),
+  payload: jsonObject<TaskPayload>(),
+  attempts: z.number(),
+  max_attempts: z.number(),
+  /** How many times in a row the task found its concurrency cap full (migration 0200). */
+  cap_waits: z.number(),
+  rarv_step: z.enum(RARV_STEPS).nullable(),
+  rarv_loop: z.number(),
+  checkpoint: jsonObject<Checkpoint>(),
+  session_id: z.string().nullable(),
+  branch: z.string().nullable(),
+  cost_usd: z.number(),
+  tokens_used: z.number(),
+  started_at: z.date().nullable(),
+  project_name: z.string(),
+  project_status: z.enum(PROJECT_STATUSES),
+  working_path: z.string().nullable(),
+  default_branch: z.string().nullable(),
+  config: z.unknown(),
+  prd_content: z.string().nullable(),
+  requirement_key: z.string().nullable(),
+  requirement_title: z.string().nullable(),
+  requirement_body: z.string().nullable(),
+  /** When the project last started running (its patience with a provider outage counts from here). */
+  running_since: z.date().nullable(),
+});
+
+/** Everything the runner needs about a task, read in one query. */
+export type TaskRecord = z.output<typeof TaskRow>;
+
+export async function loadTask(db: Queryable, taskId: string): Promise<TaskRecord | null> {
+  return maybeOne(
+    db,
+    TaskRow,
+    sql`select t.id, t.project_id, t.key, t.title, t.description, t.phase, t.agent_type, t.type, t.priority, t.status,
+               t.payload, t.attempts, t.max_attempts, t.cap_waits, t.rarv_step, t.rarv_loop, t.checkpoint, t.session_id,
+               t.branch, t.cost_usd, t.tokens_used, t.started_at,
+               p.name as project_name, p.status as project_status, p.working_path, p.default_branch, p.config,
+               p.prd_content, p.running_since, r.key as requirement_key, r.title as requirement_title,
+               r.body as requirement_body
+          from tasks t
+          join projects p on p.id = t.project_id
+          left join requirements r on r.id = t.requirement_id
+         where t.id = ${taskId}`,
+  );
+}
+
+const StandingRow = z.object({ task_status: z.enum(TASK_STATUSES), project_status: z.enum(PROJECT_STATUSES) });
+export type TaskStanding = z.output<typeof StandingRow>;
+
+/** The task's and its project's status now (between steps: is the task still ours to continue?). */
+export async function taskStanding(db: Queryable, taskId: string): Promise<TaskStanding | null> {
+  return maybeOne(
+    db,
+    StandingRow,
+    sql`select t.status as task_status, p.status as project_status
+          from tasks t join projects p on p.id = t.project_id where t.id = ${taskId}`,
+  );
+}
+
+export async function saveStep(
+  db: Queryable,
+  taskId: string,
+  step: RarvStep | null,
+  loop: number,
+  checkpoint: Checkpoint,
+  extra: { sessionId?: string | null; branch?: string; headSha?: string | null } = {},
+): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set rarv_step = ${step}, rarv_loop = ${loop}, checkpoint = ${JSON.stringify(checkpoint)},
+               session_id = coalesce(${extra.sessionId ?? null}, session_id), branch = coalesce(${extra.branch ?? null}, branch),
+               head_sha = coalesce(${extra.headSha ?? null}, head_sha), updated_at = now()
+         where id = ${taskId}`,
+  );
+}
+
+/** Adds one CLI run's usage to the task, its agent run and its project, in one statement each. */
+export async function addUsage(
+  db: Queryable,
+  ids: { taskId: string; agentRunId: string; projectId: string },
+  usage: ClaudeUsage,
+  costUsd: number,
+): Promise<void> {
+  // Three statements, not one: the project row is shared by every agent of the
+  // project, and holding it together with the task's row deadlocks against
+  // transactions that lock them in the other order (advanceProject, settle).
+  await exec(
+    db,
+    sql`update tasks set input_tokens = input_tokens + ${usage.inputTokens},
+               output_tokens = output_tokens + ${usage.outputTokens},
+               cache_read_tokens = cache_read_tokens + ${usage.cacheReadTokens},
+               cache_write_tokens = cache_write_tokens + ${usage.cacheWriteTokens},
+               cost_usd = cost_usd + ${costUsd}, updated_at = now()
+         where id = ${ids.taskId}`,
+  );
+  await addRunUsage(db, ids.agentRunId, usage, costUsd);
+  await addProjectUsage(db, ids.projectId, usage, costUsd);
+}
+
+const SpendRow = z.object({
+  projectUsd: z.number(),
+  projectTokens: z.number(),
+  phaseUsd: z.number(),
+  phaseTokens: z.number(),
+  taskUsd: z.number(),
+  taskTokens: z.number(),
+});
+export type SpendSoFar = z.output<typeof SpendRow>;
+
+export async function spendSoFar(db: Queryable, projectId: string, phase: string, taskId: string): Promise<SpendSoFar> {
+  return one(
+    db,
+    SpendRow,
+    sql`select p.cost_usd::float8 as "projectUsd",
+               (p.input_tokens + p.output_tokens + p.cache_read_tokens + p.cache_write_tokens)::float8 as "projectTokens",
+               coalesce((select sum(cost_usd) from tasks where project_id = p.id and phase = ${phase}), 0)::float8 as "phaseUsd",
+               coalesce((select sum(tokens_used) from tasks where project_id = p.id and phase = ${phase}), 0)::float8
+                 as "phaseTokens",
+               t.cost_usd::float8 as "taskUsd", t.tokens_used::float8 as "taskTokens"
+          from projects p join tasks t on t.project_id = p.id
+         where p.id = ${projectId} and t.id = ${taskId}`,
+  );
+}
+
+/** The pull request a verified task's branch was published as. */
+export async function recordPullRequest(
+  db: Queryable,
+  taskId: string,
+  pr: { prNumber: number; prUrl: string },
+): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set pr_number = ${pr.prNumber}, pr_url = ${pr.prUrl}, updated_at = now() where id = ${taskId}`,
+  );
+}
+
+/**
+ * The tasks record's side of a claim: a runner taking a queued task (one agent
+ * run row, an attempt counted, the audit events), a task waiting at a
+ * concurrency cap, and a slot freed for the next waiting one.
+ */
+/**
+ * A job found the task's project not running: a paused project hands the task
+ * back (resume re-queues it); a cancelled one ends it with the project. A task
+ * that is no longer queued or running is left as it is.
+ */
+export async function releaseUnrunnableTask(
+  db: Queryable,
+  taskId: string,
+  projectStatus: ProjectStatus,
+): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set status = case when status not in ('queued', 'running') then status
+                                       when ${projectStatus} = 'cancelled' then 'cancelled' else 'pending' end,
+               updated_at = now() where id = ${taskId}`,
+  );
+}
+
+/** Claims of one project queue here until commit, so that caps are counted by one claim at a time. */
+export async function lockProjectClaims(db: Queryable, projectId: string): Promise<void> {
+  await db.query(sql`select pg_advisory_xact_lock(hashtext('samgita:claim:' || ${projectId}::text))`);
+}
+
+const ClaimCheckRow = z.object({ live: z.number(), total: z.number(), same_type: z.number() });
+/** `live`: the task may be claimed; `total`/`same_type`: live agent runs of the project (of the task's type). */
+export type ClaimCheck = z.output<typeof ClaimCheckRow>;
+
+/**
+ * The one guard against running a task twice at once: a live agent run on it
+ * means this job is a duplicate (e.g. re-added while the task was being
+ * claimed). Runs of a dead runner were ended by the reaper before its jobs
+ * were unlocked, so a task resumes after a crash. In the same statement: the
+ * caps, counting live agent runs on every runner. Locks the task row.
+ */
+export async function checkClaim(
+  db: Queryable,
+  task: { id: string; project_id: string; agent_type: string },
+): Promise<ClaimCheck> {
+  return one(
+    db,
+    ClaimCheckRow,
+    sql`with t as (
+          select t.id from tasks t
+           where t.id = ${task.id} and t.status in ('queued', 'running')
+             and not exists (select 1 from agent_runs a where a.current_task_id = t.id and a.ended_at is null)
+           for update of t)
+        select (select count(*) from t)::int as live, count(*)::int as total,
+               count(*) filter (where agent_type = ${task.agent_type})::int as same_type
+          from agent_runs
+         where project_id = ${task.project_id} and ended_at is null and current_task_id <> ${task.id}`,
+  );
+}
+
+/** At a concurrency cap: the task looks again at `runAt` (its job is moved by the caller). */
+export async function deferAtCap(db: Queryable, taskId: string, runAt: Date): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set cap_waits = cap_waits + 1, run_after = ${runAt}, updated_at = now() where id = ${taskId}`,
+  );
+}
+
+export interface ClaimInput {
+  agentRunId: string;
+  task: { id: string; project_id: string; key: string; agent_type: string; attempts: number; rarv_step: string | null };
+  runnerId: string;
+  host: string;
+  pid: number;
+  model: string;
+  maxAttempts: number;
+  actor: Actor;
+}
+
+const SPAWNED: EventKind = 'agent.spawned';
+const STARTED: EventKind = 'task.started';
+
+/** The agent run, the task's claim and both audit events in one statement. */
+export async function claimTask(db: Queryable, c: ClaimInput): Promise<void> {
+  const { task } = c;
+  const attempt = task.attempts + 1;
+  const actorId = c.actor.id ?? null;
+  await exec(
+    db,
+    sql`with run as (
+          insert into agent_runs (id, project_id, current_task_id, runner_id, agent_type, node, pid, model, attempt, status,
+                                  started_at)
+          values (${c.agentRunId}, ${task.project_id}, ${task.id}, ${c.runnerId}, ${task.agent_type}, ${c.host},
+                  ${String(c.pid)}, ${c.model}, ${attempt}, 'idle', clock_timestamp()) returning id),
+        claimed as (
+          update tasks set status = 'running', attempts = attempts + 1, max_attempts = ${c.maxAttempts},
+                 agent_id = ${c.agentRunId}, cap_waits = 0, waiting_for = null,
+                 started_at = coalesce(started_at, now()), error = null, updated_at = now()
+           where id = ${task.id} returning 1)
+        insert into events (project_id, kind, subject_type, subject_id, actor_type, actor_id, data)
+        values (${task.project_id}, ${SPAWNED}, 'agent_run', ${c.agentRunId}::text, ${c.actor.type}, ${actorId},
+                ${JSON.stringify({
+                  task_id: task.id,
+                  task_key: task.key,
+                  agent_type: task.agent_type,
+                  model: c.model,
+                  host: c.host,
+                })}),
+               (${task.project_id}, ${STARTED}, 'task', ${task.id}::text, ${c.actor.type}, ${actorId},
+                ${JSON.stringify({ key: task.key, attempt, agent_run_id: c.agentRunId, resumed_at: task.rarv_step })})`,
+  );
+}
+
+const JobRow = z.object({ id: z.string(), priority: z.number(), max_attempts: z.number() });
+
+/**
+ * A slot freed in `projectId`: the next `n` capped tasks (same agent type
+ * first, then by priority) become due now; returned for their jobs to move.
+ * Only tasks still waiting out their delay: a job already due may be in a
+ * runner's hands, and moving it would make a second job (which the claim would drop).
+ */
+export async function dueCappedTasks(
+  db: Queryable,
+  projectId: string,
+  agentType: string,
+  n: number,
+): Promise<JobTask[]> {
+  return rows(
+    db,
+    JobRow,
+    sql`with waiting as (
+          select t.id from tasks t
+           where t.project_id = ${projectId} and t.status = 'queued' and t.cap_waits > 0 and t.run_after > now()
+           order by (t.agent_type = ${agentType}) desc, t.priority, t.queued_at nulls last
+           limit ${n}
+           for update skip locked)
+        update tasks t set run_after = now(), updated_at = now() from waiting w where t.id = w.id
+        returning t.id, t.priority, t.max_attempts`,
+  );
+}
+
+/**
+ * The tasks record's side of settling an attempt: the row as it stands now
+ * (locked), and each way the attempt can end. The runner decides which
+ * (runner/decide/settle.ts); these only write it, inside the settle's
+ * transaction, next to the agent run's end, the events and the job.
+ */
+const SettlingRow = z.object({
+  status: z.enum(TASK_STATUSES),
+  attempts: z.number(),
+  max_attempts: z.number(),
+  project_status: z.enum(PROJECT_STATUSES),
+});
+export type SettlingTask = z.output<typeof SettlingRow>;
+
+/** The task row as it stands now, locked until the settle commits (a cancel or re-plan may have changed it). */
+export async function lockSettlingTask(db: Queryable, taskId: string): Promise<SettlingTask | null> {
+  return maybeOne(
+    db,
+    SettlingRow,
+    sql`select t.status, t.attempts, t.max_attempts, p.status as project_status
+          from tasks t join projects p on p.id = t.project_id where t.id = ${taskId} for update of t`,
+  );
+}
+
+/** The error kept on the task: what went wrong, as which kind of outcome, when. */
+export interface TaskError {
+  message: string;
+  kind: string;
+  at: string;
+}
+
+/** The project was cancelled while the task ran: the task ends with it. */
+export async function cancelRunningTask(db: Queryable, taskId: string): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set status = 'cancelled', completed_at = now(), updated_at = now() where id = ${taskId}`,
+  );
+}
+
+/** Verified: the result keeps the branch, its head commit and the verify summary. */
+export async function completeTask(db: Queryable, taskId: string): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set status = 'completed', completed_at = now(), error = null,
+               duration_ms = (extract(epoch from now() - started_at) * 1000)::bigint,
+               result = jsonb_build_object('branch', branch, 'commit', head_sha, 'verify', checkpoint->'verify'),
+               updated_at = now()
+         where id = ${taskId}`,
+  );
+}
+
+/** Back to pending at its checkpoint (paused project, task changed under it); the attempt is given back. */
+export async function handBackTask(db: Queryable, taskId: string): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set status = 'pending', attempts = greatest(attempts - 1, 0), updated_at = now() where id = ${taskId}`,
+  );
+}
+
+/** Back to pending with the reason, for a person (or a review) to act; `refund`: attempts given back. */
+export async function parkTask(db: Queryable, taskId: string, error: TaskError, refund: number): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set status = 'pending', attempts = greatest(attempts - ${refund}, 0), error = ${JSON.stringify(error)},
+               waiting_for = null, updated_at = now()
+         where id = ${taskId}`,
+  );
+}
+
+/**
+ * Queued again at `runAt` without spending an attempt (a stop that was not the
+ * task's fault); `waitingFor: 'provider'` marks a task held back by a provider
+ * outage, which a recovered provider wakes early.
+ */
+export async function requeueTask(
+  db: Queryable,
+  taskId: string,
+  error: TaskError,
+  refund: number,
+  runAt: Date,
+  waitingFor: 'provider' | null = null,
+): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set status = 'queued', attempts = greatest(attempts - ${refund}, 0), error = ${JSON.stringify(error)},
+               run_after = ${runAt}, waiting_for = ${waitingFor}, updated_at = now()
+         where id = ${taskId}`,
+  );
+}
+
+/** Out of attempts (or beyond retrying): dead-lettered with its last error. */
+export async function deadLetterTask(db: Queryable, taskId: string, error: TaskError, attempts: number): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set status = 'dead_letter', attempts = ${attempts}, error = ${JSON.stringify(error)},
+               completed_at = now(), updated_at = now()
+         where id = ${taskId}`,
+  );
+}
+
+/** Another attempt at `runAt`. */
+export async function retryTaskLater(
+  db: Queryable,
+  taskId: string,
+  error: TaskError,
+  attempts: number,
+  runAt: Date,
+): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set status = 'queued', attempts = ${attempts}, error = ${JSON.stringify(error)}, run_after = ${runAt},
+               updated_at = now()
+         where id = ${taskId}`,
+  );
+}
