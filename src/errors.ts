@@ -53,7 +53,8 @@ export class SamgitaError extends Error {
   constructor(code: ErrorCode, message: string, options: SamgitaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.hint = options.hint;
+    // The thrower's own advice, else the code's default (REMEDIES: the one place remediation is written).
+    this.hint = options.hint ?? REMEDIES[code].hint;
     this.location = options.location;
     this.details = options.details;
   }
@@ -89,50 +90,99 @@ export function isSamgitaError(err: unknown, code?: ErrorCode): err is SamgitaEr
 
 type ErrorOutcome = 'failed' | 'usage_error' | 'action_required' | 'interrupted';
 
+interface Remedy {
+  /** What the error means for the exit-code contract (src/cli/outcome.ts). */
+  outcome: ErrorOutcome;
+  /** The HTTP status the REST API answers with. */
+  http: number;
+  /** What to do about it, when the place that threw had nothing more specific to say. */
+  hint?: string;
+}
+
 /**
- * What each error means for the exit-code contract (src/cli/outcome.ts): a
- * usage or configuration error (2: fix the command or the file, nothing was
- * started), something only the user can unblock (3: log in, pay, raise a
- * budget), or a failure (1). A Record, so a new code cannot be forgotten.
+ * What each error means for the person who meets it, in one place (as
+ * probot maps errors to remediation): the exit code of the command, the HTTP
+ * status of the API, and the default fix. A Record, so a new code cannot be
+ * added without saying all three.
  */
-const ERROR_OUTCOMES: Record<ErrorCode, ErrorOutcome> = {
-  CONFIG_ENV_INVALID: 'usage_error',
-  CONFIG_YAML_SYNTAX: 'usage_error',
-  CONFIG_YAML_INVALID: 'usage_error',
-  DB_CONNECT_FAILED: 'failed',
-  DB_MIGRATION_CHECKSUM_MISMATCH: 'failed',
-  DB_MIGRATION_FAILED: 'failed',
-  DB_EMBEDDED_FAILED: 'failed',
-  PRD_MISSING: 'usage_error',
-  PRD_INVALID: 'usage_error',
-  REPO_NOT_GIT: 'usage_error',
-  REPO_INVALID: 'usage_error',
-  GIT_FAILED: 'failed',
-  CLAUDE_NOT_FOUND: 'usage_error',
-  CLAUDE_NOT_LOGGED_IN: 'action_required',
-  CLAUDE_FAILED: 'failed',
-  CLAUDE_TIMEOUT: 'failed',
-  CLAUDE_RATE_LIMITED: 'failed',
-  CLAUDE_OVERLOADED: 'failed',
-  CLAUDE_AUTH_FAILED: 'action_required',
-  CLAUDE_BILLING: 'action_required',
-  BUDGET_EXCEEDED: 'action_required',
-  VERIFY_FAILED: 'failed',
-  PLAN_INVALID: 'failed',
-  NOT_FOUND: 'usage_error',
-  CONFLICT: 'usage_error',
-  INVALID_INPUT: 'usage_error',
-  UNAUTHORIZED: 'action_required',
-  FORBIDDEN: 'action_required',
-  CANCELLED: 'interrupted',
-  INTERNAL: 'failed',
+export const REMEDIES: Readonly<Record<ErrorCode, Remedy>> = {
+  CONFIG_ENV_INVALID: { outcome: 'usage_error', http: 500, hint: 'fix the environment variable named above' },
+  CONFIG_YAML_SYNTAX: { outcome: 'usage_error', http: 400, hint: 'fix the YAML at the position shown' },
+  CONFIG_YAML_INVALID: {
+    outcome: 'usage_error',
+    http: 400,
+    hint: '`samgita schema` prints the JSON Schema of samgita.yaml; docs/configuration.md describes every key',
+  },
+  DB_CONNECT_FAILED: {
+    outcome: 'failed',
+    http: 503,
+    hint: 'check DATABASE_URL and that the server is running and reachable; unset DATABASE_URL to use the embedded PostgreSQL',
+  },
+  DB_MIGRATION_CHECKSUM_MISMATCH: {
+    outcome: 'failed',
+    http: 500,
+    hint: 'a migration file was edited after it was applied; restore it and add a new migration instead',
+  },
+  DB_MIGRATION_FAILED: { outcome: 'failed', http: 500 },
+  DB_EMBEDDED_FAILED: {
+    outcome: 'failed',
+    http: 500,
+    hint: 'set DATABASE_URL to a PostgreSQL server, or check SAMGITA_HOME is writable',
+  },
+  PRD_MISSING: { outcome: 'usage_error', http: 400, hint: 'commit a PRD.md at the root of the repository' },
+  PRD_INVALID: { outcome: 'usage_error', http: 400 },
+  REPO_NOT_GIT: { outcome: 'usage_error', http: 400, hint: 'give the path of a git repository (`git init` makes one)' },
+  REPO_INVALID: { outcome: 'usage_error', http: 400 },
+  GIT_FAILED: { outcome: 'failed', http: 502 },
+  CLAUDE_NOT_FOUND: {
+    outcome: 'usage_error',
+    http: 500,
+    hint: 'install with `npm install -g @anthropic-ai/claude-code` or set SAMGITA_CLAUDE_BIN',
+  },
+  CLAUDE_NOT_LOGGED_IN: {
+    outcome: 'action_required',
+    http: 500,
+    hint: 'run `claude /login`, or set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN',
+  },
+  CLAUDE_FAILED: { outcome: 'failed', http: 502 },
+  CLAUDE_TIMEOUT: { outcome: 'failed', http: 504 },
+  CLAUDE_RATE_LIMITED: { outcome: 'failed', http: 503, hint: 'wait for the rate limit to reset' },
+  CLAUDE_OVERLOADED: { outcome: 'failed', http: 503, hint: 'try again later' },
+  CLAUDE_AUTH_FAILED: {
+    outcome: 'action_required',
+    http: 500,
+    hint: 'check the API key or log in again (`claude /login`), then `samgita resume <project>`',
+  },
+  CLAUDE_BILLING: {
+    outcome: 'action_required',
+    http: 500,
+    hint: 'check the billing of the Anthropic account, then `samgita resume <project>`',
+  },
+  BUDGET_EXCEEDED: {
+    outcome: 'action_required',
+    http: 409,
+    hint: 'raise the budget in samgita.yaml, then `samgita resume <project>`',
+  },
+  VERIFY_FAILED: { outcome: 'failed', http: 500 },
+  PLAN_INVALID: { outcome: 'failed', http: 502 },
+  NOT_FOUND: { outcome: 'usage_error', http: 404, hint: '`samgita status` lists projects and their tasks' },
+  CONFLICT: { outcome: 'usage_error', http: 409 },
+  INVALID_INPUT: { outcome: 'usage_error', http: 400 },
+  UNAUTHORIZED: {
+    outcome: 'action_required',
+    http: 401,
+    hint: 'send an API key as `Authorization: Bearer <key>`; `samgita keys create` makes one',
+  },
+  FORBIDDEN: { outcome: 'action_required', http: 403, hint: 'this needs a key with the write scope' },
+  CANCELLED: { outcome: 'interrupted', http: 409 },
+  INTERNAL: { outcome: 'failed', http: 500 },
 };
 
 const OUTCOME_EXIT: Record<ErrorOutcome, number> = { failed: 1, usage_error: 2, action_required: 3, interrupted: 130 };
 
 /** The outcome an error ends a command with; anything not a SamgitaError is a failure. */
 export function outcomeForError(err: unknown): ErrorOutcome {
-  return isSamgitaError(err) ? ERROR_OUTCOMES[err.code] : 'failed';
+  return isSamgitaError(err) ? REMEDIES[err.code].outcome : 'failed';
 }
 
 /** The process exit code for an error that ended a command. */

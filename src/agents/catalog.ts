@@ -908,3 +908,8 @@ function distance(a: string, b: string): number {
   }
   return dp[b.length] ?? 0;
 }
+
+/** The swarm of a built-in agent type; custom types (declared in samgita.yaml) are their own. */
+export function swarmOf(agentType: string): Swarm {
+  return BUILTIN_AGENT_TYPES.find((t) => t.type === agentType)?.swarm ?? 'custom';
+}

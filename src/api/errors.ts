@@ -1,4 +1,4 @@
-import { type ErrorCode, isSamgitaError } from '../errors.js';
+import { type ErrorCode, isSamgitaError, REMEDIES } from '../errors.js';
 
 /** Stable error codes of the REST API: the shared ones plus HTTP-only ones. */
 export type ApiErrorCode = ErrorCode | 'PAYLOAD_TOO_LARGE' | 'RATE_LIMITED' | 'UNSUPPORTED_MEDIA_TYPE';
@@ -25,21 +25,6 @@ export class ApiError extends Error {
 export const notFound = (what: string, id: string) => new ApiError(404, 'NOT_FOUND', `${what} ${id} not found`);
 export const conflict = (message: string, hint?: string) => new ApiError(409, 'CONFLICT', message, undefined, hint);
 export const badInput = (field: string, message: string) => new ApiError(400, 'INVALID_INPUT', message, field);
-
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  INVALID_INPUT: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  PRD_INVALID: 400,
-  PRD_MISSING: 400,
-  REPO_INVALID: 400,
-  REPO_NOT_GIT: 400,
-  CONFIG_YAML_INVALID: 400,
-  CONFIG_YAML_SYNTAX: 400,
-  GIT_FAILED: 502,
-};
 
 interface FastifyValidationItem {
   instancePath?: string;
@@ -82,7 +67,7 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody }
   if (isSamgitaError(err)) {
     const field = err.location?.field;
     return {
-      status: STATUS_BY_CODE[err.code] ?? 500,
+      status: REMEDIES[err.code].http,
       body: {
         error: {
           code: err.code,

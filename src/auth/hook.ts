@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.js';
+import type { EventKind } from '../domain/events.js';
 import type { RateLimiter } from '../server/rate-limit.js';
 import type { Queryable } from '../store/connection.js';
 import type { NotifyHub } from '../store/events.js';
@@ -52,6 +53,9 @@ function requiredScope(req: FastifyRequest): 'public' | KeyScope {
 const KEY_CACHE_MS = 5_000;
 const KEY_CACHE_MAX = 10_000;
 
+/** A key created or revoked anywhere: cached verifications may be stale. */
+const KEY_EVENTS: ReadonlySet<string> = new Set<EventKind>(['api_key.created', 'api_key.revoked']);
+
 export function authHook(db: Queryable, limiter: RateLimiter | null, hub?: NotifyHub) {
   const touched = new Map<string, number>();
   // Verified keys, by the hash of what was presented (the secret itself is not kept).
@@ -59,7 +63,7 @@ export function authHook(db: Queryable, limiter: RateLimiter | null, hub?: Notif
   // effective at once; the TTL bounds staleness should a notification be missed.
   const verified = new Map<string, { key: AuthenticatedKey; until: number }>();
   hub?.subscribe('samgita_events', (e) => {
-    if (typeof e.kind === 'string' && e.kind.startsWith('api_key.')) verified.clear();
+    if (KEY_EVENTS.has(String(e.kind))) verified.clear();
   });
   const verify = async (presented: string): Promise<Awaited<ReturnType<typeof verifyApiKey>>> => {
     const id = hashKey(presented);

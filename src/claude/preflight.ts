@@ -5,9 +5,6 @@
 import { execa } from 'execa';
 import { SamgitaError } from '../errors.js';
 import { buildClaudeEnv } from './env.js';
-import { CLAUDE_INSTALL_HINT } from './run-claude.js';
-
-export const CLAUDE_LOGIN_HINT = 'run `claude /login`, or set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN';
 
 export type ClaudeAuthMethod =
   | 'api_key'
@@ -46,21 +43,17 @@ export async function checkClaude(opts: CheckClaudeOptions): Promise<ClaudeCheck
   const v = await run(['--version']);
   if ((v as { code?: string }).code === 'ENOENT') {
     throw new SamgitaError('CLAUDE_NOT_FOUND', `Claude Code CLI not found: ${opts.bin}`, {
-      hint: CLAUDE_INSTALL_HINT,
       details: { bin: opts.bin },
     });
   }
   if (v.timedOut) {
-    throw new SamgitaError('CLAUDE_TIMEOUT', `\`${opts.bin} --version\` did not answer within ${timeout} ms`, {
-      hint: CLAUDE_INSTALL_HINT,
-    });
+    throw new SamgitaError('CLAUDE_TIMEOUT', `\`${opts.bin} --version\` did not answer within ${timeout} ms`, {});
   }
   if (v.exitCode !== 0) {
     throw new SamgitaError(
       'CLAUDE_FAILED',
       `\`${opts.bin} --version\` failed: ${String(v.stderr).trim().slice(0, 500)}`,
       {
-        hint: CLAUDE_INSTALL_HINT,
         details: { exitCode: v.exitCode },
       },
     );
@@ -76,9 +69,7 @@ export async function checkClaude(opts: CheckClaudeOptions): Promise<ClaudeCheck
   const a = await run(['auth', 'status']);
   if (a.timedOut) {
     if (envKey) return { version, loggedIn: true, method: envKey };
-    throw new SamgitaError('CLAUDE_TIMEOUT', `\`${opts.bin} auth status\` did not answer within ${timeout} ms`, {
-      hint: CLAUDE_LOGIN_HINT,
-    });
+    throw new SamgitaError('CLAUDE_TIMEOUT', `\`${opts.bin} auth status\` did not answer within ${timeout} ms`, {});
   }
   let status: { loggedIn?: unknown; authMethod?: unknown } | undefined;
   try {
@@ -94,7 +85,6 @@ export async function checkClaude(opts: CheckClaudeOptions): Promise<ClaudeCheck
   // The CLI reads these itself; `auth status` may not know about every way they are supplied.
   if (envKey) return { version, loggedIn: true, method: envKey };
   throw new SamgitaError('CLAUDE_NOT_LOGGED_IN', 'Claude Code is not logged in', {
-    hint: CLAUDE_LOGIN_HINT,
     details: { exitCode: a.exitCode, authMethod: status?.authMethod },
   });
 }

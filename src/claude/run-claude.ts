@@ -20,8 +20,6 @@ import type { ClaudeEvent } from './events.js';
 import { RUN_MARKER_ENV, signalRun, signalRunSoon } from './process-group.js';
 import { createStreamParser } from './stream-parser.js';
 
-export const CLAUDE_INSTALL_HINT = 'install with `npm install -g @anthropic-ai/claude-code` or set SAMGITA_CLAUDE_BIN';
-
 export interface RunClaudeOptions {
   bin: string;
   cwd: string;
@@ -161,7 +159,6 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
 
   if (spawnError?.code === 'ENOENT') {
     throw new SamgitaError('CLAUDE_NOT_FOUND', `Claude Code CLI not found: ${opts.bin}`, {
-      hint: CLAUDE_INSTALL_HINT,
       details: { bin: opts.bin },
       cause: spawnError,
     });

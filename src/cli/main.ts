@@ -48,7 +48,8 @@ try {
   const code = exitCodeFor(err);
   if (isSamgitaError(err)) {
     // A config file with several problems gets all of them, each with its position.
-    const text = err.code.startsWith('CONFIG_YAML') ? formatSamgitaYamlIssues(err) : err.format();
+    const yaml = err.code === 'CONFIG_YAML_INVALID' || err.code === 'CONFIG_YAML_SYNTAX';
+    const text = yaml ? formatSamgitaYamlIssues(err) : err.format();
     process.stderr.write(`${text}\n`);
   } else {
     logger().fatal({ err }, 'unexpected error');

@@ -1,7 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import type pg from 'pg';
 import pc from 'picocolors';
-import { describeWait } from '../provider/gate.js';
+import { describeWait } from '../domain/provider-gate.js';
 import { listenToEvents } from '../store/events.js';
 import {
   lastEventId,

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { SamgitaError } from '../errors.js';
 import { formatPlanDiff } from '../planner/format.js';
+import { retryTask } from '../projects/retry-task.js';
 import { transitionProject } from '../projects/transition.js';
 import type { Actor } from '../store/events.js';
 import { taskCounts } from '../store/read/projects.js';
-import { retryTask } from '../tasks/retry.js';
 import { findProjectById, type GitHubProject } from './projects.js';
 
 export type SamgitaCommand =

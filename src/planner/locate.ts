@@ -1,3 +1,4 @@
+import { swarmOf } from '../agents/catalog.js';
 import { slugify } from '../prd/text.js';
 import type { Requirement } from '../prd/types.js';
 import type { Area } from './types.js';
@@ -73,8 +74,8 @@ const WORK_BY_AGENT: Readonly<Record<string, WorkArea>> = {
  */
 export function workOf(agentType: string): string {
   if (WORK_BY_AGENT[agentType]) return WORK_BY_AGENT[agentType];
-  if (agentType.startsWith('biz-')) return 'business';
-  if (agentType.startsWith('growth-')) return 'growth';
+  const swarm = swarmOf(agentType);
+  if (swarm === 'business' || swarm === 'growth') return swarm;
   return agentType;
 }
 

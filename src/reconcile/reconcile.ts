@@ -32,9 +32,12 @@ export function toPlanChange(actions: readonly Action[]): PlanChange {
   return change;
 }
 
-/** Recorded tasks the PRD does not own: perpetual improvement cycles, while perpetual mode is on. */
-function isPerpetualCycleTask(key: string): boolean {
-  return key.startsWith('perpetual/cycle-');
+/**
+ * Recorded tasks the PRD does not own: perpetual improvement cycles (the
+ * planner plans nothing in the perpetual phase; cycles are proposed later).
+ */
+function isPerpetualCycleTask(t: { phase: string }): boolean {
+  return t.phase === 'perpetual';
 }
 
 /**
@@ -87,7 +90,7 @@ export async function reconcileProject(
   const compute = async (db: pg.Pool | pg.PoolClient, plan: Plan, removed: string[], changed: string[]) =>
     reconcilePlan({
       desired: plan,
-      recorded: (await recordedTasks(db, input.projectId)).filter((t) => !(perpetualOn && isPerpetualCycleTask(t.key))),
+      recorded: (await recordedTasks(db, input.projectId)).filter((t) => !(perpetualOn && isPerpetualCycleTask(t))),
       removedRequirementKeys: removed,
       changedRequirementKeys: changed,
     });

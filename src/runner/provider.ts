@@ -1,5 +1,5 @@
 /**
- * The runner's side of the provider gate (provider/gate.ts decides, store/provider.ts
+ * The runner's side of the provider gate (domain/provider-gate.ts decides, store/runners.ts
  * stores): before a task is claimed, before each Claude Code call, and after it.
  */
 
@@ -14,7 +14,7 @@ import {
   PROBE_POLL_MS,
   type ProviderFailure,
   type ProviderState,
-} from '../provider/gate.js';
+} from '../domain/provider-gate.js';
 import { addTaskJobs } from '../queue/jobs.js';
 import type { PoolClient, Queryable } from '../store/connection.js';
 import { withTransaction } from '../store/connection.js';

@@ -5,6 +5,7 @@ import { errorMessage } from '../errors.js';
 import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK } from '../queue/jobs.js';
+import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../queue/maintenance.js';
 import {
   type JobHandlers,
   queueUtils,
@@ -13,7 +14,6 @@ import {
   type WorkerRunner,
   type WorkerUtils,
 } from '../queue/worker.js';
-import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../recovery/snapshot.js';
 import { listenToEvents, pauseAborts, recordEvent } from '../store/events.js';
 import {
   declareDeadRunners,

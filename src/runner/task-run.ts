@@ -5,9 +5,9 @@
 import path from 'node:path';
 import type pg from 'pg';
 import type { SamgitaConfig } from '../config/samgita-yaml/schema.js';
+import type { BackoffPolicy } from '../domain/provider-gate.js';
 import type { WorktreeSpares } from '../git/worktree-spares.js';
 import type { Logger } from '../log/logger.js';
-import type { BackoffPolicy } from '../provider/gate.js';
 import type { Actor } from '../store/events.js';
 import type { Checkpoint, TaskRecord } from '../store/task-attempts.js';
 import { backoffMs } from './backoff.js';

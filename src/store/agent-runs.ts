@@ -8,7 +8,7 @@ import { exec, one, type Queryable, rows, sql } from './connection.js';
 
 /**
  * The agent_runs record: one row per attempt of a task on a runner. It is
- * created with the task's claim (tasks/claim.ts) and ended when the task
+ * created with the task's claim (store/task-attempts.ts) and ended when the task
  * settles or its runner is declared dead.
  */
 export type AgentRunEnd = 'completed' | 'failed' | 'cancelled';

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { exec, maybeOne, one, type Queryable, raw, rows, type Sql, sql, where } from './connection.js';
 import { type Actor, recordEvent } from './events.js';
+import { EventRow } from './read/tasks.js';
 
 /**
  * The api_keys record. Only the SHA-256 hash of a key is stored; generating,
@@ -255,21 +256,14 @@ export async function insertDeliveriesAfter(db: Queryable, afterId: number, limi
   );
 }
 
-const Delivery = z.object({
+/** A delivery, where it goes, and the event it carries (the event row's columns, under their own names). */
+const Delivery = EventRow.omit({ id: true }).extend({
   id: z.string(),
   status: z.string(),
   url: z.string(),
   secret: z.string(),
   active: z.boolean(),
   event_id: z.number(),
-  kind: z.string(),
-  project_id: z.string().nullable(),
-  subject_type: z.string(),
-  subject_id: z.string().nullable(),
-  actor_type: z.string(),
-  actor_id: z.string().nullable(),
-  data: z.record(z.string(), z.unknown()),
-  created_at: z.date(),
 });
 export type Delivery = z.output<typeof Delivery>;
 

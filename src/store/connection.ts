@@ -161,7 +161,6 @@ export async function openDatabase(env: EnvConfig, options: OpenOptions = {}): P
       'DB_CONNECT_FAILED',
       `cannot connect to PostgreSQL at ${redactUrl(url)}: ${errorMessage(err)}`,
       {
-        hint: 'check DATABASE_URL and that the server is running and reachable; unset DATABASE_URL to use the embedded PostgreSQL',
         cause: err,
       },
     );

@@ -9,7 +9,7 @@ import {
   describeWait,
   type ProviderFailure,
   type ProviderState,
-} from '../provider/gate.js';
+} from '../domain/provider-gate.js';
 import { failRunsOfRunner } from './agent-runs.js';
 import {
   exec,
@@ -97,7 +97,7 @@ export async function declareDeadRunners(pool: Pool, selfId: string, deadAfterMs
 
 /**
  * The provider_pauses record: the one place that writes it. What the state
- * means and how it changes is decided in provider/gate.ts; this module only
+ * means and how it changes is decided in domain/provider-gate.ts; this module only
  * reads and stores it, under a row lock so runners on many machines agree.
  */
 export const PROVIDER = 'anthropic';

@@ -184,7 +184,7 @@ describe.skipIf(mustSkip('test/e2e/page-status.test.ts'))('status page in Chromi
     expect(await dialog.locator('.steps li').count()).toBe(4);
     await shot('task-detail');
     await dialog.getByRole('button', { name: 'Retry task' }).click();
-    // The one retry (tasks/retry.ts) queues it at once in a running project; the dialog shows it live.
+    // The one retry (projects/retry-task.ts) queues it at once in a running project; the dialog shows it live.
     await dialog.locator('[data-task-detail][data-status="queued"]').waitFor({ timeout: 5000 });
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByRole('dialog').count()).toBe(0);

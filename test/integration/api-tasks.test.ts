@@ -74,7 +74,7 @@ describe('tasks', () => {
     expect((await h.req('GET', `/api/projects/${pid}/tasks/${Z}`)).status).toBe(404);
     expect((await h.req('GET', `/api/projects/${pid}/tasks/bad`)).body.error.field).toBe('tid');
 
-    // The API's retry is the CLI's (tasks/retry.ts): its dependency is done and the project runs, so the
+    // The API's retry is the CLI's (projects/retry-task.ts): its dependency is done and the project runs, so the
     // task is queued at once (the API's own copy used to leave it pending, for no runner to pick up).
     const retried = await h.req('POST', `/api/projects/${pid}/tasks/${t}/retry`);
     expect(retried.status).toBe(200);

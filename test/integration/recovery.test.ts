@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repairQueue, snapshotActiveProjects, takeSnapshot } from '../../src/recovery/snapshot.js';
+import { repairQueue, snapshotActiveProjects, takeSnapshot } from '../../src/queue/maintenance.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let db: TestDatabase;

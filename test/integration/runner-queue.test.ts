@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { retryTask } from '../../src/projects/retry-task.js';
 import { addTaskJob } from '../../src/queue/jobs.js';
 import { backoffMs } from '../../src/runner/backoff.js';
 import { capDelayMs } from '../../src/runner/decide/claim.js';
-import { retryTask } from '../../src/tasks/retry.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { readFakeLog } from '../support/fake-claude/index.js';
 import {

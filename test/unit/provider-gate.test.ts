@@ -6,7 +6,7 @@ import {
   decideGate,
   describeWait,
   type ProviderState,
-} from '../../src/provider/gate.js';
+} from '../../src/domain/provider-gate.js';
 
 const policy: BackoffPolicy = { baseMs: 10_000, capMs: 300_000, giveUpMs: 3_600_000 };
 const t0 = new Date('2026-11-30T12:00:00Z');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClaudeOutcome } from '../../src/claude/accumulate.js';
-import type { ProviderState } from '../../src/provider/gate.js';
+import type { ProviderState } from '../../src/domain/provider-gate.js';
 import { artifactType } from '../../src/runner/artifacts.js';
 import { decideAct } from '../../src/runner/decide/act.js';
 import {

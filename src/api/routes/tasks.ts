@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
+import { retryTask } from '../../projects/retry-task.js';
 import { projectExists } from '../../store/read/projects.js';
 import { listTasks, readTaskDetail, taskInProject } from '../../store/read/tasks.js';
-import { retryTask } from '../../tasks/retry.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { notFound } from '../errors.js';
@@ -70,7 +70,7 @@ export async function taskRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     },
     async (req) => {
       const { id, tid } = req.params;
-      // The one retry (tasks/retry.ts), as the CLI and the GitHub App do it; a task of another project is a 404.
+      // The one retry (projects/retry-task.ts), as the CLI and the GitHub App do it; a task of another project is a 404.
       if (!(await taskInProject(ctx.pool, id, tid))) throw notFound('task', tid);
       await retryTask(ctx.pool, tid, { projectId: id, actor: actorOf(req) });
       return taskDetail(ctx, id, tid);

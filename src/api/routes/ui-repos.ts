@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiContext } from '../context.js';
-import { findLocalClone, normalizeGitUrl, originOf } from '../repo-locate.js';
+import { findLocalClone, normalizeGitUrl, originOf, repoDirName } from '../repo-locate.js';
 import { routeSchema } from '../route-schema.js';
 
 /** The status page's new-project form: is there a clone of this repository here, and where else to look. */
@@ -19,16 +19,6 @@ const RepoSuggestions = z.object({
   clone_to: z.string().meta({ description: 'where the server would clone it otherwise' }),
   suggestions: z.array(z.object({ path: z.string(), origin: z.string().nullable() })),
 });
-
-function cleanName(name: string): string {
-  return (
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9._-]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 80) || 'project'
-  );
-}
 
 async function gitDirsUnder(roots: readonly string[], max: number): Promise<string[]> {
   const out: string[] = [];
@@ -86,7 +76,7 @@ export async function uiRepoRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       const guess = name || (gitUrl ? (gitUrl.split(/[/:]/).pop() ?? '').replace(/\.git$/, '') : '');
       return {
         detected,
-        clone_to: path.join(ctx.env.samgitaHome, 'repos', cleanName(guess)),
+        clone_to: path.join(ctx.env.samgitaHome, 'repos', repoDirName(guess)),
         suggestions,
       };
     },

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { retryTask } from '../../tasks/retry.js';
+import { retryTask } from '../../projects/retry-task.js';
 import { withDatabase } from '../context.js';
 
 interface RetryOptions {

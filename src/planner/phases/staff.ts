@@ -19,7 +19,9 @@ export function planRoster(input: PhaseInput, phase: 'business' | 'growth', defa
   const extra = Object.keys(config.agents ?? {})
     .filter(
       (type) =>
-        catalog.get(type)?.phases.includes(phase) && !defaults.some(([d]) => d === type) && !type.startsWith('review-'),
+        catalog.get(type)?.phases.includes(phase) &&
+        !defaults.some(([d]) => d === type) &&
+        catalog.get(type)?.swarm !== 'review',
     )
     .sort()
     .map(

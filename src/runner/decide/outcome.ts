@@ -4,8 +4,9 @@
  * text, tell the settle what to do: whether the provider pauses, whether the
  * project is held, when the task comes back.
  */
+
+import type { BackoffPolicy, ProviderFailure, ProviderTrouble } from '../../domain/provider-gate.js';
 import type { HoldCause } from '../../projects/transition.js';
-import type { BackoffPolicy, ProviderFailure, ProviderTrouble } from '../../provider/gate.js';
 
 /** The project stops for a person to act (budget, authentication, billing, provider). */
 export interface Hold {

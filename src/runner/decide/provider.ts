@@ -1,9 +1,9 @@
 /**
- * What the provider gate (provider/gate.ts) means for one task: go on, wait
+ * What the provider gate (domain/provider-gate.ts) means for one task: go on, wait
  * without spending an attempt, or hold the project. Pure.
  */
 import type { ClaudeOutcome } from '../../claude/accumulate.js';
-import type { GateDecision, ProviderState, ProviderTrouble } from '../../provider/gate.js';
+import type { GateDecision, ProviderState, ProviderTrouble } from '../../domain/provider-gate.js';
 import type { Outcome } from './outcome.js';
 
 /** A call that hit provider trouble: the settle records it provider-wide (runner/provider.ts recordFailureIn). */

@@ -16,7 +16,7 @@ export interface TaskError {
   at: string;
 }
 
-/** The write to the task row; each kind is one statement of store/tasks/settle.ts. */
+/** The write to the task row; each kind is one statement of store/task-attempts.ts. */
 export type TaskWrite =
   /** Cancelled (or re-planned) while the attempt worked: that decision stands, the row is left alone. */
   | { kind: 'keep' }

@@ -6,11 +6,11 @@
 import type pg from 'pg';
 import { RETRYABLE_TASK_STATUSES } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
-import { advanceProjectIn, transitionProjectIn } from '../projects/transition.js';
 import { removeTaskJobs } from '../queue/jobs.js';
 import { withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent } from '../store/events.js';
 import { lockTasksByRef, resetTaskForRetry, taskStatus } from '../store/tasks.js';
+import { advanceProjectIn, transitionProjectIn } from './transition.js';
 
 export { RETRYABLE_TASK_STATUSES as RETRYABLE_STATUSES };
 

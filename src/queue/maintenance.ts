@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { addTaskJobs, tasksWithoutJobs } from '../queue/jobs.js';
-import type { JobHandler } from '../queue/worker.js';
 import { recordEvent } from '../store/events.js';
 import { activeProjectIds, pruneSnapshots, takeSnapshot, tasksThatNeedJobs } from '../store/snapshots.js';
+import { addTaskJobs, tasksWithoutJobs } from './jobs.js';
+import type { JobHandler } from './worker.js';
 
-export { SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../queue/jobs.js';
+export { SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from './jobs.js';
 export { takeSnapshot };
 
 /**
