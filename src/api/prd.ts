@@ -1,6 +1,6 @@
 import { withTransaction } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
-import { type SavedRevision, savePrd } from '../store/projects.js';
+import { type SavedRevision, savePrd } from '../store/revisions.js';
 import type { ApiContext } from './context.js';
 
 /**

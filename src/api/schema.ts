@@ -100,9 +100,39 @@ export const ProviderWait = z
   })
   .meta({ description: 'a provider outage holding every runner back (rate limit, overload, 5xx)' });
 
+export const IntegrationVerify = z.object({
+  head: z.string(),
+  status: z.enum(['passed', 'failed', 'unverified']),
+  commands: z.array(z.string()),
+  summary: z.string(),
+  at: ts,
+});
+
+export const Integration = z
+  .object({
+    branch: z.string().meta({ description: 'where verified task branches are merged, one at a time' }),
+    head: z.string().nullable(),
+    verify: IntegrationVerify.nullable().meta({
+      description: 'the last whole-product verify, when it judged the current head',
+    }),
+    queue: z
+      .array(
+        z.object({
+          task_id: uuid,
+          key: z.string(),
+          state: z.enum(['waiting', 'merging', 'sent_back']),
+          note: z.string().nullable().meta({ description: 'why it was sent back (conflicting files, failing output)' }),
+          since: ts,
+        }),
+      )
+      .meta({ description: 'the merge queue: tasks waiting, merging, or sent back to their agent' }),
+  })
+  .meta({ description: "the project's integration branch: where the product is" });
+
 export const ProjectDetail = Project.extend({
   prd_content: z.string().nullable(),
   provider_wait: ProviderWait.nullable(),
+  integration: Integration.nullable(),
   tokens_total: z.number(),
   task_counts: z.record(z.string(), z.number()).meta({ description: 'number of tasks by status' }),
   tasks_total: z.number(),
@@ -178,6 +208,9 @@ export const Task = z.object({
   duration_ms: z.number().nullable(),
   inserted_at: ts,
   updated_at: ts,
+  merge_state: z.enum(['waiting', 'merging', 'merged', 'sent_back']).nullable(),
+  merge_note: z.string().nullable(),
+  integrated_sha: z.string().nullable().meta({ description: 'the integration commit that brought the task in' }),
 });
 
 export const TaskListQuery = z.object({

@@ -1,14 +1,15 @@
 /**
  * Builds the argv for one non-interactive Claude Code run. Pure.
  *
- * The prompt goes last, after `--`: the list options (`--allowedTools`,
- * `--add-dir`, ...) are variadic in the CLI and would otherwise swallow a
- * following positional, and a prompt that starts with `-` would be read as a flag.
+ * The prompt is not part of it: with `-p` and no positional prompt the CLI
+ * reads the prompt from stdin, and runClaude writes it there. On the command
+ * line any user of the machine could read it (`ps`, /proc/<pid>/cmdline), and
+ * it carries the PRD; it also need not fit the kernel's argv limits.
  */
 export type PermissionMode = 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan' | 'dontAsk' | 'auto';
 
+/** The flags of one run (no prompt: see above). */
 export interface ClaudeArgsOptions {
-  prompt: string;
   model?: string | undefined;
   fallbackModel?: string | undefined;
   permissionMode?: PermissionMode | undefined;
@@ -27,6 +28,11 @@ export interface ClaudeArgsOptions {
   addDirs?: readonly string[] | undefined;
   mcpConfig?: string | undefined;
   extraArgs?: readonly string[] | undefined;
+}
+
+/** One run: its flags and the prompt that goes to the CLI's stdin. */
+export interface ClaudeRunSpec extends ClaudeArgsOptions {
+  prompt: string;
 }
 
 function assertPositiveInt(name: string, n: number): void {
@@ -59,11 +65,10 @@ export function buildClaudeArgs(opts: ClaudeArgsOptions): string[] {
   for (const dir of opts.addDirs ?? []) args.push('--add-dir', dir);
   if (opts.mcpConfig) args.push('--mcp-config', opts.mcpConfig);
   if (opts.extraArgs) args.push(...opts.extraArgs);
-  args.push('--', opts.prompt);
   return args;
 }
 
-/** True when the argv asks for structured output. */
+/** True when the argv asks for structured output (a hand-made argv may still end in `-- <prompt>`). */
 export function usesJsonSchema(args: readonly string[]): boolean {
   const end = args.indexOf('--');
   return (end === -1 ? args : args.slice(0, end)).includes('--json-schema');

@@ -7,6 +7,9 @@
  * anything of the run left behind (background shells, dev servers) is killed,
  * so no grandchild outlives the run. CLI failures never throw: the outcome says
  * what happened. Only a missing binary throws (CLAUDE_NOT_FOUND).
+ *
+ * The prompt goes to the CLI's stdin, never its argv (see args.ts): argv is
+ * readable by every user of the machine, and the prompt carries the PRD.
  */
 
 import { spawn } from 'node:child_process';
@@ -14,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { SamgitaError } from '../errors.js';
 import { logger } from '../log/logger.js';
 import { accumulate, type ClaudeOutcome, classifyOutcome, emptySummary, type RunSummary } from './accumulate.js';
-import { buildClaudeArgs, type ClaudeArgsOptions, usesJsonSchema } from './args.js';
+import { buildClaudeArgs, type ClaudeRunSpec, usesJsonSchema } from './args.js';
 import { buildClaudeEnv } from './env.js';
 import type { ClaudeEvent } from './events.js';
 import { RUN_MARKER_ENV, signalRun, signalRunSoon } from './process-group.js';
@@ -23,9 +26,12 @@ import { createStreamParser } from './stream-parser.js';
 export interface RunClaudeOptions {
   bin: string;
   cwd: string;
-  /** A ready argv; or give `claude` to build one. */
+  /** A ready argv (without the prompt); or give `claude` to build one. */
   args?: readonly string[];
-  claude?: ClaudeArgsOptions;
+  /** The run's flags and prompt. */
+  claude?: ClaudeRunSpec;
+  /** Written to the CLI's stdin, which is then closed; default `claude.prompt`, else nothing. */
+  prompt?: string;
   /** Merged over a minimal safe base env (see buildClaudeEnv). */
   env?: Record<string, string | undefined>;
   timeoutMs: number;
@@ -79,8 +85,12 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
     cwd: opts.cwd,
     env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // A CLI that exits (or fails to start) before reading all of its stdin makes the write
+  // fail with EPIPE; its exit code and output say what happened, so that error is only noted.
+  child.stdin?.on('error', (err: NodeJS.ErrnoException) => log.debug({ code: err.code }, 'claude stdin closed early'));
+  child.stdin?.end(opts.prompt ?? opts.claude?.prompt ?? '');
   let spawnError: NodeJS.ErrnoException | undefined;
   const closed = new Promise<{ exitCode: number | undefined; signal: string | undefined }>((resolve) => {
     child.once('error', (err: NodeJS.ErrnoException) => {

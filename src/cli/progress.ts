@@ -91,6 +91,8 @@ export function renderProgress(
 const PLAIN_EVENTS = new Set([
   'task.started',
   'task.completed',
+  'task.integrated',
+  'task.sent_back',
   'task.retrying',
   'task.dead_lettered',
   'task.cancelled',
@@ -172,6 +174,9 @@ function describeEvent(kind: string, data: Record<string, unknown>): string {
   if (kind === 'provider.waiting') return String(data.reason ?? '');
   if (kind === 'provider.recovered')
     return `the provider answers again (after ${String(data.failures)} failed call(s))`;
+  if (kind === 'task.integrated')
+    return `key=${String(data.key)} into ${String(data.branch)} at ${String(data.commit ?? '').slice(0, 12)}`;
+  if (kind === 'task.sent_back') return `key=${String(data.key)} ${String(data.note ?? data.reason ?? '')}`;
   return describe(data);
 }
 

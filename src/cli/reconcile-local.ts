@@ -19,7 +19,9 @@ import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.j
 import { claudeEnvFromProcess } from '../runner/claude-env.js';
 import { type Database, openDatabase } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
-import { type ProjectRow, recordRevision, registerProject } from '../store/projects.js';
+import { type ProjectRow, registerProject } from '../store/projects.js';
+import { recordRevision } from '../store/revisions.js';
+import { describeVerifyResolution, resolveVerifyCommandsAtCommit } from '../verify/detect.js';
 
 export const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? null };
 
@@ -115,7 +117,10 @@ export async function reconcileLocalRepo(
     out.write(
       `PRD at ${repo.headSha.slice(0, 12)} · Claude Code ${claude.version} · ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}\n`,
     );
-    out.write(`${formatPlanDiff(result.actions)}\n\n`);
+    out.write(`${formatPlanDiff(result.actions)}\n`);
+    // Which commands will judge the work, detected at the same commit as the plan.
+    const verify = await resolveVerifyCommandsAtCommit(desired.config, repo.root, repo.headSha);
+    out.write(`${describeVerifyResolution(verify)}\n\n`);
     return { db, repo, desired, claude, claudeEnv, project, created, result };
   } catch (err) {
     await db.close();

@@ -20,6 +20,8 @@ export const EVENT_KINDS = [
   'project.phase_changed',
   'project.prd_updated',
   'project.reconciled',
+  // the discovery task's breakdown was not used (invalid after its retries, or the PRD changed meanwhile)
+  'project.breakdown_rejected',
   'project.config_invalid',
   'project.perpetual_cycle',
   'project.worktrees_removed',
@@ -38,6 +40,9 @@ export const EVENT_KINDS = [
   'task.cancelled',
   'task.retried',
   'task.review_feedback',
+  'task.integrated',
+  'task.sent_back',
+  'project.integration_verified',
   // agents and runners
   'agent.spawned',
   'agent.completed',

@@ -83,3 +83,46 @@ export async function branchState(
     recentCommits: log.split('\n').filter(Boolean),
   };
 }
+
+export interface IntegratedSince {
+  /** `<short sha> <subject>`, newest first, at most `maxCommits`. */
+  commits: string[];
+  /** There were more commits than listed. */
+  moreCommits: boolean;
+  /** Files changed, at most `maxFiles`. */
+  files: string[];
+  /** How many changed files are not listed. */
+  moreFiles: number;
+}
+
+/**
+ * What was integrated onto `branch` since `base`: its commits, newest first,
+ * and the files they changed, both bounded (a long-lived integration branch
+ * must not crowd out the rest of an agent's prompt). Null when the branch does
+ * not exist (yet), git cannot tell in time, or nothing was integrated.
+ */
+export async function integratedSince(
+  worktree: string,
+  base: string,
+  branch: string,
+  options: { maxCommits?: number; maxFiles?: number; timeoutMs?: number } = {},
+): Promise<IntegratedSince | null> {
+  const maxCommits = options.maxCommits ?? 15;
+  const maxFiles = options.maxFiles ?? 40;
+  // Short: this is context for the prompt, not worth holding up a task for.
+  const opts = { allowFailure: true, timeoutMs: options.timeoutMs ?? 15_000 };
+  const ref = `refs/heads/${branch}`;
+  const [log, diff] = await Promise.all([
+    git(worktree, ['log', `--max-count=${maxCommits + 1}`, '--format=%h %s', `${base}..${ref}`, '--'], opts),
+    git(worktree, ['diff', '--name-only', '--no-renames', `${base}...${ref}`, '--'], opts),
+  ]);
+  const commits = log.split('\n').filter(Boolean);
+  if (commits.length === 0) return null;
+  const files = diff.split('\n').filter(Boolean);
+  return {
+    commits: commits.slice(0, maxCommits),
+    moreCommits: commits.length > maxCommits,
+    files: files.slice(0, maxFiles),
+    moreFiles: Math.max(0, files.length - maxFiles),
+  };
+}

@@ -4,7 +4,7 @@ import { runProject } from '../projects/transition.js';
 import { CONFIG_FILE, PRD_FILE } from '../reconcile/desired-state.js';
 import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.js';
 import type { Actor } from '../store/events.js';
-import { recordRevision } from '../store/projects.js';
+import { recordRevision } from '../store/revisions.js';
 
 export interface RemoteDesiredState {
   commitSha: string;

@@ -1,4 +1,5 @@
 import type { PublishInput } from '../runner/publisher.js';
+import { UNVERIFIED_HINT, UNVERIFIED_SUMMARY, verifyCommandsOf, verifyStatusOf } from '../verify/status.js';
 
 export const PR_MARKER = '<!-- samgita:task';
 
@@ -13,7 +14,7 @@ export function prBody(input: PublishInput, opts: { taskUrl: string | null; summ
     ...(opts.summary ? ['', opts.summary.trim()] : []),
     '',
     '### Verify',
-    `${input.verify.passed ? '✅ passed' : '❌ failed'}: ${input.verify.summary}`,
+    verifyLine(input.verify),
     '',
     '### Usage',
     `| Tokens | Cost |`,
@@ -27,6 +28,19 @@ export function prBody(input: PublishInput, opts: { taskUrl: string | null; summ
     'Review as usual: a review requesting changes, or line comments, go back to the agent, which pushes fix commits to this branch. Merging completes the task; closing without merging cancels it.',
   ];
   return lines.join('\n');
+}
+
+/**
+ * How verify judged the branch. Unverified work says so plainly (and never
+ * with the word "passed"): a reviewer must not read it as checked.
+ */
+export function verifyLine(verify: PublishInput['verify']): string {
+  const status = verifyStatusOf(verify) ?? 'unverified';
+  const commands = verifyCommandsOf(verify).map((c) => `\`${c}\``);
+  if (status === 'passed') return `✅ passed: ${commands.length ? commands.join(', ') : verify.summary}`;
+  if (status === 'unverified')
+    return `⚠️ unverified: ${UNVERIFIED_SUMMARY}, so nothing checked this work. To have it checked, ${UNVERIFIED_HINT}.`;
+  return `❌ failed: ${verify.summary}`;
 }
 
 export function taskUrl(publicUrl: string | null, projectId: string, taskId: string): string | null {

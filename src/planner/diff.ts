@@ -14,6 +14,15 @@ export interface RecordedTask {
   dependsOn: readonly string[];
   /** Compared when present. */
   priority?: number | undefined;
+  /**
+   * Compared when present: what an agent's breakdown may refine on a task it
+   * overrides without changing its requirement (its acceptance criteria, the
+   * files or areas it touches — which decide what it may run beside). The
+   * text is not: it quotes the PRD beyond the task's own requirements, and a
+   * task is re-planned for its requirements only.
+   */
+  acceptanceCriteria?: readonly string[] | undefined;
+  areas?: readonly string[] | undefined;
 }
 
 export type CancelReason = 'requirement_removed' | 'not_desired';
@@ -89,6 +98,12 @@ export function reconcilePlan(input: ReconcileInput): Action[] {
     if (rec.phase !== task.phase) changes.push('phase');
     if (!sameSet(rec.dependsOn, task.dependsOn)) changes.push('dependsOn');
     if (rec.priority !== undefined && rec.priority !== task.priority) changes.push('priority');
+    // A changed requirement rewrites the whole task (its criteria quote it); otherwise a refinement shows as itself.
+    if (!requirementChanged) {
+      if (rec.acceptanceCriteria !== undefined && !sameList(rec.acceptanceCriteria, task.acceptanceCriteria))
+        changes.push('acceptanceCriteria');
+      if (rec.areas !== undefined && !sameSet(rec.areas, task.areas)) changes.push('areas');
+    }
 
     if (NOT_STARTED.has(rec.status)) {
       if (changes.length > 0) actions.push({ type: 'update', key: task.key, phase: task.phase, task, changes });
@@ -140,6 +155,20 @@ export function summarizeActions(actions: readonly Action[]): ActionSummary {
       ? 'No changes. The plan matches the recorded tasks.'
       : `Plan: ${s.create} to add, ${change} to change, ${s.cancel} to cancel.`;
   return { ...s, change, total, text };
+}
+
+/**
+ * The actions of a re-plan that may only change the phases after `after` (the
+ * discovery task re-planning from its breakdown): tasks of `after` and earlier
+ * phases — done, running, or the re-planning task itself — are left alone.
+ */
+export function actionsAfterPhase(actions: readonly Action[], phases: readonly string[], after: string): Action[] {
+  const cut = phases.indexOf(after);
+  return actions.filter((a) => phases.indexOf(a.phase) > cut);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

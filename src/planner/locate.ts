@@ -80,14 +80,24 @@ export function workOf(agentType: string): string {
 }
 
 /**
- * The PRD group a requirement belongs to, as a slug: its nearest heading
- * without the group ID ("FR-6: Web Dashboard" → "web-dashboard"). Undefined
- * for a requirement outside any heading.
+ * Headings that only say "these are requirements": two requirements under one
+ * of them have nothing in common but the document, so each is its own topic.
  */
-export function topicOf(r: Pick<Requirement, 'sectionPath'>): string | undefined {
+const GENERIC_HEADING =
+  /^(?:(?:functional|non-functional|core|product|key|main|user|system|technical|business)\s+)?(?:requirements?|features?|stories|user stories|capabilities|scope|specifications?|must haves?)$/iu;
+
+/**
+ * The PRD group a requirement belongs to, as a slug: its nearest heading
+ * without the group ID ("FR-6: Web Dashboard" → "web-dashboard"), or the
+ * requirement's own ID under a heading that groups nothing ("Functional
+ * Requirements"). Undefined for a requirement outside any heading.
+ */
+export function topicOf(r: Pick<Requirement, 'sectionPath' | 'key'>): string | undefined {
   const heading = r.sectionPath.at(-1);
   if (!heading) return undefined;
-  return slugify(heading.replace(/^[A-Z]+-\d+(\.\d+)*:?\s*/u, '')) || undefined;
+  const name = heading.replace(/^[A-Z]+-\d+(\.\d+)*:?\s*/u, '').trim();
+  if (GENERIC_HEADING.test(name)) return slugify(r.key.split('/').at(-1) ?? r.key) || undefined;
+  return slugify(name) || undefined;
 }
 
 /**

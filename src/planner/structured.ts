@@ -36,6 +36,7 @@ export function workBreakdownJsonSchema(agentTypes: readonly string[] = BUILTIN_
             'priority',
             'depends_on',
             'acceptance_criteria',
+            'areas',
           ],
           properties: {
             key: {
@@ -63,8 +64,9 @@ export function workBreakdownJsonSchema(agentTypes: readonly string[] = BUILTIN_
             acceptance_criteria: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
             areas: {
               type: 'array',
-              items: { type: 'string' },
-              description: 'Files or directories the task will touch.',
+              items: { type: 'string', minLength: 1 },
+              description:
+                'The files or directories the task will change (e.g. "src/api/projects.ts", "src/api/"), or area names ("api:projects") where no path is known yet. Tasks whose areas overlap (equal, or one inside the other) never run at the same time, so name what the task changes, as narrowly as you can.',
             },
           },
         },
@@ -257,6 +259,8 @@ export function mergeBreakdown(plan: Plan, breakdown: readonly PlannedTask[]): P
         requirementKey: override.requirementKey ?? t.requirementKey,
         requirementHash: override.requirementKeys.length > 0 ? override.requirementHash : t.requirementHash,
         dependsOn: [...new Set([...t.dependsOn, ...override.dependsOn])],
+        // An agent that names no areas for a task leaves the planner's: no areas would let it run beside anything.
+        areas: override.areas.length > 0 ? override.areas : t.areas,
       });
       byKey.delete(t.key);
       continue;

@@ -15,8 +15,8 @@ import type pg from 'pg';
 import { decideTransition, type ProjectAction, runAction, TRANSITIONS } from '../domain/project-lifecycle.js';
 import type { ProjectStatus } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
-import { addTaskJobs, removeTaskJobs } from '../queue/jobs.js';
-import { decidePhase, PHASES } from '../queue/phase.js';
+import { addIntegrationVerifyJob, addTaskJobs, removeTaskJobs } from '../queue/jobs.js';
+import { decidePhase, integrationGate, PHASES } from '../queue/phase.js';
 import { type PoolClient, withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent, SYSTEM_ACTOR } from '../store/events.js';
 import { lockProject, writeProjectPhase, writeProjectStatus } from '../store/projects.js';
@@ -204,6 +204,21 @@ export async function advanceProjectIn(db: PoolClient, projectId: string, actor:
   for (let guard = 0; guard < PHASES.length + 1; guard++) {
     const decision = decidePhase(enabled, phase, await phaseCounts(db, projectId));
     if (decision.kind === 'work') break;
+    if (decision.kind !== 'stuck') {
+      // A phase ends (and the project completes) only on an integration head that verify passed.
+      const gate = integrationGate(project);
+      if (gate.kind === 'verify') {
+        await addIntegrationVerifyJob(db, projectId);
+        return { status: 'running', phase, enqueued: 0 };
+      }
+      if (gate.kind === 'failed') {
+        const done = await transitionProjectIn(db, projectId, 'fail', actor, {
+          reason: gate.reason,
+          data: { phase, integration_head: project.integration_head },
+        });
+        return { status: done.to, phase, enqueued: 0 };
+      }
+    }
     if (decision.kind === 'advance') {
       await writeProjectPhase(db, projectId, decision.to);
       await recordEvent(db, {

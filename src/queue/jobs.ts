@@ -12,6 +12,18 @@ import type { Queryable } from '../store/connection.js';
 export const RUN_TASK = 'run_task';
 /** The job that delivers one outgoing webhook. */
 export const DELIVER_WEBHOOK = 'deliver_webhook';
+/** The job that runs the verify commands on a project's integration head (the whole product). */
+export const VERIFY_INTEGRATION = 'verify_integration';
+
+/** Asks a runner to verify the project's integration head; one such job per project at a time. */
+export async function addIntegrationVerifyJob(db: Queryable, projectId: string): Promise<void> {
+  await db.query(
+    `select graphile_worker.add_job($1, json_build_object('projectId', $2::text), job_key => 'integration:' || $2,
+              max_attempts => 5)`,
+    [VERIFY_INTEGRATION, projectId],
+  );
+}
+
 /** The cron job that snapshots active projects and repairs the queue. */
 export const TAKE_SNAPSHOTS = 'take_snapshots';
 /** graphile-worker crontab line: every 5 minutes, one runner (across all of them) takes the snapshots (FR-8.2). */

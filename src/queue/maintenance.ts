@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { recordEvent } from '../store/events.js';
-import { activeProjectIds, pruneSnapshots, takeSnapshot, tasksThatNeedJobs } from '../store/snapshots.js';
+import { activeProjectIds, pruneSnapshots, recordEvent, takeSnapshot, tasksThatNeedJobs } from '../store/events.js';
 import { addTaskJobs, tasksWithoutJobs } from './jobs.js';
 import type { JobHandler } from './worker.js';
 

@@ -42,3 +42,34 @@ export function decidePhase(enabled: readonly string[], current: string, counts:
   }
   return { kind: 'complete', from: current };
 }
+
+export interface IntegrationState {
+  integration_branch: string | null;
+  integration_head: string | null;
+  integration_verify: { head: string; status: 'passed' | 'failed' | 'unverified'; summary: string } | null;
+}
+
+export type IntegrationGate =
+  /** Nothing stands in the way: no integration branch yet, or its head passed (or had nothing to run). */
+  | { kind: 'ok' }
+  /** The head was never judged: verify it before the phase ends. */
+  | { kind: 'verify' }
+  | { kind: 'failed'; reason: string };
+
+/**
+ * Whether the integration head may close a phase (and complete the project):
+ * every merge is verified on the combined tree, so the head normally passed
+ * already; a head nobody verified (no merge happened, or the branch moved by
+ * other hands) is verified first, and a failing one fails the project.
+ */
+export function integrationGate(p: IntegrationState): IntegrationGate {
+  if (!p.integration_branch || !p.integration_head) return { kind: 'ok' };
+  const v = p.integration_verify;
+  if (!v || v.head !== p.integration_head) return { kind: 'verify' };
+  if (v.status === 'failed')
+    return {
+      kind: 'failed',
+      reason: `the integration head ${p.integration_head.slice(0, 12)} of ${p.integration_branch} fails verify: ${v.summary.split('\n')[0]}`,
+    };
+  return { kind: 'ok' };
+}

@@ -6,7 +6,8 @@
  */
 
 import type { AgentCatalog, PhaseName } from '../agents/catalog.js';
-import { runClaude } from '../claude/run-claude.js';
+import type { ClaudeRunSpec } from '../claude/args.js';
+import { type ClaudeRunResult, runClaude } from '../claude/run-claude.js';
 import { errorMessage, isSamgitaError, SamgitaError } from '../errors.js';
 import { enabledPhases } from '../planner/plan.js';
 import { parseWorkBreakdown, workBreakdownJsonSchema } from '../planner/structured.js';
@@ -14,7 +15,7 @@ import type { PlannedTask, PlannerConfig } from '../planner/types.js';
 import { parsePrd } from '../prd/parse.js';
 import type { ParsedPrd } from '../prd/types.js';
 import type { Queryable } from '../store/connection.js';
-import { analysisExists, newestBreakdown, upsertAnalysis } from '../store/plan.js';
+import { findAnalysis, newestBreakdown, upsertAnalysis } from '../store/plan.js';
 
 export interface AnalyzeOptions {
   claudeBin: string;
@@ -74,34 +75,102 @@ export function retryPrompt(base: string, error: string): string {
   return `${base}\n\n--- Correction ---\nYour previous answer was invalid: ${error}\nAnswer again with a complete breakdown that fixes this; keep everything else that was right.`;
 }
 
-/** The validated breakdown as planned tasks, with meta data (attempts, cost). */
-export async function analyzePrdDetailed(opts: AnalyzeOptions): Promise<AnalysisResult> {
-  const prd = parsePrd(opts.prd);
-  const phases = enabledPhases(opts.config.phases);
-  const schema = workBreakdownJsonSchema([...opts.catalog.keys()]);
-  const base = analysisPrompt(prd, opts.prd, opts.catalog, phases);
-  const maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
+/**
+ * How a breakdown call runs the CLI: it reads the repository and answers in
+ * structured output; it edits nothing. Shared by `--analyze` and the
+ * discovery task's Act, so both ask the same way.
+ */
+export const BREAKDOWN_CALL = {
+  permissionMode: 'default',
+  allowedTools: ['Read', 'Glob', 'Grep'],
+  disallowedTools: ['Write', 'Edit', 'MultiEdit', 'Bash', 'NotebookEdit'],
+  maxTurns: 12,
+} as const satisfies Partial<ClaudeRunSpec>;
+
+/** What a breakdown is asked for and checked against. */
+export interface BreakdownSpec {
+  /** PRD.md text. */
+  prd: string;
+  catalog: AgentCatalog;
+  /** The phases the breakdown may plan (all enabled ones, or those after the asking task's). */
+  phases: readonly PhaseName[];
+  /** Attempts in all, the first included (default 3). */
+  maxAttempts?: number | undefined;
+}
+
+/** One call's answer (structured output, or the result text), or the caller's reason to stop asking. */
+export type Asked<S> = { kind: 'answer'; answer: unknown; costUsd: number } | { kind: 'stop'; stop: S };
+
+export type BreakdownOutcome<S> =
+  | { kind: 'valid'; result: AnalysisResult }
+  /** No answer validated within the attempts: `error` is PLAN_INVALID with the last validation error. */
+  | { kind: 'invalid'; error: SamgitaError; attempts: number; costUsd: number }
+  | { kind: 'stop'; stop: S };
+
+/**
+ * Asks for a breakdown until one validates: each invalid answer is asked
+ * again with its validation error fed back, at most `maxAttempts` times in
+ * all. `ask` makes the call (the CLI boundary is the caller's: `--analyze`
+ * runs the CLI directly, the discovery task through its Act with budget and
+ * provider gate) and may stop the asking.
+ */
+export async function askForBreakdown<S>(
+  spec: BreakdownSpec,
+  ask: (call: { prompt: string; jsonSchema: Record<string, unknown>; attempt: number }) => Promise<Asked<S>>,
+): Promise<BreakdownOutcome<S>> {
+  const prd = parsePrd(spec.prd);
+  const jsonSchema = workBreakdownJsonSchema([...spec.catalog.keys()]) as unknown as Record<string, unknown>;
+  const base = analysisPrompt(prd, spec.prd, spec.catalog, spec.phases);
+  const maxAttempts = Math.max(1, spec.maxAttempts ?? 3);
   let prompt = base;
   let lastError = '';
   let costUsd = 0;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const asked = await ask({ prompt, jsonSchema, attempt });
+    if (asked.kind === 'stop') return asked;
+    costUsd += asked.costUsd;
+    const answer = asked.answer;
+    try {
+      const tasks = parseWorkBreakdown(answer, spec.catalog, { prd, phases: spec.phases });
+      return {
+        kind: 'valid',
+        result: {
+          tasks,
+          breakdown: typeof answer === 'string' ? JSON.parse(answer) : answer,
+          attempts: attempt,
+          costUsd,
+        },
+      };
+    } catch (err) {
+      if (!isSamgitaError(err, 'PLAN_INVALID')) throw err;
+      lastError = errorMessage(err);
+      prompt = retryPrompt(base, lastError);
+    }
+  }
+  const error = new SamgitaError(
+    'PLAN_INVALID',
+    `PRD analysis gave no valid work breakdown after ${maxAttempts} attempt(s); last error: ${lastError}`,
+    {
+      hint: 'plan without analysis (--no-analysis) to use the deterministic planner, or clarify the PRD',
+      details: { attempts: maxAttempts, lastError },
+    },
+  );
+  return { kind: 'invalid', error, attempts: maxAttempts, costUsd };
+}
+
+/** The validated breakdown as planned tasks, with meta data (attempts, cost). */
+export async function analyzePrdDetailed(opts: AnalyzeOptions): Promise<AnalysisResult> {
+  const phases = enabledPhases(opts.config.phases);
+  const spec = { prd: opts.prd, catalog: opts.catalog, phases, maxAttempts: opts.maxAttempts };
+  const outcome = await askForBreakdown<never>(spec, async ({ prompt, jsonSchema, attempt }) => {
     const run = await runClaude({
       bin: opts.claudeBin,
       cwd: opts.cwd,
-      claude: {
-        prompt,
-        jsonSchema: schema as unknown as Record<string, unknown>,
-        permissionMode: 'default',
-        allowedTools: ['Read', 'Glob', 'Grep'],
-        disallowedTools: ['Write', 'Edit', 'MultiEdit', 'Bash', 'NotebookEdit'],
-        maxTurns: 12,
-        model: opts.config.models?.strong,
-      },
+      claude: { prompt, jsonSchema, ...BREAKDOWN_CALL, model: opts.config.models?.strong },
       ...(opts.env ? { env: opts.env } : {}),
       timeoutMs: opts.timeoutMs,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    costUsd += run.summary.costUsd;
     if (run.outcome.kind !== 'success') {
       throw new SamgitaError(
         run.outcome.kind === 'timeout' ? 'CLAUDE_TIMEOUT' : 'CLAUDE_FAILED',
@@ -112,30 +181,16 @@ export async function analyzePrdDetailed(opts: AnalyzeOptions): Promise<Analysis
         },
       );
     }
-    let answer: unknown = run.structuredOutput;
-    if (answer === undefined) answer = run.summary.resultText ?? '';
-    try {
-      const tasks = parseWorkBreakdown(answer, opts.catalog, { prd, phases });
-      return {
-        tasks,
-        breakdown: typeof answer === 'string' ? JSON.parse(answer) : answer,
-        attempts: attempt,
-        costUsd,
-      };
-    } catch (err) {
-      if (!isSamgitaError(err, 'PLAN_INVALID')) throw err;
-      lastError = errorMessage(err);
-      prompt = retryPrompt(base, lastError);
-    }
-  }
-  throw new SamgitaError(
-    'PLAN_INVALID',
-    `PRD analysis gave no valid work breakdown after ${maxAttempts} attempt(s); last error: ${lastError}`,
-    {
-      hint: 'plan without analysis (--no-analysis) to use the deterministic planner, or clarify the PRD',
-      details: { attempts: maxAttempts, lastError },
-    },
-  );
+    return { kind: 'answer', answer: breakdownAnswer(run), costUsd: run.summary.costUsd };
+  });
+  if (outcome.kind === 'invalid') throw outcome.error;
+  if (outcome.kind === 'stop') return outcome.stop;
+  return outcome.result;
+}
+
+/** The answer of a breakdown call: its structured output, else its result text (validated as JSON). */
+export function breakdownAnswer(run: Pick<ClaudeRunResult, 'structuredOutput' | 'summary'>): unknown {
+  return run.structuredOutput !== undefined ? run.structuredOutput : (run.summary.resultText ?? '');
 }
 
 /** FR-2.1: the agent's validated work breakdown as planned tasks. */
@@ -143,7 +198,7 @@ export async function analyzePrd(opts: AnalyzeOptions): Promise<PlannedTask[]> {
   return (await analyzePrdDetailed(opts)).tasks;
 }
 
-/** Records a validated breakdown for the project (idempotent per PRD + config content). */
+/** Records a validated breakdown for the project (idempotent per PRD + config content); returns its id. */
 export async function storeAnalysis(
   db: Queryable,
   input: {
@@ -153,9 +208,9 @@ export async function storeAnalysis(
     configHash: string;
     result: AnalysisResult;
   },
-): Promise<void> {
+): Promise<string> {
   const b = input.result.breakdown as { summary?: unknown };
-  await upsertAnalysis(db, {
+  return upsertAnalysis(db, {
     projectId: input.projectId,
     revisionId: input.revisionId,
     prdHash: input.prdHash,
@@ -174,7 +229,7 @@ export async function hasAnalysis(
   prdHash: string,
   configHash: string,
 ): Promise<boolean> {
-  return analysisExists(db, projectId, prdHash, configHash);
+  return (await findAnalysis(db, projectId, prdHash, configHash)) !== null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { resolveAgentTypes } from '../agents/catalog.js';
+import { PHASES, type PhaseName, resolveAgentTypes } from '../agents/catalog.js';
 import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
-import { type Action, reconcilePlan, summarizeActions } from '../planner/diff.js';
+import { type Action, actionsAfterPhase, reconcilePlan, summarizeActions } from '../planner/diff.js';
 import { enabledPhases, planProject } from '../planner/plan.js';
 import { mergeBreakdown } from '../planner/structured.js';
 import type { Plan, PlannedTask } from '../planner/types.js';
@@ -83,17 +83,23 @@ export async function reconcileProject(
     actor: Actor;
     /** A fresh agent breakdown to merge (else the newest recorded one is used). */
     breakdown?: readonly PlannedTask[] | undefined;
+    /** Only phases after this one change (a re-plan from inside a running phase leaves it and earlier ones alone). */
+    after?: PhaseName | undefined;
+    /** What caused this re-plan, added to the project.reconciled event (e.g. the breakdown task). */
+    cause?: Record<string, unknown> | undefined;
   },
 ): Promise<ReconcileResult> {
   const parsed = parsePrd(input.prd);
   const perpetualOn = enabledPhases(input.config.phases).includes('perpetual');
-  const compute = async (db: pg.Pool | pg.PoolClient, plan: Plan, removed: string[], changed: string[]) =>
-    reconcilePlan({
+  const compute = async (db: pg.Pool | pg.PoolClient, plan: Plan, removed: string[], changed: string[]) => {
+    const actions = reconcilePlan({
       desired: plan,
       recorded: (await recordedTasks(db, input.projectId)).filter((t) => !(perpetualOn && isPerpetualCycleTask(t))),
       removedRequirementKeys: removed,
       changedRequirementKeys: changed,
     });
+    return input.after ? actionsAfterPhase(actions, PHASES, input.after) : actions;
+  };
   if (input.dryRun || !input.revisionId) {
     const plan = await desiredPlan(pool, input.projectId, parsed, input.config, input.breakdown);
     const requirements = await requirementDiff(pool, input.projectId, parsed.requirements);
@@ -126,6 +132,7 @@ export async function reconcileProject(
             cancelled: applied.cancelled,
           },
           summary: summary.text,
+          ...(input.cause ? { cause: input.cause } : {}),
         },
       });
     }

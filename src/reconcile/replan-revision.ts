@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { effectiveConfig } from '../config/effective.js';
 import { advanceProject } from '../projects/transition.js';
 import type { Actor } from '../store/events.js';
-import { readRevision } from '../store/projects.js';
+import { readRevision } from '../store/revisions.js';
 import { reconcileProject } from './reconcile.js';
 
 /**

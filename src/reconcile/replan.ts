@@ -3,7 +3,7 @@ import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
 import type { PlannedTask } from '../planner/types.js';
 import { advanceProject } from '../projects/transition.js';
 import type { Actor } from '../store/events.js';
-import { recordRevision } from '../store/projects.js';
+import { recordRevision } from '../store/revisions.js';
 import { type ReconcileResult, reconcileProject } from './reconcile.js';
 
 export interface ReplanInput {

@@ -7,7 +7,15 @@ import { PHASES } from '../domain/states.js';
 import { errorMessage } from '../errors.js';
 import { inspectRepo, readFileAtCommit } from '../git/repo.js';
 import type { Queryable } from '../store/connection.js';
-import { liveRuns, projectIds, readStatusProject, revisionsForSync, taskCounts } from '../store/read/projects.js';
+import {
+  type Integration,
+  integrationOf,
+  liveRuns,
+  projectIds,
+  readStatusProject,
+  revisionsForSync,
+  taskCounts,
+} from '../store/read/projects.js';
 import { type ProviderWait, readProviderWait } from '../store/runners.js';
 import { CONFIG_FILE, PRD_FILE } from './desired-state.js';
 
@@ -46,6 +54,8 @@ export interface ProjectStatusInfo {
   updatedAt: Date;
   /** Set while a provider outage holds this running project's agents back. */
   provider: ProviderWait | null;
+  /** Where the product is: the integration branch, its head, its last verify, the merge queue. */
+  integration: Integration | null;
 }
 
 /** Pure: health from the project status and what its tasks and runners look like. */
@@ -171,6 +181,7 @@ export async function projectStatus(
     perpetualCycle: p.perpetual_cycle,
     updatedAt: p.updated_at,
     provider: p.status === 'running' ? await readProviderWait(db) : null,
+    integration: await integrationOf(db, p),
   };
 }
 

@@ -2,7 +2,15 @@
  * The Reason step's context (FR-5.5): everything an agent should know about
  * its task, packed into a token budget. Pure, so what went in can be recorded
  * and tested exactly.
+ *
+ * Everything goes in once: the planner's task description already quotes the
+ * requirement and lists the acceptance criteria, so neither is repeated, and
+ * of the PRD only what the task does not already say is added. Then the
+ * working context: where the work sits (areas), the branch, what earlier tasks
+ * integrated since the branch started, and the commands that will judge it.
  */
+import { plain, withoutRepeats } from './prd-excerpt.js';
+
 export interface ContextInput {
   projectName: string;
   task: {
@@ -12,14 +20,32 @@ export interface ContextInput {
     phase: string;
     agentType: string;
     acceptanceCriteria: string[];
+    /** Where the task's work sits ("api:projects", or files of an agent-made breakdown). */
+    areas?: string[];
   };
   requirement: { key: string; title: string; body: string } | null;
+  /** The PRD around the requirement (see prdExcerpt); what the task already says is left out here. */
   prdExcerpt: string;
   /** Earlier loops' lessons for this task: verify failures, review comments, reflections. Newest last. */
   continuity: string[];
   memories: string[];
   repo: { branch: string; changedFiles: string[]; recentCommits: string[] };
+  /** What earlier tasks integrated since this task's branch started; null or absent: nothing. */
+  integrated?: Integrated | null;
   verifyCommands: string[];
+}
+
+/** Work merged onto the integration branch since `base` (see integratedSince in src/git/commit.ts). */
+export interface Integrated {
+  branch: string;
+  base: string;
+  /** `<short sha> <subject>`, newest first. */
+  commits: string[];
+  /** There were more commits than listed. */
+  moreCommits: boolean;
+  files: string[];
+  /** How many changed files are not listed. */
+  moreFiles: number;
 }
 
 export interface ContextSection {
@@ -65,7 +91,44 @@ function newestThatFit(items: string[], maxTokens: number): { text: string; trun
 }
 
 // Shares of the budget; the task itself always goes in whole (it is small and essential).
-const SHARES = { requirement: 0.2, continuity: 0.3, prd: 0.25, memories: 0.1, repo: 0.1 } as const;
+const SHARES = { requirement: 0.2, continuity: 0.3, prd: 0.2, memories: 0.1, repo: 0.1, integrated: 0.1 } as const;
+
+const CRITERIA_HEADING = /^\s*acceptance criteria:?\s*$/i;
+const BULLET = /^\s*[-*+]\s+/;
+
+/**
+ * The description without a block of acceptance criteria that only repeats
+ * `criteria` (the planner appends them to the description as well): the task
+ * section lists them once, after it. A description's own, different list stays.
+ */
+export function withoutCriteria(description: string, criteria: readonly string[]): string {
+  if (criteria.length === 0) return description;
+  const listed = new Set(criteria.map(plain));
+  return description
+    .split(/\n[ \t]*\n/)
+    .filter((para) => {
+      const [head, ...items] = para.trim().split('\n');
+      const repeats =
+        head !== undefined &&
+        CRITERIA_HEADING.test(head) &&
+        items.length > 0 &&
+        items.every((i) => listed.has(plain(i.replace(BULLET, ''))));
+      return !repeats;
+    })
+    .join('\n\n')
+    .trim();
+}
+
+function integratedText(done: Integrated): string {
+  const more = done.moreFiles > 0 ? ` and ${done.moreFiles} more` : '';
+  return [
+    `Since this branch started (at ${done.base.slice(0, 12)}), earlier tasks' verified work was merged onto ${done.branch}, where your branch will be merged and verified in turn. Build on that work rather than redo it, and expect its changes to the files below (read them with \`git show ${done.branch}:<path>\`).`,
+    'Integrated commits, newest first:',
+    ...done.commits.map((c) => `  ${c}`),
+    ...(done.moreCommits ? ['  … and earlier ones'] : []),
+    ...(done.files.length ? [`Files they changed: ${done.files.join(', ')}${more}`] : []),
+  ].join('\n');
+}
 
 export function buildContext(input: ContextInput, budgetTokens = 12_000): BuiltContext {
   const sections: ContextSection[] = [];
@@ -73,36 +136,50 @@ export function buildContext(input: ContextInput, budgetTokens = 12_000): BuiltC
     if (text.trim()) sections.push({ name, text, tokens: estimateTokens(text), truncated });
   };
   const t = input.task;
+  const description = withoutCriteria(t.description, t.acceptanceCriteria);
   add(
     'task',
     [
       `You are working on the project "${input.projectName}" as the ${t.agentType} agent, in the ${t.phase} phase.`,
       `Task ${t.key}: ${t.title}`,
-      '',
-      t.description,
+      ...(description ? ['', description] : []),
       ...(t.acceptanceCriteria.length
         ? ['', 'Acceptance criteria:', ...t.acceptanceCriteria.map((c) => `- ${c}`)]
         : []),
     ].join('\n'),
   );
-  if (input.requirement) {
-    const r = clip(
-      `${input.requirement.key} — ${input.requirement.title}\n${input.requirement.body}`,
-      budgetTokens * SHARES.requirement,
-    );
+  // The planner's description quotes its requirements verbatim, with their place in the PRD:
+  // the requirement gets a section of its own only when the description does not quote it.
+  const req = input.requirement;
+  if (req && !(req.body.trim() && plain(description).includes(plain(req.body)))) {
+    const r = clip(`${req.key} — ${req.title}\n${req.body}`, budgetTokens * SHARES.requirement);
     add('requirement', `The requirement this task serves:\n${r.text}`, r.truncated);
+  }
+  // Of the PRD, only what adds to the above: the requirement's neighbours, notes, context.
+  const said = [t.title, description, ...t.acceptanceCriteria, req ? `${req.key} ${req.title}\n${req.body}` : ''];
+  const excerpt = withoutRepeats(input.prdExcerpt, said.join('\n'));
+  if (excerpt) {
+    const p = clip(excerpt, budgetTokens * SHARES.prd);
+    const label = req
+      ? 'Around it in PRD.md (what is quoted above is left out):'
+      : 'The start of PRD.md, for what the product is:';
+    add('prd', `${label}\n${p.text}`, p.truncated);
   }
   if (input.continuity.length) {
     const c = newestThatFit(input.continuity, budgetTokens * SHARES.continuity);
     add('continuity', `What earlier attempts at this task learned (fix these first):\n${c.text}`, c.truncated);
   }
-  if (input.prdExcerpt.trim()) {
-    const p = clip(input.prdExcerpt, budgetTokens * SHARES.prd);
-    add('prd', `Relevant part of PRD.md:\n${p.text}`, p.truncated);
-  }
   if (input.memories.length) {
     const m = newestThatFit(input.memories, budgetTokens * SHARES.memories);
     add('memories', `Project knowledge from other tasks:\n${m.text}`, m.truncated);
+  }
+  // The working context.
+  const areas = t.areas ?? [];
+  if (areas.length) {
+    add(
+      'areas',
+      `This task's work sits in ${areas.length > 1 ? 'these areas' : 'this area'} of the project: ${areas.join(', ')}. Keep your changes there where you can; other tasks work on other areas.`,
+    );
   }
   const repoLines = [
     `You are on branch ${input.repo.branch}, in a git worktree of your own. Samgita commits your changes; do not commit or push yourself.`,
@@ -113,6 +190,10 @@ export function buildContext(input: ContextInput, budgetTokens = 12_000): BuiltC
   ];
   const r = clip(repoLines.join('\n'), budgetTokens * SHARES.repo);
   add('repo', r.text, r.truncated);
+  if (input.integrated && input.integrated.commits.length > 0) {
+    const i = clip(integratedText(input.integrated), budgetTokens * SHARES.integrated);
+    add('integrated', i.text, i.truncated);
+  }
   if (input.verifyCommands.length) {
     add(
       'verify',
@@ -121,17 +202,4 @@ export function buildContext(input: ContextInput, budgetTokens = 12_000): BuiltC
   }
   const prompt = sections.map((s) => s.text).join('\n\n');
   return { prompt, sections, tokens: estimateTokens(prompt), budget: budgetTokens };
-}
-
-/** The PRD around the requirement's ID, or the PRD's start: the part an agent most needs. */
-export function prdExcerpt(prd: string, requirementKey: string | null, maxChars = 6000): string {
-  if (!prd) return '';
-  if (requirementKey) {
-    const at = prd.indexOf(requirementKey);
-    if (at >= 0) {
-      const start = Math.max(0, prd.lastIndexOf('\n#', at));
-      return prd.slice(start, start + maxChars);
-    }
-  }
-  return prd.slice(0, maxChars);
 }

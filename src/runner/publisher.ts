@@ -3,6 +3,8 @@
  * repository keeps branches local (no publisher); the GitHub App pushes the
  * branch and opens or updates a pull request.
  */
+import type { VerifyRecord } from '../store/task-attempts.js';
+
 export interface PublishInput {
   projectId: string;
   taskId: string;
@@ -14,7 +16,8 @@ export interface PublishInput {
   baseBranch: string;
   worktree: string;
   headSha: string | null;
-  verify: { passed: boolean; summary: string };
+  /** How verify judged the branch; `passed` only when commands ran and passed (`unverified`: none to run). */
+  verify: VerifyRecord;
   costUsd: number;
   tokens: number;
 }

@@ -12,11 +12,13 @@ import { decideStart } from './decide/claim.js';
 import { decideContinue } from './decide/continue.js';
 import { afterLoop, afterThrow } from './decide/failure.js';
 import { type Next, type Outcome, stoppedAtCheckpoint } from './decide/outcome.js';
+import { asVerified } from './decide/verify.js';
 import { AgentLogWriter } from './log-writer.js';
 import { gateBeforeClaim } from './provider.js';
 import { act } from './steps/act.js';
 import { checkOut, releaseCheckout } from './steps/checkout.js';
 import { claim } from './steps/claim.js';
+import { integrate } from './steps/integrate.js';
 import { publish } from './steps/publish.js';
 import { reason } from './steps/reason.js';
 import { reflect } from './steps/reflect.js';
@@ -108,11 +110,12 @@ async function runTaskHolding(ctx: TaskRunContext, taskId: string): Promise<void
 
 type Step = (a: Attempt, ws: Workspace, state: RarvState, settings: AgentSettings) => Promise<Next>;
 
-const STEPS: Record<'reason' | 'act' | 'reflect' | 'verify', Step> = {
+const STEPS: Record<'reason' | 'act' | 'reflect' | 'verify' | 'integrate', Step> = {
   reason,
   act,
   reflect: (a, _ws, state) => reflect(a, state),
   verify,
+  integrate,
 };
 
 async function rarv(a: Attempt): Promise<Outcome> {
@@ -139,8 +142,12 @@ async function rarv(a: Attempt): Promise<Outcome> {
     const settings = agentSettings(config, task.agent_type, state.checkpoint.escalations ?? 0);
     const next = await STEPS[step](a, ws, state, settings);
     if (next.kind === 'stop') return next.outcome;
-    // The place for what a verified branch goes through before it is done (e.g. a merge queue).
-    if (next.kind === 'verified') return publish(a, ws, state, next.verify);
+    // A verified branch goes through the merge queue; once integrated, where it is published decides the end.
+    if (next.kind === 'verified') {
+      step = 'integrate';
+      continue;
+    }
+    if (next.kind === 'integrated') return publish(a, ws, state, asVerified(state.checkpoint.verify));
     step = next.step;
   }
   return stoppedAtCheckpoint(new Date());

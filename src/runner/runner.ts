@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { errorMessage } from '../errors.js';
 import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
-import { RUN_TASK } from '../queue/jobs.js';
+import { RUN_TASK, VERIFY_INTEGRATION } from '../queue/jobs.js';
 import { makeSnapshotTask, repairQueue, SNAPSHOT_CRONTAB, TAKE_SNAPSHOTS } from '../queue/maintenance.js';
 import {
   type JobHandlers,
@@ -24,6 +24,7 @@ import {
   setRunnerWorkers,
 } from '../store/runners.js';
 import { Gate } from './gate.js';
+import { verifyIntegration } from './integration-check.js';
 import type { ProviderBackoff } from './provider.js';
 import type { TaskPublisher } from './publisher.js';
 import { runTask } from './run-task.js';
@@ -113,6 +114,21 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const taskList: JobHandlers = {
     [TAKE_SNAPSHOTS]: makeSnapshotTask(opts.pool),
     ...opts.extraTasks,
+    [VERIFY_INTEGRATION]: async (payload, helpers) => {
+      const projectId = (payload as { projectId?: unknown }).projectId;
+      if (typeof projectId !== 'string') return;
+      await verifyIntegration(
+        {
+          pool: opts.pool,
+          samgitaHome: opts.samgitaHome,
+          gate,
+          runnerId,
+          log,
+          signal: AbortSignal.any([shutdown.signal, helpers.abortSignal]),
+        },
+        projectId,
+      );
+    },
     [RUN_TASK]: async (payload, helpers) => {
       const taskId = (payload as { taskId?: unknown }).taskId;
       if (typeof taskId !== 'string') {

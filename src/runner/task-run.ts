@@ -70,6 +70,8 @@ export interface Workspace {
   base: string;
   /** The base commit the branch started from (the Reason step diffs against it). */
   baseSha: string;
+  /** The project's integration branch: where verified work is merged, and what new tasks start from. */
+  integrationBranch: string;
   verifyCommands: VerifyCommand[];
 }
 
@@ -90,7 +92,7 @@ export function runnerActor(ctx: TaskRunContext): Actor {
 }
 
 /** Long waits on the outside world (the CLI, verify commands, GitHub) give the runner's gate permit back. */
-export function outsideGate<T>(ctx: TaskRunContext, fn: () => Promise<T>): Promise<T> {
+export function outsideGate<T>(ctx: Pick<TaskRunContext, 'gate'>, fn: () => Promise<T>): Promise<T> {
   return ctx.gate ? ctx.gate.outside(fn) : fn();
 }
 

@@ -23,24 +23,12 @@ export interface VerifyResult {
 
 const OUTPUT_TAIL = 16_000;
 
-export function verifyCommands(verify: {
-  install: string | null;
-  build: string | null;
-  lint: string | null;
-  test: string | null;
-}): VerifyCommand[] {
-  const out: VerifyCommand[] = [];
-  for (const name of ['install', 'build', 'lint', 'test'] as const) {
-    const command = verify[name];
-    if (command) out.push({ name, command });
-  }
-  return out;
-}
-
 /**
  * Runs the verify commands in order in the task's worktree, each with a
  * timeout and its own process group (killed whole on timeout). Stops at the
- * first failure: later steps depend on earlier ones.
+ * first failure: later steps depend on earlier ones. The commands come from
+ * src/verify/detect.ts; an empty list runs nothing and checks nothing, which
+ * callers record as unverified, never as a pass.
  */
 export async function runVerify(
   cwd: string,

@@ -62,7 +62,7 @@ export async function addRunUsage(db: Queryable, runId: string, usage: ClaudeUsa
  * an agent run, with what went in, what came out and what it cost. Opening a
  * step also shows it on the agent run (its status is the step it is in).
  */
-export type RarvStepName = 'reason' | 'act' | 'reflect' | 'verify';
+export type RarvStepName = 'reason' | 'act' | 'reflect' | 'verify' | 'integrate';
 
 /** Opens a RARV step; returns its id and the database's time of its start (the clock every runner shares). */
 export async function startStepAt(

@@ -385,3 +385,36 @@ export async function startEmbeddedPostgres(home: string): Promise<EmbeddedDatab
   }
   return { url: urlFor(port), stop: () => server.stop() };
 }
+
+/**
+ * A session-level advisory lock on a connection of its own, or null when
+ * another session holds it. PostgreSQL releases it with the connection, so a
+ * process that dies mid-way never leaves it held.
+ */
+export async function tryAdvisoryLock(pool: pg.Pool, key: string): Promise<{ release(): Promise<void> } | null> {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [key]);
+    if (!rows[0]?.ok) {
+      client.release();
+      return null;
+    }
+  } catch (err) {
+    client.release(true);
+    throw err;
+  }
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        await client.query('select pg_advisory_unlock(hashtext($1))', [key]);
+        client.release();
+      } catch {
+        // A connection that cannot unlock is dropped: closing it releases the lock.
+        client.release(true);
+      }
+    },
+  };
+}

@@ -8,7 +8,7 @@ import type { EventKind } from '../domain/events.js';
 import { CANCELLED_HASH, type RecordedTask } from '../planner/diff.js';
 import type { Requirement } from '../prd/types.js';
 import { removeTaskJobs } from '../queue/jobs.js';
-import { exec, maybeOne, type PoolClient, type Queryable, sql } from './connection.js';
+import { maybeOne, one, type PoolClient, type Queryable, sql } from './connection.js';
 import { type Actor, recordEvent } from './events.js';
 
 /** The requirements record: the FR rows and sections of each PRD revision, by stable key. */
@@ -311,9 +311,12 @@ export async function recordedTasks(db: Queryable, projectId: string): Promise<R
     agent_type: string;
     priority: number;
     depends_on: string[];
+    areas: unknown;
+    criteria: unknown;
   }>(
     `select t.key, t.status, r.key as requirement_key, t.requirement_hash, t.phase, t.agent_type, t.priority,
-            coalesce(array_agg(dt.key order by dt.key) filter (where dt.key is not null), '{}') as depends_on
+            coalesce(array_agg(dt.key order by dt.key) filter (where dt.key is not null), '{}') as depends_on,
+            t.payload->'areas' as areas, t.payload->'acceptanceCriteria' as criteria
        from tasks t
        left join requirements r on r.id = t.requirement_id
        left join task_dependencies d on d.task_id = t.id
@@ -331,6 +334,9 @@ export async function recordedTasks(db: Queryable, projectId: string): Promise<R
     agentType: r.agent_type,
     dependsOn: r.depends_on,
     priority: r.priority,
+    // Rows written without areas or criteria (seeded, or older versions) are not compared on them.
+    ...(Array.isArray(r.areas) ? { areas: r.areas.map(String) } : {}),
+    ...(Array.isArray(r.criteria) ? { acceptanceCriteria: r.criteria.map(String) } : {}),
   }));
 }
 
@@ -347,31 +353,35 @@ export async function upsertAnalysis(
     attempts: number;
     costUsd: number;
   },
-): Promise<void> {
-  await exec(
+): Promise<string> {
+  const r = await one(
     db,
+    z.object({ id: z.string() }),
     sql`insert into prd_analyses (project_id, revision_id, prd_hash, config_hash, summary, breakdown, attempts, cost_usd)
         values (${a.projectId}, ${a.revisionId}, ${a.prdHash}, ${a.configHash}, ${a.summary},
                 ${JSON.stringify(a.breakdown)}, ${a.attempts}, ${a.costUsd})
         on conflict (project_id, prd_hash, config_hash) do update set
           breakdown = excluded.breakdown, summary = excluded.summary, attempts = excluded.attempts,
-          cost_usd = prd_analyses.cost_usd + excluded.cost_usd, inserted_at = now()`,
+          cost_usd = prd_analyses.cost_usd + excluded.cost_usd, inserted_at = now()
+        returning id`,
   );
+  return r.id;
 }
 
-export async function analysisExists(
+/** The breakdown recorded for exactly this PRD + config content, if any. */
+export async function findAnalysis(
   db: Queryable,
   projectId: string,
   prdHash: string,
   configHash: string,
-): Promise<boolean> {
+): Promise<string | null> {
   const r = await maybeOne(
     db,
-    z.object({ one: z.number() }),
-    sql`select 1 as one from prd_analyses
+    z.object({ id: z.string() }),
+    sql`select id from prd_analyses
          where project_id = ${projectId} and prd_hash = ${prdHash} and config_hash = ${configHash}`,
   );
-  return r !== null;
+  return r?.id ?? null;
 }
 
 const Breakdown = z.object({
@@ -391,4 +401,57 @@ export async function newestBreakdown(
     sql`select breakdown from prd_analyses where project_id = ${projectId} order by inserted_at desc, id limit 1`,
   );
   return r?.breakdown ?? null;
+}
+
+const CurrentRevision = z.object({
+  id: z.string(),
+  commit_sha: z.string().nullable(),
+  content: z.string(),
+  content_hash: z.string(),
+  config_hash: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  project_config: z.unknown(),
+});
+export type CurrentRevision = z.output<typeof CurrentRevision>;
+
+/** The project's current PRD revision (what a breakdown re-plan refines), with the project's configuration. */
+export async function currentRevision(db: Queryable, projectId: string): Promise<CurrentRevision | null> {
+  return maybeOne(
+    db,
+    CurrentRevision,
+    sql`select r.id, r.commit_sha, r.content, r.content_hash, r.config_hash, r.config, p.config as project_config
+          from projects p join prd_revisions r on r.id = p.current_revision_id where p.id = ${projectId}`,
+  );
+}
+
+/**
+ * The revision a re-plan from a breakdown is recorded as: `base` (same commit,
+ * PRD and samgita.yaml) refined by analysis `analysisId`, source 'breakdown'
+ * (migration 0700), made the project's current revision. The same analysis of
+ * the same revision twice is one revision.
+ */
+export async function recordBreakdownRevision(
+  db: Queryable,
+  projectId: string,
+  baseId: string,
+  analysisId: string,
+): Promise<{ id: string; created: boolean }> {
+  const r = await one(
+    db,
+    z.object({ id: z.string(), created: z.boolean() }),
+    sql`with base as (select * from prd_revisions where id = ${baseId} and project_id = ${projectId}),
+        ins as (
+          insert into prd_revisions (project_id, commit_sha, content, content_hash, config, config_hash, source, analysis_id)
+          select project_id, commit_sha, content, content_hash, config, config_hash, 'breakdown', ${analysisId} from base
+          on conflict do nothing returning id),
+        found as (
+          select coalesce((select id from ins), (
+            select r.id from prd_revisions r join base b on r.project_id = b.project_id
+             where r.commit_sha is not distinct from b.commit_sha and r.content_hash = b.content_hash
+               and r.config_hash = b.config_hash and r.analysis_id = ${analysisId})) as id),
+        moved as (update projects set current_revision_id = (select id from found), updated_at = now()
+                   where id = ${projectId} and (select id from found) is not null)
+        select id, exists (select 1 from ins) as created from found`,
+  );
+  return r;
 }

@@ -6,9 +6,9 @@ import { z } from 'zod';
 import type { ClaudeUsage } from '../claude/accumulate.js';
 import type { EventKind } from '../domain/events.js';
 import { PROJECT_STATUSES, type ProjectStatus, TASK_STATUSES } from '../domain/states.js';
-import type { JobTask } from '../queue/jobs.js';
+import { UNVERIFIED_SUMMARY } from '../verify/status.js';
 import { addRunUsage } from './agent-runs.js';
-import { exec, maybeOne, one, type Queryable, rows, sql } from './connection.js';
+import { exec, maybeOne, one, type Queryable, sql } from './connection.js';
 import type { Actor } from './events.js';
 import { addProjectUsage } from './projects.js';
 
@@ -16,7 +16,7 @@ import { addProjectUsage } from './projects.js';
  * The tasks record as a runner reads it, and the writes a running task makes
  * between steps: its RARV checkpoint, its usage, its pull request.
  */
-export const RARV_STEPS = ['reason', 'act', 'reflect', 'verify', 'done'] as const;
+export const RARV_STEPS = ['reason', 'act', 'reflect', 'verify', 'integrate', 'done'] as const;
 export type RarvStep = (typeof RARV_STEPS)[number];
 
 /** The RARV state persisted on the task after every step, so a restarted task resumes where it stood. */
@@ -25,7 +25,18 @@ export interface Checkpoint {
   escalations?: number;
   lastCommit?: string | null;
   baseSha?: string;
-  verify?: { passed: boolean; summary: string } | null;
+  verify?: VerifyRecord | null;
+}
+
+/**
+ * What judged the work: the verify commands and how they ended. `unverified`:
+ * no command was configured or found, so nothing judged it — never shown as verified.
+ */
+export interface VerifyRecord {
+  passed: boolean;
+  status?: 'passed' | 'failed' | 'unverified';
+  summary: string;
+  commands?: string[];
 }
 
 export interface TaskPayload {
@@ -74,6 +85,10 @@ const TaskRow = z.object({
   requirement_body: z.string().nullable(),
   /** When the project last started running (its patience with a provider outage counts from here). */
   running_since: z.date().nullable(),
+  /** Where the project came from: a GitHub project's integration branch is its default branch. */
+  project_source: z.string(),
+  /** The project's integration branch, once the merge queue has used it. */
+  integration_branch: z.string().nullable(),
 });
 
 /** Everything the runner needs about a task, read in one query. */
@@ -87,7 +102,8 @@ export async function loadTask(db: Queryable, taskId: string): Promise<TaskRecor
                t.payload, t.attempts, t.max_attempts, t.cap_waits, t.rarv_step, t.rarv_loop, t.checkpoint, t.session_id,
                t.branch, t.cost_usd, t.tokens_used, t.started_at,
                p.name as project_name, p.status as project_status, p.working_path, p.default_branch, p.config,
-               p.prd_content, p.running_since, r.key as requirement_key, r.title as requirement_title,
+               p.prd_content, p.running_since, p.source as project_source, p.integration_branch,
+               r.key as requirement_key, r.title as requirement_title,
                r.body as requirement_body
           from tasks t
           join projects p on p.id = t.project_id
@@ -214,8 +230,16 @@ export async function lockProjectClaims(db: Queryable, projectId: string): Promi
   await db.query(sql`select pg_advisory_xact_lock(hashtext('samgita:claim:' || ${projectId}::text))`);
 }
 
-const ClaimCheckRow = z.object({ live: z.number(), total: z.number(), same_type: z.number() });
-/** `live`: the task may be claimed; `total`/`same_type`: live agent runs of the project (of the task's type). */
+const ClaimCheckRow = z.object({
+  live: z.number(),
+  total: z.number(),
+  same_type: z.number(),
+  running: z.array(z.object({ key: z.string(), areas: z.array(z.string()) })),
+});
+/**
+ * `live`: the task may be claimed; `total`/`same_type`: live agent runs of the
+ * project (of the task's type); `running`: the areas of the tasks they run (those with areas).
+ */
 export type ClaimCheck = z.output<typeof ClaimCheckRow>;
 
 /**
@@ -223,7 +247,8 @@ export type ClaimCheck = z.output<typeof ClaimCheckRow>;
  * means this job is a duplicate (e.g. re-added while the task was being
  * claimed). Runs of a dead runner were ended by the reaper before its jobs
  * were unlocked, so a task resumes after a crash. In the same statement: the
- * caps, counting live agent runs on every runner. Locks the task row.
+ * caps, counting live agent runs on every runner, and the areas those runs
+ * work in (for the overlap check, decide/claim.ts). Locks the task row.
  */
 export async function checkClaim(
   db: Queryable,
@@ -238,13 +263,15 @@ export async function checkClaim(
              and not exists (select 1 from agent_runs a where a.current_task_id = t.id and a.ended_at is null)
            for update of t)
         select (select count(*) from t)::int as live, count(*)::int as total,
-               count(*) filter (where agent_type = ${task.agent_type})::int as same_type
-          from agent_runs
-         where project_id = ${task.project_id} and ended_at is null and current_task_id <> ${task.id}`,
+               count(*) filter (where a.agent_type = ${task.agent_type})::int as same_type,
+               coalesce(jsonb_agg(jsonb_build_object('key', r.key, 'areas', r.payload->'areas'))
+                          filter (where jsonb_typeof(r.payload->'areas') = 'array'), '[]') as running
+          from agent_runs a left join tasks r on r.id = a.current_task_id
+         where a.project_id = ${task.project_id} and a.ended_at is null and a.current_task_id <> ${task.id}`,
   );
 }
 
-/** At a concurrency cap: the task looks again at `runAt` (its job is moved by the caller). */
+/** At a concurrency cap, or beside a running task its areas overlap: the task looks again at `runAt` (its job is moved by the caller). */
 export async function deferAtCap(db: Queryable, taskId: string, runAt: Date): Promise<void> {
   await exec(
     db,
@@ -297,34 +324,6 @@ export async function claimTask(db: Queryable, c: ClaimInput): Promise<void> {
   );
 }
 
-const JobRow = z.object({ id: z.string(), priority: z.number(), max_attempts: z.number() });
-
-/**
- * A slot freed in `projectId`: the next `n` capped tasks (same agent type
- * first, then by priority) become due now; returned for their jobs to move.
- * Only tasks still waiting out their delay: a job already due may be in a
- * runner's hands, and moving it would make a second job (which the claim would drop).
- */
-export async function dueCappedTasks(
-  db: Queryable,
-  projectId: string,
-  agentType: string,
-  n: number,
-): Promise<JobTask[]> {
-  return rows(
-    db,
-    JobRow,
-    sql`with waiting as (
-          select t.id from tasks t
-           where t.project_id = ${projectId} and t.status = 'queued' and t.cap_waits > 0 and t.run_after > now()
-           order by (t.agent_type = ${agentType}) desc, t.priority, t.queued_at nulls last
-           limit ${n}
-           for update skip locked)
-        update tasks t set run_after = now(), updated_at = now() from waiting w where t.id = w.id
-        returning t.id, t.priority, t.max_attempts`,
-  );
-}
-
 /**
  * The tasks record's side of settling an attempt: the row as it stands now
  * (locked), and each way the attempt can end. The runner decides which
@@ -364,17 +363,29 @@ export async function cancelRunningTask(db: Queryable, taskId: string): Promise<
   );
 }
 
-/** Verified: the result keeps the branch, its head commit and the verify summary. */
+/**
+ * Done: the result keeps the branch, its head commit and how verify judged it
+ * (`status` passed, or unverified when nothing could check it). A task that
+ * reached here with no verify recorded was checked by nothing: it says unverified.
+ */
 export async function completeTask(db: Queryable, taskId: string): Promise<void> {
   await exec(
     db,
     sql`update tasks set status = 'completed', completed_at = now(), error = null,
                duration_ms = (extract(epoch from now() - started_at) * 1000)::bigint,
-               result = jsonb_build_object('branch', branch, 'commit', head_sha, 'verify', checkpoint->'verify'),
+               result = jsonb_build_object('branch', branch, 'commit', head_sha,
+                                           'verify', coalesce(checkpoint->'verify', ${UNVERIFIED_RECORD}::jsonb)),
                updated_at = now()
          where id = ${taskId}`,
   );
 }
+
+const UNVERIFIED_RECORD = JSON.stringify({
+  passed: false,
+  status: 'unverified',
+  summary: UNVERIFIED_SUMMARY,
+  commands: [],
+} satisfies VerifyRecord);
 
 /** Back to pending at its checkpoint (paused project, task changed under it); the attempt is given back. */
 export async function handBackTask(db: Queryable, taskId: string): Promise<void> {
@@ -437,6 +448,28 @@ export async function retryTaskLater(
     db,
     sql`update tasks set status = 'queued', attempts = ${attempts}, error = ${JSON.stringify(error)}, run_after = ${runAt},
                updated_at = now()
+         where id = ${taskId}`,
+  );
+}
+
+// ---------------------------------------------------------------------------
+// The merge queue
+// ---------------------------------------------------------------------------
+
+export type MergeState = 'waiting' | 'merging' | 'merged' | 'sent_back';
+
+/** Where the task stands in its project's merge queue, and why (shown by status, the API and the page). */
+export async function setMergeState(
+  db: Queryable,
+  taskId: string,
+  state: MergeState,
+  note: string | null,
+  integratedSha: string | null = null,
+): Promise<void> {
+  await exec(
+    db,
+    sql`update tasks set merge_state = ${state}, merge_note = ${note},
+               integrated_sha = coalesce(${integratedSha}, integrated_sha), updated_at = now()
          where id = ${taskId}`,
   );
 }

@@ -110,6 +110,50 @@ export async function releaseProviderWaiters(
   );
 }
 
+const WaiterRow = z.object({ id: z.string(), agent_type: z.string(), areas: z.unknown() });
+
+/**
+ * The tasks of `projectId` waiting out a delay at a concurrency cap or beside
+ * a task whose areas they overlap, by priority (the settle decides which to
+ * wake, runner/decide/claim.ts tasksToWake).
+ */
+export async function waitingTasks(
+  db: Queryable,
+  projectId: string,
+): Promise<{ id: string; agentType: string; areas: string[] }[]> {
+  const found = await rows(
+    db,
+    WaiterRow,
+    sql`select t.id, t.agent_type, t.payload->'areas' as areas from tasks t
+         where t.project_id = ${projectId} and t.status = 'queued' and t.cap_waits > 0 and t.run_after > now()
+         order by t.priority, t.queued_at nulls last`,
+  );
+  return found.map((r) => ({
+    id: r.id,
+    agentType: r.agent_type,
+    areas: Array.isArray(r.areas) ? r.areas.map(String) : [],
+  }));
+}
+
+/**
+ * Waiting tasks `ids` become due now; returned for their jobs to move. Only
+ * tasks still waiting out their delay: a job already due may be in a runner's
+ * hands, and moving it would make a second job (which the claim would drop).
+ */
+export async function wakeWaitingTasks(db: Queryable, ids: readonly string[]): Promise<JobTask[]> {
+  if (ids.length === 0) return [];
+  return rows(
+    db,
+    JobRow,
+    sql`with waiting as (
+          select t.id from tasks t
+           where t.id = any(${[...ids]}::uuid[]) and t.status = 'queued' and t.cap_waits > 0 and t.run_after > now()
+           for update skip locked)
+        update tasks t set run_after = now(), updated_at = now() from waiting w where t.id = w.id
+        returning t.id, t.priority, t.max_attempts`,
+  );
+}
+
 /** Phases that still have unfinished (or failed, retryable) tasks. */
 export async function openTaskPhases(db: Queryable, projectId: string): Promise<string[]> {
   const found = await rows(

@@ -195,6 +195,41 @@ describe.skipIf(mustSkip('test/e2e/page-status.test.ts'))('status page in Chromi
     await page.keyboard.press('Escape');
   });
 
+  it('says how verify judged a task: passed with its commands, failed, or unverified — never as passed', async () => {
+    const catalog = seed.tasks['dev/catalog-api']!;
+    const open = async (taskId: string, verdict: string) => {
+      await page.locator(`[data-task-id="${taskId}"]`).click();
+      const v = page.getByRole('dialog').locator(`[data-verify="${verdict}"]`);
+      await v.waitFor({ timeout: 5000 });
+      return (await v.textContent()) ?? '';
+    };
+    const close = async () => {
+      await page.keyboard.press('Escape');
+      await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    };
+    const setVerify = (verify: unknown) =>
+      db.pool.query(`update tasks set result = $2 where id = $1`, [catalog, JSON.stringify({ verify })]);
+
+    await setVerify({ passed: true, status: 'passed', summary: 'all verify commands passed', commands: ['npm test'] });
+    expect(await open(catalog, 'passed')).toMatch(/passed\s*npm test/);
+    await close();
+    // Its verify step failed (the retried task keeps its steps).
+    expect(await open(seed.tasks['dev/payments']!, 'failed')).toContain('failed');
+    await close();
+    await setVerify({
+      passed: false,
+      status: 'unverified',
+      summary: 'no verify command configured or found',
+      commands: [],
+    });
+    const unverified = await open(catalog, 'unverified');
+    expect(unverified).toContain('unverified');
+    expect(unverified).toContain('no verify command configured or found');
+    expect(unverified).not.toMatch(/passed/);
+    await shot('task-unverified');
+    await close();
+  });
+
   it('pauses and resumes the project from its controls', async () => {
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.locator('[data-project-status="paused"]').waitFor({ timeout: 5000 });

@@ -81,6 +81,8 @@ describe('runClaude with the fake CLI', () => {
     expect(events.at(-1)).toBe('result');
     const [call] = readFakeLog(logFile);
     expect(call?.prompt).toBe('Describe the project');
+    // The prompt came on stdin, not the command line.
+    expect(call?.argv.join(' ')).not.toContain('Describe the project');
     expect(call?.cwd).toBe(fs.realpathSync(cwd));
     expect(call?.flags['--allowedTools']).toEqual(['Write,Read,Edit,Bash']);
     expect(call?.flags['--permission-mode']).toBe('acceptEdits');

@@ -177,6 +177,66 @@ describe('runClaude with the real Claude Code CLI', () => {
   });
 });
 
+/** Pids whose working directory is `dir`: the CLI of a run there, and anything it started. */
+function processesIn(dir: string): number[] {
+  const real = fs.realpathSync(dir);
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return fs.readlinkSync(`/proc/${d}/cwd`) === real;
+      } catch {
+        return false; // gone, or not ours to read
+      }
+    })
+    .map(Number);
+}
+
+/** Every readable command line on the machine, NUL-separated argv joined by spaces. */
+function allCommandLines(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      out.set(Number(d), fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' '));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+describe('the prompt travels on stdin', () => {
+  it('reaches the model, and no process on the machine has it in its argv', async () => {
+    const marker = `PRD-${Math.random().toString(36).slice(2)}`;
+    // Starts with a dash (once the reason for `--`) and is larger than one argv string may be
+    // (MAX_ARG_STRLEN, 128 KiB): neither matters on stdin.
+    const prompt = `- ${marker}: build the thing\n${'Requirement text. '.repeat(9000)}`;
+    const ac = new AbortController();
+    const running = run({ turns: [{ hang: true }] }, { claude: { prompt, maxTurns: 2 }, signal: ac.signal });
+    const until = Date.now() + 25_000;
+    while (!server?.requests.some((q) => q.kind === 'main' && q.answer === 'hang')) {
+      if (Date.now() > until) throw new Error('the CLI never called the API');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The run hangs on the model: its processes are alive now.
+    const ours = processesIn(cwd);
+    expect(ours.length).toBeGreaterThan(0);
+    const lines = allCommandLines();
+    for (const pid of ours) expect(lines.get(pid), `pid ${pid}`).toBeDefined();
+    const leaking = [...lines].filter(([, line]) => line.includes(marker));
+    expect(leaking).toEqual([]);
+    const main = server?.requests.find((q) => q.kind === 'main');
+    expect(JSON.stringify(main?.body)).toContain(marker);
+    expect(JSON.stringify(main?.body)).toContain('Requirement text. Requirement text.');
+    ac.abort();
+    const r = await running;
+    expect(r.outcome.kind).toBe('cancelled');
+    expect(ours).toContain(r.pid);
+  });
+});
+
 describe('checkClaude with the real CLI', () => {
   it('fresh HOME without credentials → CLAUDE_NOT_LOGGED_IN; with ANTHROPIC_API_KEY → logged in', async () => {
     const base = { HOME: home, ANTHROPIC_API_KEY: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined };

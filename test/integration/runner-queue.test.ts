@@ -288,6 +288,8 @@ describe('RARV loops', () => {
       '1:act:completed',
       '1:reflect:completed',
       '1:verify:completed',
+      // Verified, the branch goes through the merge queue onto the integration branch.
+      '1:integrate:completed',
     ]);
     const [t] = await q<{ status: string; attempts: number }>('select status, attempts from tasks where id = $1', [
       ids.get('loop'),
@@ -305,8 +307,8 @@ describe('RARV loops', () => {
     await start(cli);
     await waitForTasks(db.pool, projectId, allSettled);
     const models = prompts(cli.log).map((c) => c.flags['--model']);
-    // eng-backend is standard tier: two loops on sonnet, then opus.
-    expect(models).toEqual(['claude-sonnet-4-5', 'claude-sonnet-4-5', 'claude-opus-4-1']);
+    // eng-backend is standard tier: two loops on sonnet, then opus (the default tiers are the CLI's aliases).
+    expect(models).toEqual(['sonnet', 'sonnet', 'opus']);
     expect(Object.values(await taskStatuses(db.pool, projectId))).toEqual(['completed']);
   });
 });
@@ -371,7 +373,10 @@ describe('resume', () => {
       'select step, status from rarv_steps where agent_run_id = $1 order by id',
       [runs[1]!.id],
     );
-    expect(second).toEqual([{ step: 'verify', status: 'completed' }]);
+    expect(second).toEqual([
+      { step: 'verify', status: 'completed' },
+      { step: 'integrate', status: 'completed' },
+    ]);
     expect(Object.values(await taskStatuses(db.pool, projectId))).toEqual(['completed']);
   });
 });

@@ -194,10 +194,11 @@ describe('runner + real Claude Code CLI', () => {
       '0:act:completed',
       '0:reflect:completed',
       '0:verify:completed',
+      '0:integrate:completed',
     ]);
     expect(steps[1]!.input_tokens).toBe(2500);
     expect(steps[1]!.cost).toBeCloseTo(t.cost, 8);
-    expect(await eventKinds(s.taskId)).toEqual(['task.started', 'task.completed']);
+    expect(await eventKinds(s.taskId)).toEqual(['task.started', 'task.integrated', 'task.completed']);
 
     // The work is on the task branch, committed with Samgita trailers; the user's checkout is untouched.
     expect(t.branch).toBe('samgita/work');
@@ -254,6 +255,7 @@ describe('runner + real Claude Code CLI', () => {
       '1:act:completed',
       '1:reflect:completed',
       '1:verify:completed',
+      '1:integrate:completed',
     ]);
     expect(steps[3]!.output.steps?.[0]?.output).toContain('VERIFY-MARKER answer.txt holds: wrong');
 
@@ -279,7 +281,8 @@ describe('runner + real Claude Code CLI', () => {
   });
 
   it('rate limit with a reset time: not failed, provider paused, requeued after the reset, then completes', async () => {
-    const resetsAt = Math.ceil(Date.now() / 1000) + 3;
+    // Far enough ahead that a slow CLI start on a loaded machine still reports it before it passes.
+    const resetsAt = Math.ceil(Date.now() / 1000) + 8;
     const s = await setup(
       {
         turns: [
@@ -298,7 +301,7 @@ describe('runner + real Claude Code CLI', () => {
       );
       return rows[0];
     });
-    expect(pause.paused_until.getTime()).toBe(resetsAt * 1000);
+    expect(pause.paused_until.getTime()).toBe(resetsAt * 1000); // the announced reset, not a backoff
     expect(pause.reason).toMatch(/^rate limited until/);
     const waiting = await taskRow(s.taskId);
     expect(waiting.status).toBe('queued');
@@ -354,7 +357,13 @@ describe('runner + real Claude Code CLI', () => {
     const main = mainRequests(s.server);
     expect(main[0]!.answer).toBe('error:529');
     expect(runs[1]!.started_at.getTime() - runs[0]!.started_at.getTime()).toBeGreaterThanOrEqual(100);
-    expect(await eventKinds(s.taskId)).toEqual(['task.started', 'task.retrying', 'task.started', 'task.completed']);
+    expect(await eventKinds(s.taskId)).toEqual([
+      'task.started',
+      'task.retrying',
+      'task.started',
+      'task.integrated',
+      'task.completed',
+    ]);
   });
 
   it('authentication failure (401): the project pauses with the reason, no retry', async () => {

@@ -1,21 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { buildClaudeArgs, usesJsonSchema } from '../../src/claude/args.js';
+import { buildClaudeArgs, type ClaudeRunSpec, usesJsonSchema } from '../../src/claude/args.js';
 
 describe('buildClaudeArgs', () => {
-  it('builds the minimal stream-json invocation with the prompt last after --', () => {
-    expect(buildClaudeArgs({ prompt: '-starts with a dash' })).toEqual([
-      '-p',
-      '--output-format',
-      'stream-json',
-      '--verbose',
-      '--',
-      '-starts with a dash',
-    ]);
+  it('builds the minimal stream-json invocation', () => {
+    expect(buildClaudeArgs({})).toEqual(['-p', '--output-format', 'stream-json', '--verbose']);
+  });
+
+  it('never puts the prompt in argv (it goes to stdin), even when given a whole run spec', () => {
+    const spec: ClaudeRunSpec = { prompt: 'SECRET PRD TEXT', model: 'sonnet' };
+    const args = buildClaudeArgs(spec);
+    expect(args).toEqual(['-p', '--output-format', 'stream-json', '--verbose', '--model', 'sonnet']);
+    expect(args.join(' ')).not.toContain('SECRET');
   });
 
   it('maps every option', () => {
     const args = buildClaudeArgs({
-      prompt: 'do it',
       model: 'claude-sonnet-4-5',
       fallbackModel: 'claude-haiku-4-5',
       permissionMode: 'acceptEdits',
@@ -63,24 +62,22 @@ describe('buildClaudeArgs', () => {
       '/m.json',
       '--effort',
       'low',
-      '--',
-      'do it',
     ]);
     expect(usesJsonSchema(args)).toBe(true);
   });
 
   it('prefers --resume over --session-id', () => {
-    const args = buildClaudeArgs({ prompt: 'x', resume: 'abc', sessionId: 'def' });
+    const args = buildClaudeArgs({ resume: 'abc', sessionId: 'def' });
     expect(args).toContain('--resume');
     expect(args).not.toContain('--session-id');
   });
 
   it('rejects nonsense limits', () => {
-    expect(() => buildClaudeArgs({ prompt: 'x', maxTurns: 0 })).toThrow(RangeError);
-    expect(() => buildClaudeArgs({ prompt: 'x', maxBudgetUsd: -1 })).toThrow(RangeError);
+    expect(() => buildClaudeArgs({ maxTurns: 0 })).toThrow(RangeError);
+    expect(() => buildClaudeArgs({ maxBudgetUsd: -1 })).toThrow(RangeError);
   });
 
-  it('does not treat a prompt mentioning --json-schema as structured output', () => {
-    expect(usesJsonSchema(buildClaudeArgs({ prompt: '--json-schema' }))).toBe(false);
+  it('does not treat a positional prompt mentioning --json-schema as structured output', () => {
+    expect(usesJsonSchema([...buildClaudeArgs({}), '--', '--json-schema'])).toBe(false);
   });
 });

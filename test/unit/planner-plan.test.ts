@@ -159,8 +159,19 @@ describe('planProject', () => {
       catalog,
     });
     expect(todo.tasks.filter((t) => t.phase === 'development').map((t) => [t.agentType, t.areas])).toEqual([
-      ['eng-backend', ['service:features']],
-      ['eng-frontend', ['ui:features']],
+      ['eng-backend', ['service:add-a-todo-item']],
+      ['eng-frontend', ['ui:show-the-list-on-a-web-page']],
+    ]);
+    // Under a heading that groups nothing, each requirement is its own topic: they may run side by side.
+    const flat = planProject({
+      prd: parsePrd(
+        '# Greeter\n\n## Functional Requirements\n\n| ID | Requirement |\n|--|--|\n| FR-1 | Greet the user by name |\n| FR-2 | Keep a history of greetings |\n',
+      ),
+      catalog,
+    });
+    expect(flat.tasks.filter((t) => t.phase === 'development').map((t) => t.areas)).toEqual([
+      ['service:fr-1'],
+      ['service:fr-2'],
     ]);
   });
 

@@ -66,7 +66,8 @@ describe('defaults', () => {
       'business',
       'growth',
     ],
-    models: { fast: 'claude-haiku-4-5', standard: 'claude-sonnet-4-5', strong: 'claude-opus-4-1' },
+    // The CLI's aliases: it resolves them to the current model of each family.
+    models: { fast: 'haiku', standard: 'sonnet', strong: 'opus' },
     agents: {},
     claude: {
       permission_mode: 'acceptEdits',
@@ -91,6 +92,7 @@ describe('defaults', () => {
     verify: { install: null, build: null, lint: null, test: null, timeout: 10 * 60_000 },
     git: {
       base_branch: null,
+      integration_branch: null,
       branch_prefix: 'samgita/',
       author_name: 'Samgita',
       author_email: 'samgita@users.noreply.github.com',
@@ -209,6 +211,7 @@ describe('full valid file', () => {
       verify: { install: 'npm ci', build: 'npm run build', lint: 'npm run lint', test: 'npm test', timeout: 900_000 },
       git: {
         base_branch: 'main',
+        integration_branch: null,
         branch_prefix: 'bot/samgita-',
         author_name: 'Samgita Bot',
         author_email: 'samgita-bot@example.com',
@@ -532,7 +535,7 @@ describe('agents', () => {
 describe('models', () => {
   it('resolveModel maps tiers and passes literal ids through', () => {
     const c = defaultConfig();
-    expect(resolveModel(c, 'strong')).toBe('claude-opus-4-1');
+    expect(resolveModel(c, 'strong')).toBe('opus');
     expect(resolveModel(c, 'claude-3-5-haiku')).toBe('claude-3-5-haiku');
   });
 

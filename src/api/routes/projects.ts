@@ -6,13 +6,7 @@ import { transitionProject } from '../../projects/transition.js';
 import { removeTaskJobs } from '../../queue/jobs.js';
 import { withTransaction } from '../../store/connection.js';
 import type { Actor } from '../../store/events.js';
-import {
-  deleteProject,
-  insertProject,
-  lockProjectForEdit,
-  savePrd,
-  updateProjectSettings,
-} from '../../store/projects.js';
+import { deleteProject, insertProject, lockProjectForEdit, updateProjectSettings } from '../../store/projects.js';
 import {
   listProjects,
   projectIdByGitUrl,
@@ -21,6 +15,7 @@ import {
   readProjectDetail,
 } from '../../store/read/projects.js';
 import { openTaskIds } from '../../store/read/tasks.js';
+import { savePrd } from '../../store/revisions.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { decodeCursor, paginate } from '../cursor.js';
 import { ApiError, badInput, conflict, notFound } from '../errors.js';

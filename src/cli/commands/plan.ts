@@ -15,6 +15,7 @@ import { readDesiredState } from '../../reconcile/desired-state.js';
 import { desiredPlan, reconcileProject } from '../../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { findProjectRefByLocation } from '../../store/projects.js';
+import { describeVerifyResolution, resolveVerifyCommandsAtCommit } from '../../verify/detect.js';
 import { withDatabase } from '../context.js';
 
 interface PlanOptions {
@@ -103,6 +104,8 @@ async function planCommand(repoDir: string, opts: PlanOptions): Promise<number> 
   }
   const desired = await readDesiredState(repo.root, commit);
   const parsed = parsePrd(desired.prd);
+  // What will judge the work, read from the same commit as the plan (git, not the working tree).
+  const verify = await resolveVerifyCommandsAtCommit(desired.config, repo.root, commit);
   let breakdown: PlannedTask[] | undefined;
   if (opts.analyze) {
     const env = (await import('../../config/env.js')).loadEnvConfig();
@@ -151,6 +154,7 @@ async function planCommand(repoDir: string, opts: PlanOptions): Promise<number> 
             analyzed: breakdown !== undefined,
             phases: plan.phases,
             warnings: [...parsed.warnings, ...plan.warnings],
+            verify: { commands: verify.commands.map((c) => c.command), source: verify.source, found: verify.found },
             ...(actions
               ? {
                   requirements,
@@ -178,6 +182,7 @@ async function planCommand(repoDir: string, opts: PlanOptions): Promise<number> 
         `New project (not registered yet) · PRD at ${commit.slice(0, 12)}${breakdown ? ' · with agent analysis' : ''}\n\n`,
       );
       out.write(`${formatPlan(plan)}\n`);
+      out.write(`${describeVerifyResolution(verify)}\n`);
       return 0;
     }
     out.write(
@@ -189,6 +194,7 @@ async function planCommand(repoDir: string, opts: PlanOptions): Promise<number> 
       );
     }
     out.write(`\n${formatPlanDiff(actions)}\n`);
+    out.write(`${describeVerifyResolution(verify)}\n`);
     for (const w of plan.warnings) out.write(`warning: ${w}\n`);
     return 0;
   });

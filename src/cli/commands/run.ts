@@ -8,6 +8,7 @@ import { proposePerpetualCycle } from '../../reconcile/perpetual.js';
 import type { reconcileProject } from '../../reconcile/reconcile.js';
 import { startRunner } from '../../runner/runner.js';
 import { projectStatusOf, tasksToRun } from '../../store/projects.js';
+import { countVerifyStatuses, UNVERIFIED_HINT, UNVERIFIED_SUMMARY } from '../../verify/status.js';
 import { decideRunOutcome, EXIT_CODES, type Outcome } from '../outcome.js';
 import {
   formatTokens,
@@ -194,14 +195,68 @@ function formatSummary(s: RunSummary, outcome: Outcome): string {
     '',
     `${pc.bold('Summary')} ${project.name}: ${project.status}${project.status_reason ? ` (${project.status_reason})` : ''}`,
     `  tasks: ${s.done.length} done, ${s.failed.length} failed, ${s.unfinished.length} not finished, ${s.cancelled.length} cancelled`,
+    ...verifyLines(s.tasks),
     `  cost: ${formatUsd(project.cost_usd)} · tokens: ${formatTokens(project.tokens)}`,
   ];
   if (project.provider_wait) lines.push(pc.yellow(`  ${project.provider_wait}`));
   const branches = [...new Set(s.done.filter((t) => t.branch).map((t) => t.branch!))];
   if (branches.length) lines.push('  branches:', ...branches.map((b) => `    ${b}`));
   for (const t of s.failed) lines.push(pc.red(`  ✗ ${t.key}: ${t.error?.message ?? 'failed'}`));
+  lines.push(...integrationLines(project));
   lines.push(`  outcome: ${OUTCOME_TEXT[outcome](outcome)} (exit ${EXIT_CODES[outcome]})${nextStep(outcome, project)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Where the product is: the integration branch, its head and how verify judged that head. */
+function integrationLines(project: ProgressProject): string[] {
+  if (!project.integration_branch || !project.integration_head) return [];
+  const head = project.integration_head.slice(0, 12);
+  const v = project.integration_verify;
+  const verdict =
+    !v || v.head !== project.integration_head
+      ? pc.yellow('not verified at this head')
+      : v.status === 'passed'
+        ? pc.green(`verify passed (${v.commands.join(', ')})`)
+        : v.status === 'unverified'
+          ? pc.yellow('unverified: no verify command configured or found')
+          : pc.red(`verify failed: ${v.summary.split('\n')[0]}`);
+  return [`  product: ${pc.bold(project.integration_branch)} at ${head} · ${verdict}`];
+}
+
+/** The integration section of the JSON summary. */
+function integrationJson(project: ProgressProject) {
+  if (!project.integration_branch || !project.integration_head) return null;
+  const v = project.integration_verify;
+  const current = v && v.head === project.integration_head ? v : null;
+  return {
+    branch: project.integration_branch,
+    head: project.integration_head,
+    verify: current
+      ? { passed: current.status === 'passed', status: current.status, commands: current.commands }
+      : { passed: false, status: 'not_run', commands: [] },
+  };
+}
+
+/**
+ * Tasks per verify status. Unverified work is done but was checked by
+ * nothing: counted apart from passed, and said so with what to do about it.
+ */
+function verifyLines(tasks: TaskLine[]): string[] {
+  const n = countVerifyStatuses(tasks.map((t) => t.verify_status));
+  const counts = [
+    pc.green(`${n.passed} passed`),
+    (n.unverified ? pc.yellow : (x: string) => x)(`${n.unverified} unverified`),
+    (n.failed ? pc.red : (x: string) => x)(`${n.failed} failed`),
+    ...(n.not_run ? [`${n.not_run} not run`] : []),
+  ];
+  const lines = [`  verify: ${counts.join(', ')}`];
+  if (n.unverified)
+    lines.push(
+      pc.yellow(
+        `  ⚠ ${n.unverified} task${n.unverified === 1 ? '' : 's'} unverified: ${UNVERIFIED_SUMMARY}; ${UNVERIFIED_HINT}`,
+      ),
+    );
+  return lines;
 }
 
 /** What the user can do next, for the outcomes that need them. */
@@ -231,6 +286,7 @@ function summaryJson(
       reason: project.status_reason,
     },
     provider: project.provider_wait,
+    integration: integrationJson(project),
     plan: plan.summary,
     tasks: {
       total: tasks.length,
@@ -239,6 +295,8 @@ function summaryJson(
       cancelled: s.cancelled.length,
       unfinished: s.unfinished.length,
     },
+    // Tasks per verify status (passed, failed, unverified, not_run): unverified is never counted as passed.
+    verify: countVerifyStatuses(tasks.map((t) => t.verify_status)),
     cost_usd: project.cost_usd,
     tokens: project.tokens,
     branches: [...new Set(tasks.filter((t) => t.branch).map((t) => t.branch))],

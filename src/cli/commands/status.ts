@@ -90,6 +90,21 @@ export function formatStatus(s: ProjectStatusInfo): string {
         `  provider: ${s.provider.message} · since ${s.provider.since.toLocaleTimeString()} · ${s.provider.failures} failed call(s)`,
       ),
     );
+  if (s.integration) {
+    const i = s.integration;
+    const verdict = !i.verify
+      ? pc.yellow('not verified at this head yet')
+      : i.verify.status === 'passed'
+        ? pc.green(`verify passed (${i.verify.commands.join(', ')})`)
+        : i.verify.status === 'unverified'
+          ? pc.yellow('unverified: no verify command configured or found')
+          : pc.red(`verify failed: ${i.verify.summary.split('\n')[0]}`);
+    lines.push(`  product: ${i.branch}${i.head ? ` at ${short(i.head)}` : ''} · ${verdict}`);
+    for (const e of i.queue)
+      lines.push(
+        `    ${e.state === 'sent_back' ? pc.yellow('sent back') : e.state}  ${e.key}${e.note ? ` · ${e.note}` : ''}`,
+      );
+  }
   if (s.workingPath) lines.push(`  repo:    ${s.workingPath}`);
   return `${lines.join('\n')}\n`;
 }

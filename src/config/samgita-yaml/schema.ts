@@ -94,6 +94,7 @@ export interface SamgitaConfig {
   };
   git: {
     base_branch: string | null;
+    integration_branch: string | null;
     branch_prefix: string;
     author_name: string;
     author_email: string;
@@ -189,7 +190,7 @@ const agentSchema = z
     model: nonEmptyString()
       .optional()
       .describe(
-        'Model for this agent type: a tier name (fast, standard, strong) or a literal model id such as claude-sonnet-4-5.',
+        'Model for this agent type: a tier name (fast, standard, strong), or a model the CLI accepts: an alias such as sonnet or a full model id such as claude-sonnet-4-5.',
       ),
     max_concurrency: positiveInt()
       .optional()
@@ -291,13 +292,19 @@ export const samgitaConfigSchema = z
       .describe(`Phases to run, in canonical order: ${PHASES.join(', ')}. Default: all but perpetual.`),
     models: z
       .object({
-        fast: nonEmptyString().default('claude-haiku-4-5').describe('Model id for the fast tier.'),
-        standard: nonEmptyString().default('claude-sonnet-4-5').describe('Model id for the standard tier.'),
-        strong: nonEmptyString().default('claude-opus-4-1').describe('Model id for the strong tier.'),
+        // The Claude Code CLI's aliases, which it resolves to the current model of each family:
+        // pinned ids would go stale with every model release.
+        fast: nonEmptyString().default('haiku').describe('Model for the fast tier: a CLI alias or a model id.'),
+        standard: nonEmptyString()
+          .default('sonnet')
+          .describe('Model for the standard tier: a CLI alias or a model id.'),
+        strong: nonEmptyString().default('opus').describe('Model for the strong tier: a CLI alias or a model id.'),
       })
       .strict()
       .prefault({})
-      .describe('Model id per tier. Failing tasks escalate fast → standard → strong.'),
+      .describe(
+        "Model per tier, as the Claude Code CLI's --model takes it: an alias (haiku, sonnet, opus: the current model of that family) or a full model id. Failing tasks escalate fast → standard → strong.",
+      ),
     agents: agentsSchema,
     claude: z
       .object({
@@ -374,7 +381,15 @@ export const samgitaConfigSchema = z
         base_branch: nonEmptyString()
           .nullable()
           .default(null)
-          .describe("Branch that work branches start from and PRs target; null means the repository's default branch."),
+          .describe(
+            "Branch the project started from (the PRD's commit); null means the repository's default branch. Tasks start from the integration branch.",
+          ),
+        integration_branch: nonEmptyString()
+          .nullable()
+          .default(null)
+          .describe(
+            "Branch that verified task branches are merged onto, one at a time, and re-verified (the merge queue); tasks start from its head. null: 'samgita/integration' for a local repository, the default branch (which pull requests target) for a GitHub project.",
+          ),
         branch_prefix: z
           .string()
           .superRefine((prefix, ctx) => {

@@ -7,9 +7,16 @@ import type { PlannedTask } from '../types.js';
 import { earlierKeys, type PhaseInput } from './input.js';
 
 /**
- * The whole-PRD breakdown (whose answer `samgita run --analyze` merges into
- * the plan), and one analysis per top-level PRD section so that ambiguities
- * are settled per section, in parallel, before anything is designed.
+ * The key of the task whose work is the structured breakdown: a runner's Act
+ * for it asks for the breakdown and re-plans the later phases from it
+ * (runner/steps/breakdown.ts) instead of editing files.
+ */
+export const BREAKDOWN_TASK_KEY = 'discovery/prd-breakdown';
+
+/**
+ * The whole-PRD breakdown (the later phases are re-planned from its answer),
+ * and one analysis per top-level PRD section so that ambiguities are settled
+ * per section, in parallel, before anything is designed.
  */
 export function planDiscovery(input: PhaseInput): PlannedTask[] {
   const { prd, catalog } = input;
@@ -17,7 +24,7 @@ export function planDiscovery(input: PhaseInput): PlannedTask[] {
   const after = [...earlierKeys(input, 'bootstrap')];
   const tasks = [
     task({
-      key: 'discovery/prd-breakdown',
+      key: BREAKDOWN_TASK_KEY,
       title: 'Break the PRD down into a structured work plan',
       what: 'Read the whole PRD and return the structured work breakdown (tasks with agent type, phase, priority, dependencies, acceptance criteria and areas) following the JSON schema you are given. Keep requirement IDs as task references.',
       phase: 'discovery',
@@ -29,7 +36,8 @@ export function planDiscovery(input: PhaseInput): PlannedTask[] {
         'Every functional requirement is covered by at least one task',
         'Dependencies form no cycle',
       ],
-      areas: ['requirements'],
+      // It writes no file, only the plan: an area of its own, so the section analyses run beside it.
+      areas: [areaOf('requirements', 'work-breakdown')],
       rank: 0,
     }),
   ];

@@ -1,7 +1,26 @@
-/** What the Act step's CLI run leads to. Pure. */
+/** Which Act a task gets, and what the Act step's CLI run leads to. Pure. */
 import type { ClaudeOutcome } from '../../claude/accumulate.js';
+import { BREAKDOWN_TASK_KEY } from '../../planner/phases/discovery.js';
 import type { Outcome } from './outcome.js';
 import type { AfterCall } from './provider.js';
+
+/**
+ * `breakdown`: the discovery task whose work is the structured work breakdown
+ * (asked with --json-schema, validated, the later phases re-planned from it);
+ * `edit`: every other task, a free-form edit of the worktree.
+ */
+export function actKind(task: { key: string; phase: string }): 'breakdown' | 'edit' {
+  return task.key === BREAKDOWN_TASK_KEY && task.phase === 'discovery' ? 'breakdown' : 'edit';
+}
+
+/**
+ * The phases a breakdown asked by a task of `phase` may plan: the enabled
+ * ones after it. Its own phase and earlier ones are already under way or done.
+ */
+export function breakdownPhases<P extends string>(enabled: readonly P[], phase: string): P[] {
+  const at = enabled.indexOf(phase as P);
+  return at === -1 ? [] : enabled.slice(at + 1);
+}
 
 export type ActDecision =
   /** The agent answered (or used up its turns): commit its work and reflect on it. */

@@ -1,5 +1,6 @@
-/** Whether a task's job may claim it, and the concurrency caps at claim time. Pure. */
+/** Whether a task's job may claim it: the concurrency caps and overlapping areas at claim time. Pure. */
 import type { ProjectStatus, TaskStatus } from '../../domain/states.js';
+import { areasOverlap } from '../../planner/locate.js';
 
 export type StartDecision =
   /** Nothing to do: the task ended or is not in the queue (a stale job). */
@@ -34,4 +35,59 @@ export function capReached(live: { total: number; same_type: number }, caps: Cap
 export function capDelayMs(waits: number, random: () => number = Math.random): number {
   const ceiling = Math.min(30_000, 500 * 2 ** Math.min(waits, 10));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** A running task of the project and the areas it works in. */
+export interface RunningAreas {
+  key: string;
+  areas: readonly string[];
+}
+
+/** Why a task waits: the running task it would collide with, and the two areas that overlap. */
+export interface AreaConflict {
+  task: string;
+  area: string;
+  theirs: string;
+}
+
+/**
+ * The running task whose areas overlap `areas`, or null: two tasks that may
+ * change the same files do not run at once (the later one waits, then starts
+ * from the head the earlier one left). A task with no areas overlaps nothing.
+ */
+export function areaConflict(areas: readonly string[], running: readonly RunningAreas[]): AreaConflict | null {
+  for (const r of running) {
+    for (const area of areas) {
+      const theirs = r.areas.find((b) => areasOverlap(area, b));
+      if (theirs !== undefined) return { task: r.key, area, theirs };
+    }
+  }
+  return null;
+}
+
+/** A task waiting out a delay (at a cap or beside an overlapping task). */
+export interface Waiter {
+  id: string;
+  agentType: string;
+  areas: readonly string[];
+}
+
+/**
+ * Which waiting tasks a settled task's freed slot wakes (`waiters` in priority
+ * order): every one whose areas overlap the settled task's — it may have
+ * waited for exactly that task — and the next `n` others for the freed slot,
+ * same agent type first. A woken task that still cannot run waits again.
+ */
+export function tasksToWake(
+  waiters: readonly Waiter[],
+  settled: { agentType: string; areas: readonly string[] },
+  n: number,
+): string[] {
+  const overlapping = waiters.filter((w) => areaConflict(w.areas, [{ key: '', areas: settled.areas }]) !== null);
+  const rest = waiters.filter((w) => !overlapping.includes(w));
+  const next = [
+    ...rest.filter((w) => w.agentType === settled.agentType),
+    ...rest.filter((w) => w.agentType !== settled.agentType),
+  ].slice(0, n);
+  return [...overlapping, ...next].map((w) => w.id);
 }

@@ -14,10 +14,17 @@ export interface Hold {
   reason: string;
 }
 
-/** A passing verify, as recorded on the checkpoint and shown on the pull request. */
+/**
+ * A verify that lets the task go on, as recorded on the checkpoint and shown on
+ * the pull request: `passed` (commands ran and passed: `passed` is true only
+ * then) or `unverified` (nothing to run: the task goes on, but is never called verified).
+ */
 export interface Verified {
-  passed: true;
+  passed: boolean;
+  status: 'passed' | 'unverified';
   summary: string;
+  /** The commands that judged the work; empty when unverified. */
+  commands: string[];
 }
 
 export type Outcome =
@@ -39,9 +46,11 @@ export type SettledOutcome = Exclude<Outcome, { kind: 'provider_failed' }>;
 
 /** What a RARV step leads to: the next step, a verified branch, or the end of the attempt. */
 export type Next =
-  | { kind: 'step'; step: 'reason' | 'act' | 'reflect' | 'verify' }
-  /** Verify passed: what follows verify (publishing) decides the outcome. */
+  | { kind: 'step'; step: 'reason' | 'act' | 'reflect' | 'verify' | 'integrate' }
+  /** Verify passed: the branch goes to the merge queue (Integrate). */
   | { kind: 'verified'; verify: Verified }
+  /** The merge queue took it: what follows (publishing) decides the outcome. */
+  | { kind: 'integrated' }
   | { kind: 'stop'; outcome: Outcome };
 
 export function stop(outcome: Outcome): Next {

@@ -3,12 +3,31 @@
  * an existing branch means a resumed task, which continues from its last
  * checkpoint commit) before the loop, and given up once the task completed.
  */
+import type { SamgitaConfig } from '../../config/samgita-yaml/schema.js';
 import { git } from '../../git/git.js';
+import { ensureIntegrationBranch } from '../../git/integrate.js';
 import { ensureWorktree, removeWorktree } from '../../git/worktree.js';
+import { recordIntegration } from '../../store/projects.js';
 import type { Checkpoint, TaskRecord } from '../../store/task-attempts.js';
+import { resolveVerifyCommands } from '../../verify/detect.js';
 import type { Outcome } from '../decide/outcome.js';
 import { type Attempt, type TaskRunContext, taskSlug, type Workspace, worktreeDirFor } from '../task-run.js';
-import { verifyCommands } from '../verify-commands.js';
+
+/**
+ * The project's integration branch: samgita.yaml's `git.integration_branch`,
+ * else the default branch of a GitHub project (pull requests target it), else
+ * `samgita/integration` in a local repository (made from the project's base).
+ */
+export function integrationBranchOf(
+  config: SamgitaConfig,
+  task: Pick<TaskRecord, 'project_source' | 'default_branch'>,
+): string {
+  if (config.git.integration_branch) return config.git.integration_branch;
+  if (task.project_source === 'github') return task.default_branch ?? 'main';
+  return LOCAL_INTEGRATION_BRANCH;
+}
+
+export const LOCAL_INTEGRATION_BRANCH = 'samgita/integration';
 
 export type CheckOut = { kind: 'ready'; workspace: Workspace; resumed: boolean } | { kind: 'stop'; outcome: Outcome };
 
@@ -18,23 +37,38 @@ export async function checkOut(a: Attempt, checkpoint: Checkpoint): Promise<Chec
   const repo = task.working_path;
   if (!repo)
     return { kind: 'stop', outcome: { kind: 'park', reason: 'the project has no local working path to run in' } };
-  const base = config.git.base_branch ?? task.default_branch ?? 'HEAD';
+  const projectBase = config.git.base_branch ?? task.default_branch ?? 'HEAD';
+  const integration = integrationBranchOf(config, task);
   const branch = `${config.git.branch_prefix}${taskSlug(task.key)}`;
   // On a machine other than the server's, the clone may be missing or behind.
   await ctx.publisher?.prepare?.(task.project_id);
+  // Every task starts from the integration head as it is now: it sees all the work integrated before it.
+  const head = await ensureIntegrationBranch(repo, integration, projectBase);
+  if (task.integration_branch !== integration)
+    await recordIntegration(ctx.pool, task.project_id, { branch: integration, head });
   const wt = await ensureWorktree(
     repo,
     worktreeDirFor(ctx, task),
     branch,
-    base,
+    integration,
     ctx.spares ? { spares: ctx.spares } : {},
   );
-  const baseSha = checkpoint.baseSha ?? wt.baseSha ?? (await git(repo, ['rev-parse', base])).trim();
+  const baseSha = checkpoint.baseSha ?? wt.baseSha ?? (await git(repo, ['rev-parse', integration])).trim();
   checkpoint.baseSha = baseSha;
-  a.logs.system(`worktree ${wt.path} on ${branch}${wt.resumed ? ' (resumed from its last checkpoint)' : ''}`);
+  a.logs.system(
+    `worktree ${wt.path} on ${branch}${wt.resumed ? ' (resumed from its last checkpoint)' : ` from ${integration} at ${baseSha.slice(0, 12)}`}`,
+  );
   return {
     kind: 'ready',
-    workspace: { path: wt.path, branch, base, baseSha, verifyCommands: verifyCommands(config.verify) },
+    workspace: {
+      path: wt.path,
+      branch,
+      base: integration,
+      baseSha,
+      integrationBranch: integration,
+      // Detected in the task's own tree when samgita.yaml names none; Verify looks again before it runs.
+      verifyCommands: (await resolveVerifyCommands(config, wt.path)).commands,
+    },
     resumed: wt.resumed,
   };
 }

@@ -2,10 +2,13 @@
  * Claims a task for this runner: one agent run row, attempt counted, events.
  * Concurrency caps (`limits.max_concurrent_agents` per project and
  * `agents.<type>.max_concurrency`) are checked in the same transaction under a
- * per-project advisory lock, counting live agent runs across every runner; at a
- * cap the job is put back with a growing delay (see capDelayMs) and null is
- * returned. A settling task wakes the next waiting one (wakeCappedTasks), so
- * waiting tasks neither spin nor sleep long past a free slot.
+ * per-project advisory lock, counting live agent runs across every runner, and
+ * so are areas: a task whose areas overlap a running task's waits for it (two
+ * agents editing the same files at once would make work to merge, or to
+ * redo). At a cap or beside an overlapping task the job is put back with a
+ * growing delay (see capDelayMs) and null is returned. A settling task wakes
+ * the tasks waiting on its areas and the next waiting one (wakeCappedTasks),
+ * so waiting tasks neither spin nor sleep long past a free slot.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -13,12 +16,16 @@ import type { SamgitaConfig } from '../../config/samgita-yaml/schema.js';
 import { addTaskJob, addTaskJobs, notifyNewJobs } from '../../queue/jobs.js';
 import { withTransaction } from '../../store/connection.js';
 import type { TaskRecord } from '../../store/task-attempts.js';
-import { checkClaim, claimTask, deferAtCap, dueCappedTasks, lockProjectClaims } from '../../store/task-attempts.js';
+import { checkClaim, claimTask, deferAtCap, lockProjectClaims } from '../../store/task-attempts.js';
+import { waitingTasks, wakeWaitingTasks } from '../../store/tasks.js';
 import { agentSettings } from '../agent-settings.js';
-import { capDelayMs, capReached } from '../decide/claim.js';
+import { areaConflict, capDelayMs, capReached, tasksToWake } from '../decide/claim.js';
 import { runnerActor, type TaskRunContext } from '../task-run.js';
 
-/** Returns the new agent run's id, or null when the task is not claimed (a duplicate job, or at a cap). */
+/**
+ * Returns the new agent run's id, or null when the task is not claimed (a
+ * duplicate job, at a cap, or beside a running task its areas overlap).
+ */
 export async function claim(ctx: TaskRunContext, task: TaskRecord, config: SamgitaConfig): Promise<string | null> {
   const settings = agentSettings(config, task.agent_type, task.checkpoint.escalations ?? 0);
   const agentRunId = randomUUID();
@@ -36,12 +43,14 @@ export async function claim(ctx: TaskRunContext, task: TaskRecord, config: Samgi
       type: config.agents[task.agent_type]?.max_concurrency ?? null,
       agentType: task.agent_type,
     });
-    if (cap) {
+    const overlap = cap ? null : areaConflict(task.payload.areas ?? [], live.running);
+    if (cap || overlap) {
       const runAt = new Date(Date.now() + capDelayMs(task.cap_waits));
       await deferAtCap(db, task.id, runAt);
       await addTaskJob(db, task, runAt);
       const delay = runAt.getTime() - Date.now();
-      ctx.log.debug({ task: task.key, cap, delay }, 'at a concurrency cap; task waits');
+      if (cap) ctx.log.debug({ task: task.key, cap, delay }, 'at a concurrency cap; task waits');
+      else ctx.log.debug({ task: task.key, overlap, delay }, 'areas overlap a running task; task waits');
       return null;
     }
     await claimTask(db, {
@@ -60,12 +69,18 @@ export async function claim(ctx: TaskRunContext, task: TaskRecord, config: Samgi
 }
 
 /**
- * A slot freed in `projectId`: bring the next capped task forward to run now,
- * same agent type first, then by priority. graphile-worker's job_key replace
- * mode moves the waiting job's run_at.
+ * A slot freed in `projectId` and a task's areas with it: bring the tasks
+ * waiting on those areas and the next capped task forward to run now (see
+ * tasksToWake). graphile-worker's job_key replace mode moves the waiting job's run_at.
  */
-export async function wakeCappedTasks(pool: pg.Pool, projectId: string, agentType: string, n = 1): Promise<number> {
-  const due = await dueCappedTasks(pool, projectId, agentType, n);
+export async function wakeCappedTasks(
+  pool: pg.Pool,
+  projectId: string,
+  settled: { agentType: string; areas: readonly string[] },
+  n = 1,
+): Promise<number> {
+  const waiting = await waitingTasks(pool, projectId);
+  const due = await wakeWaitingTasks(pool, tasksToWake(waiting, settled, n));
   await addTaskJobs(pool, due, null);
   await notifyNewJobs(pool, due.length);
   return due.length;

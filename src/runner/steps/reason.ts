@@ -1,18 +1,25 @@
 /**
  * Reason: packs the task, its requirement, the PRD excerpt, the continuity
- * log, project memories and the branch state into the prompt for Act; what
- * went in and its size is stored on the step.
+ * log, project memories, the branch state and what earlier tasks integrated
+ * since the branch started into the prompt for Act; what went in and its size
+ * is stored on the step.
  */
-import { branchState } from '../../git/commit.js';
+import { branchState, integratedSince } from '../../git/commit.js';
 import { endStep, recallMemories, startStepAt } from '../../store/agent-runs.js';
 import { saveStep } from '../../store/task-attempts.js';
-import { buildContext, prdExcerpt } from '../context.js';
+import { buildContext } from '../context.js';
 import type { Next } from '../decide/outcome.js';
+import { prdExcerpt } from '../prd-excerpt.js';
 import type { Attempt, RarvState, Workspace } from '../task-run.js';
 
 export async function reason(a: Attempt, ws: Workspace, state: RarvState): Promise<Next> {
   const { ctx, task } = a;
-  const branch = await branchState(ws.path, ws.baseSha, { fresh: state.fresh });
+  // A branch made just now starts at the integration head (see checkout): nothing was
+  // integrated since, and git need not be asked.
+  const [branch, integrated] = await Promise.all([
+    branchState(ws.path, ws.baseSha, { fresh: state.fresh }),
+    state.fresh ? null : integratedSince(ws.path, ws.baseSha, ws.integrationBranch),
+  ]);
   state.fresh = false;
   const memories = await recallMemories(ctx.pool, task.project_id, task.id);
   const context = buildContext({
@@ -24,6 +31,7 @@ export async function reason(a: Attempt, ws: Workspace, state: RarvState): Promi
       phase: task.phase,
       agentType: task.agent_type,
       acceptanceCriteria: task.payload.acceptanceCriteria ?? [],
+      areas: task.payload.areas ?? [],
     },
     requirement: task.requirement_key
       ? { key: task.requirement_key, title: task.requirement_title ?? '', body: task.requirement_body ?? '' }
@@ -32,6 +40,7 @@ export async function reason(a: Attempt, ws: Workspace, state: RarvState): Promi
     continuity: [...(state.checkpoint.continuity ?? []), ...(task.payload.reviewFeedback ?? [])],
     memories,
     repo: { branch: ws.branch, ...branch },
+    integrated: integrated && { branch: ws.integrationBranch, base: ws.baseSha, ...integrated },
     verifyCommands: ws.verifyCommands.map((c) => c.command),
   });
   state.prompt = context.prompt;

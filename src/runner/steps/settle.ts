@@ -70,8 +70,12 @@ export async function settle(
   });
   ctx.onSettled?.(task.id, plan.status);
   if (plan.advance) await advanceProject(ctx.pool, task.project_id, actor);
-  // This task's agent run ended, so a slot is free for a task waiting at a cap.
-  if (agentRunId) await wakeCappedTasks(ctx.pool, task.project_id, task.agent_type).catch(() => {});
+  // This task's agent run ended, so a slot is free for a task waiting at a cap, and its areas for those waiting on them.
+  if (agentRunId)
+    await wakeCappedTasks(ctx.pool, task.project_id, {
+      agentType: task.agent_type,
+      areas: task.payload.areas ?? [],
+    }).catch(() => {});
   return plan;
 }
 

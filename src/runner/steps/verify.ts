@@ -1,34 +1,53 @@
 /**
- * Verify: samgita.yaml's verify commands run in the worktree. Pass: the
- * branch is verified. Fail: the output joins the continuity log and the loop
- * goes back to Reason; after `limits.rarv_loops` failures the model tier
- * escalates, then the attempt fails.
+ * Verify: the verify commands (samgita.yaml's, else detected from the tree,
+ * src/verify/detect.ts) run in the worktree. Pass: the branch is verified.
+ * Fail: the output joins the continuity log and the loop goes back to Reason;
+ * after `limits.rarv_loops` failures the model tier escalates, then the
+ * attempt fails. Nothing to run: the task goes on as after a pass, recorded
+ * as unverified — never as verified.
  */
 import { addMemory, endStep, startStepAt } from '../../store/agent-runs.js';
 import { saveStep } from '../../store/task-attempts.js';
+import { resolveVerifyCommands } from '../../verify/detect.js';
 import { type AgentSettings, agentSettings } from '../agent-settings.js';
 import { type Next, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
-import { decideVerify } from '../decide/verify.js';
+import { asVerified, decideVerify, verifyRecord } from '../decide/verify.js';
 import { type Attempt, outsideGate, type RarvState, retryDelayMs, type Workspace } from '../task-run.js';
-import { runVerify, summarizeVerifyFailure } from '../verify-commands.js';
+import { runVerify, summarizeVerifyFailure, type VerifyResult } from '../verify-commands.js';
 
 export async function verify(a: Attempt, ws: Workspace, state: RarvState, settings: AgentSettings): Promise<Next> {
   const { ctx, task, config } = a;
-  const commands = ws.verifyCommands;
-  const { id } = await startStepAt(ctx.pool, a.agentRunId, task.id, state.loop, 'verify', { commands });
-  const result = await outsideGate(ctx, () =>
-    runVerify(ws.path, commands, { timeoutMs: config.verify.timeout, signal: a.signal }),
-  );
+  // Judged as the tree is now: the task's own work may have added the test setup (the bootstrap task
+  // writes package.json). Kept on the workspace, so the next Reason names the commands that judge it.
+  const resolved = await resolveVerifyCommands(config, ws.path);
+  ws.verifyCommands = resolved.commands;
+  const commands = resolved.commands;
+  const { id } = await startStepAt(ctx.pool, a.agentRunId, task.id, state.loop, 'verify', {
+    commands,
+    source: resolved.source,
+    found: resolved.found,
+  });
+  // No command: nothing is run (an empty run would "pass" without checking anything).
+  const result: VerifyResult = commands.length
+    ? await outsideGate(ctx, () => runVerify(ws.path, commands, { timeoutMs: config.verify.timeout, signal: a.signal }))
+    : { passed: false, steps: [] };
   for (const s of result.steps)
     a.logs.verify(`$ ${s.command} → ${s.timedOut ? 'timed out' : `exit ${s.exitCode}`}\n${s.output}`);
-  await endStep(ctx.pool, id, result.passed ? 'completed' : 'failed', result);
+  const failure = commands.length && !result.passed ? summarizeVerifyFailure(result) : '';
+  const record = verifyRecord(
+    commands.map((c) => c.command),
+    result.passed,
+    failure,
+  );
+  if (record.status === 'unverified') a.logs.verify(`unverified: ${record.summary}`);
+  await endStep(ctx.pool, id, record.status === 'failed' ? 'failed' : 'completed', { ...result, ...record });
   // Killed mid-run: the result says nothing about the work, and the task resumes at Verify.
   if (a.signal.aborted) return stop(stoppedAtCheckpoint(new Date()));
   const escalations = state.checkpoint.escalations ?? 0;
-  const failure = result.passed ? '' : summarizeVerifyFailure(result);
   const next = agentSettings(config, task.agent_type, escalations + 1);
   const decision = decideVerify({
-    passed: result.passed,
+    // Unverified goes on as after a pass; its record, not this decision, keeps it from being called verified.
+    passed: record.status !== 'failed',
     loop: state.loop,
     rarvLoops: config.limits.rarv_loops,
     escalations,
@@ -38,12 +57,12 @@ export async function verify(a: Attempt, ws: Workspace, state: RarvState, settin
     retryDelayMs: retryDelayMs(ctx, task),
   });
   if (decision.kind === 'passed') {
-    const verified = { passed: true, summary: 'all verify commands passed' } as const;
+    const verified = asVerified(record);
     state.checkpoint.verify = verified;
     await saveStep(ctx.pool, task.id, 'done', state.loop, state.checkpoint);
     return { kind: 'verified', verify: verified };
   }
-  state.checkpoint.verify = { passed: false, summary: failure };
+  state.checkpoint.verify = record;
   state.checkpoint.continuity = [...(state.checkpoint.continuity ?? []), `Loop ${state.loop + 1}: ${failure}`];
   await addMemory(ctx.pool, {
     projectId: task.project_id,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PHASES, PROJECT_STATUSES } from '../../domain/states.js';
+import { verifyStatusOf } from '../../verify/status.js';
 import { join, maybeOne, one, type Queryable, raw, rows, type Sql, sql, where } from '../connection.js';
 
 /**
@@ -313,6 +314,8 @@ const TaskLineRow = z.object({
   branch: z.string().nullable(),
   pr_url: z.string().nullable(),
   error: z.object({ message: z.string().optional() }).loose().nullable(),
+  /** How verify judged the task: its result's once completed, else its last verify; null before any. */
+  verify_status: z.unknown().transform(verifyStatusOf),
 });
 export type TaskLine = z.output<typeof TaskLineRow>;
 
@@ -324,6 +327,18 @@ const ProjectLineRow = z.object({
   status_reason: z.string().nullable(),
   cost_usd: z.number(),
   tokens: z.number(),
+  integration_branch: z.string().nullable(),
+  integration_head: z.string().nullable(),
+  /** The last whole-product verify (store/projects.ts IntegrationVerify), as stored. */
+  integration_verify: z
+    .object({
+      head: z.string(),
+      status: z.enum(['passed', 'failed', 'unverified']),
+      commands: z.array(z.string()),
+      summary: z.string(),
+      at: z.string(),
+    })
+    .nullable(),
 });
 export type ProjectLineRow = z.output<typeof ProjectLineRow>;
 
@@ -332,7 +347,8 @@ export async function readProjectLine(db: Queryable, projectId: string): Promise
     db,
     ProjectLineRow,
     sql`select id, name, phase, status, status_reason, cost_usd::float8 as cost_usd,
-               (input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens
+               (input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) as tokens,
+               integration_branch, integration_head, integration_verify
           from projects where id = ${projectId}`,
   );
 }
@@ -342,7 +358,8 @@ export async function readTaskLines(db: Queryable, projectId: string): Promise<T
     db,
     TaskLineRow,
     sql`select id, key, title, phase, agent_type, status, rarv_step, attempts, cost_usd::float8 as cost_usd, tokens_used,
-               started_at, run_after, branch, pr_url, error
+               started_at, run_after, branch, pr_url, error,
+               coalesce(result->'verify', checkpoint->'verify') as verify_status
           from tasks where project_id = ${projectId} order by priority, key`,
   );
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { PHASES, PROJECT_STATUSES, type ProjectStatus } from '../../domain/states.js';
 import { exec, maybeOne, one, type Queryable, raw, rows, sql, where } from '../connection.js';
-import { RevisionRow } from '../projects.js';
+import type { IntegrationVerify } from '../projects.js';
+import { RevisionRow } from '../revisions.js';
 import { type ProviderWait, readProviderWait } from '../runners.js';
 
 /**
@@ -59,25 +60,88 @@ const DetailRow = ProjectRow.extend({
   prd_content: z.string().nullable(),
   tokens_total: z.number(),
   task_counts: z.record(z.string(), z.number()),
+  integration_branch: z.string().nullable(),
+  integration_head: z.string().nullable(),
+  integration_verify: z.custom<IntegrationVerify>((v) => typeof v === 'object').nullable(),
 });
-export type ProjectDetail = z.output<typeof DetailRow> & { tasks_total: number; provider_wait: ProviderWait | null };
+
+const QueueRow = z.object({
+  task_id: z.string(),
+  key: z.string(),
+  state: z.enum(['waiting', 'merging', 'sent_back']),
+  note: z.string().nullable(),
+  since: z.date(),
+});
+export type MergeQueueEntry = z.output<typeof QueueRow>;
+
+/** Where the product is: the integration branch, its head, the last whole-product verify, the merge queue. */
+export interface Integration {
+  branch: string;
+  head: string | null;
+  /** The last whole-product verify, when it judged the current head. */
+  verify: IntegrationVerify | null;
+  queue: MergeQueueEntry[];
+}
+
+export type ProjectDetail = Omit<
+  z.output<typeof DetailRow>,
+  'integration_branch' | 'integration_head' | 'integration_verify'
+> & {
+  tasks_total: number;
+  provider_wait: ProviderWait | null;
+  integration: Integration | null;
+};
+
+/** The tasks in the project's merge queue now (waiting, merging) or sent back from it, oldest first. */
+export async function mergeQueue(db: Queryable, projectId: string): Promise<MergeQueueEntry[]> {
+  return rows(
+    db,
+    QueueRow,
+    sql`select id as task_id, key, merge_state as state, merge_note as note, updated_at as since from tasks
+         where project_id = ${projectId} and merge_state in ('waiting', 'merging', 'sent_back')
+           and status in ('queued', 'running', 'pending', 'blocked')
+         order by updated_at`,
+  );
+}
+
+/** A project's integration, from its row. */
+export async function integrationOf(
+  db: Queryable,
+  p: {
+    id: string;
+    integration_branch: string | null;
+    integration_head: string | null;
+    integration_verify: IntegrationVerify | null;
+  },
+): Promise<Integration | null> {
+  if (!p.integration_branch) return null;
+  const v = p.integration_verify;
+  return {
+    branch: p.integration_branch,
+    head: p.integration_head,
+    verify: v && v.head === p.integration_head ? v : null,
+    queue: await mergeQueue(db, p.id),
+  };
+}
 
 /** A project with its PRD, task counts by status, tokens and, while it runs, the provider's wait. */
 export async function readProjectDetail(db: Queryable, id: string): Promise<ProjectDetail | null> {
   const row = await maybeOne(
     db,
     DetailRow,
-    sql`select ${COLUMNS}, prd_content,
+    sql`select ${COLUMNS}, prd_content, integration_branch, integration_head, integration_verify,
           input_tokens + output_tokens + cache_read_tokens + cache_write_tokens as tokens_total,
           coalesce((select json_object_agg(status, n) from
             (select status, count(*)::int as n from tasks where project_id = p.id group by status) c), '{}') as task_counts
         from projects p where id = ${id}`,
   );
   if (!row) return null;
+  const { integration_branch, integration_head, integration_verify, ...rest } = row;
   return {
-    ...row,
+    ...rest,
     tasks_total: Object.values(row.task_counts).reduce((a, b) => a + b, 0),
     provider_wait: row.status === 'running' ? await readProviderWait(db) : null,
+    integration: await integrationOf(db, { id: row.id, integration_branch, integration_head, integration_verify }),
   };
 }
 
@@ -196,6 +260,9 @@ const StatusRow = z.object({
   cache_write_tokens: z.number(),
   perpetual_cycle: z.number(),
   updated_at: z.date(),
+  integration_branch: z.string().nullable(),
+  integration_head: z.string().nullable(),
+  integration_verify: z.custom<IntegrationVerify>((v) => typeof v === 'object').nullable(),
 });
 export type StatusProjectRow = z.output<typeof StatusRow>;
 
@@ -204,7 +271,8 @@ export async function readStatusProject(db: Queryable, projectId: string): Promi
     db,
     StatusRow,
     sql`select id, name, status, status_reason, phase, working_path, current_revision_id, cost_usd::float8 as cost_usd,
-               input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, perpetual_cycle, updated_at
+               input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, perpetual_cycle, updated_at,
+               integration_branch, integration_head, integration_verify
           from projects where id = ${projectId}`,
   );
 }

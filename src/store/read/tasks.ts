@@ -5,7 +5,7 @@ import { kindCondition, maybeOne, type Queryable, raw, rows, sql, where } from '
 /** What the API and the status page read of tasks. */
 const COLUMNS = raw(`id, project_id, parent_task_id, requirement_id, key, title, type, phase, agent_type,
   priority, status, attempts, max_attempts, rarv_step, branch, pr_number, pr_url, tokens_used, cost_usd, queued_at,
-  started_at, completed_at, duration_ms, inserted_at, updated_at`);
+  started_at, completed_at, duration_ms, inserted_at, updated_at, merge_state, merge_note, integrated_sha`);
 
 export const TaskRow = z.object({
   id: z.string(),
@@ -33,6 +33,9 @@ export const TaskRow = z.object({
   duration_ms: z.number().nullable(),
   inserted_at: z.date(),
   updated_at: z.date(),
+  merge_state: z.string().nullable(),
+  merge_note: z.string().nullable(),
+  integrated_sha: z.string().nullable(),
 });
 export type TaskRow = z.output<typeof TaskRow>;
 

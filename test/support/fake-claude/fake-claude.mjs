@@ -5,6 +5,7 @@
 // env:
 //   FAKE_CLAUDE_SCRIPT     JSON file: [{match?, steps}] or {scenarios: [...]}
 //   FAKE_CLAUDE_LOG        JSONL file; one line per invocation {argv, cwd, prompt, flags, pid, ...}
+//                          (prompt: the positional prompt, or else what came on stdin)
 //   FAKE_CLAUDE_LOGGED_IN  '0'/'false' → `auth status` says logged out and -p fails "Not logged in"
 //                          (ANTHROPIC_API_KEY / CLAUDE_CODE_OAUTH_TOKEN still count as logged in)
 //   FAKE_CLAUDE_VERSION    version to print (default 2.1.197)
@@ -124,7 +125,15 @@ if (!flags['-p'] && !flags['--print']) {
   process.exit(2);
 }
 
-const prompt = positionals.join(' ');
+// Like the real CLI: with -p and no positional prompt, the prompt is read from stdin
+// (runClaude writes it there, so it never shows in argv).
+async function readStdin() {
+  if (process.stdin.isTTY) return '';
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+const prompt = positionals.length > 0 ? positionals.join(' ') : await readStdin();
 const cwd = process.cwd();
 const started = Date.now();
 logInvocation({ command: 'print', prompt });

@@ -30,13 +30,15 @@ export interface TurnContext {
 export type ToolInput = Record<string, unknown> | ((ctx: TurnContext) => Record<string, unknown>);
 
 export type Turn =
-  | { text: string; usage?: TurnUsage; delayMs?: number }
+  | { text: string; usage?: TurnUsage; delayMs?: number; after?: Promise<unknown> }
   | {
       /** `file_path` values that are relative are resolved against the cwd. */
       toolUse: { name: string; input: ToolInput } | Array<{ name: string; input: ToolInput }>;
       text?: string;
       usage?: TurnUsage;
       delayMs?: number;
+      /** The answer waits for this: agents meeting at a barrier, not at a time. */
+      after?: Promise<unknown>;
     }
   | {
       /** HTTP error. 429 → rate_limit_error, 529 → overloaded_error, 401 → authentication_error, else api_error. */
@@ -320,8 +322,10 @@ export async function startMessagesServer(opts: { script: MessagesScript }): Pro
       res.end();
     };
     const delay = 'delayMs' in turn ? turn.delayMs : undefined;
-    if (delay) setTimeout(write, delay);
-    else write();
+    const go = () => (delay ? setTimeout(write, delay) : write());
+    const gate = 'after' in turn ? turn.after : undefined;
+    if (gate) void gate.then(go);
+    else go();
   };
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

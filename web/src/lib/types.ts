@@ -61,6 +61,27 @@ export interface ProjectDetail {
   tasks_total: number;
   updated_at: string;
   provider_wait: ProviderWait | null;
+  integration: Integration | null;
+}
+
+/** Where the product is (GET /api/projects/:id → integration). */
+export interface Integration {
+  branch: string;
+  head: string | null;
+  verify: {
+    head: string;
+    status: 'passed' | 'failed' | 'unverified';
+    commands: string[];
+    summary: string;
+    at: string;
+  } | null;
+  queue: Array<{
+    task_id: string;
+    key: string;
+    state: 'waiting' | 'merging' | 'sent_back';
+    note: string | null;
+    since: string;
+  }>;
 }
 
 /** A provider outage holding every runner back (GET /api/projects/:id → provider_wait). */

@@ -12,6 +12,7 @@ import {
   type TaskStatus,
 } from '../lib/types.js';
 import { ErrorNote, StatusBadge } from './common.js';
+import { VerifyVerdict } from './verify.js';
 
 type ColumnId = Exclude<TaskStatus, 'queued' | 'cancelled'>;
 
@@ -246,6 +247,10 @@ function TaskDrawer({
             </dd>
             <dt>Duration</dt>
             <dd class="num">{t.duration_ms !== null ? duration(t.duration_ms) : '—'}</dd>
+            <dt>Verify</dt>
+            <dd>
+              <VerifyVerdict task={t} />
+            </dd>
             <dt>Branch</dt>
             <dd class="mono">{t.branch ?? '—'}</dd>
             <dt>Pull request</dt>

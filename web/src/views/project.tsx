@@ -3,7 +3,14 @@ import { TRANSITIONS, type UserAction } from '../../../src/domain/project-lifecy
 import { api } from '../lib/api.js';
 import { money, tokens } from '../lib/format.js';
 import { useApi, useCoalescer, useLive } from '../lib/hooks.js';
-import { type EventKind, PHASES, type ProjectDetail, type ProjectStatus, type ProviderWait } from '../lib/types.js';
+import {
+  type EventKind,
+  type Integration,
+  PHASES,
+  type ProjectDetail,
+  type ProjectStatus,
+  type ProviderWait,
+} from '../lib/types.js';
 import { AgentsView } from './agents.js';
 import { ErrorNote, StatusBadge } from './common.js';
 import { CostView } from './cost.js';
@@ -105,6 +112,7 @@ export function ProjectView({
       </div>
       {p?.status_reason && <p class="muted small">{p.status_reason}</p>}
       {p?.provider_wait && <ProviderBanner wait={p.provider_wait} />}
+      {p?.integration && <IntegrationPanel integration={p.integration} />}
       {canWrite && p && (
         <fieldset class="controls">
           <legend class="sr-only">Project controls</legend>
@@ -194,5 +202,47 @@ function ProviderBanner({ wait }: { wait: ProviderWait }) {
       {text} · {wait.failures} failed call(s) since{' '}
       {new Date(wait.since).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
     </p>
+  );
+}
+
+const QUEUE_STATE: Record<Integration['queue'][number]['state'], string> = {
+  waiting: 'waiting',
+  merging: 'merging',
+  sent_back: 'sent back',
+};
+
+/** Where the product is: the integration branch and its head, how verify judged it, and the merge queue. */
+function IntegrationPanel({ integration: i }: { integration: Integration }) {
+  const v = i.verify;
+  const verdict = !v
+    ? 'not verified at this head yet'
+    : v.status === 'passed'
+      ? `verify passed (${v.commands.join(', ')})`
+      : v.status === 'unverified'
+        ? 'unverified: no verify command configured or found'
+        : `verify failed: ${v.summary.split('\n')[0]}`;
+  return (
+    <section class="integration" aria-label="Integration branch" data-integration-status={v?.status ?? 'none'}>
+      <p>
+        <strong>Product</strong> <code>{i.branch}</code>
+        {i.head && (
+          <>
+            {' '}
+            at <code>{i.head.slice(0, 12)}</code>
+          </>
+        )}{' '}
+        · <span class={v?.status === 'passed' ? 'ok' : v?.status === 'failed' ? 'error' : 'warn'}>{verdict}</span>
+      </p>
+      {i.queue.length > 0 && (
+        <ul class="merge-queue" aria-label="Merge queue">
+          {i.queue.map((e) => (
+            <li key={e.task_id} data-merge-state={e.state}>
+              <span class={e.state === 'sent_back' ? 'warn' : 'muted'}>{QUEUE_STATE[e.state]}</span> {e.key}
+              {e.note && <span class="muted small"> · {e.note}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
