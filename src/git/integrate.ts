@@ -63,6 +63,8 @@ export async function mergeTaskBranch(
   message: string,
   trailers: Record<string, string>,
   identity: CommitIdentity,
+  /** Fast-forward when the task branch already contains the head (its pull request's merge makes the commit). */
+  fastForward = false,
 ): Promise<MergeResult> {
   const before = (await git(dir, ['rev-parse', 'HEAD'])).trim();
   const contained = await tryGit(dir, ['merge-base', '--is-ancestor', taskBranch, 'HEAD']);
@@ -76,7 +78,11 @@ export async function mergeTaskBranch(
   const full = `${message}\n\n${Object.entries(trailers)
     .map(([k, v]) => `${k}: ${v.replace(/\s+/g, ' ').trim()}`)
     .join('\n')}`;
-  const merged = await tryGit(dir, ['merge', '--no-ff', '--no-verify', '-q', '-m', full, taskBranch], { env });
+  const merged = await tryGit(
+    dir,
+    ['merge', fastForward ? '--ff' : '--no-ff', '--no-verify', '-q', '-m', full, taskBranch],
+    { env },
+  );
   if (merged === null) {
     const files = (await git(dir, ['diff', '--name-only', '--diff-filter=U'], { allowFailure: true }))
       .split('\n')
@@ -122,6 +128,15 @@ export async function advanceIntegration(repo: string, branch: string, to: strin
   } catch {
     return false;
   }
+}
+
+/**
+ * Moves the task's branch (checked out in `worktree`) forward to `sha`, a merge
+ * commit whose parents include the branch's head, so the branch that is pushed
+ * and reviewed is exactly the combination the merge queue verified.
+ */
+export async function fastForwardTask(worktree: string, sha: string): Promise<void> {
+  await git(worktree, ['merge', '--ff-only', '-q', sha]);
 }
 
 export type BringUpToDate =

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { Probot, type ProbotOctokit } from 'probot';
+import { effectiveConfig } from '../config/effective.js';
 import { SamgitaError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { formatPlanDiff } from '../planner/format.js';
@@ -13,6 +14,7 @@ import type { GitHubConfig } from './config.js';
 import { claimDelivery, releaseDelivery } from './deliveries.js';
 import { applyDesiredState, type FileReader, readRemoteDesiredState } from './desired.js';
 import { cancelClosedTask, completeMergedTask, findTaskForPull, reopenWithFeedback } from './feedback.js';
+import { keepPullsMergeable } from './keep-pulls-mergeable.js';
 import { githubErrorReason, githubOctokit, type OctokitTuning } from './octokit.js';
 import { ProgressReporter } from './progress.js';
 import { archiveGitHubRepo, findProjectByRepo, type GitHubProject, registerGitHubRepo } from './projects.js';
@@ -200,7 +202,26 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
         const payload = context.payload;
         const repo = payload.repository as unknown as Repo;
         const defaultBranch = repo.default_branch ?? 'main';
-        if (payload.ref !== `refs/heads/${defaultBranch}` || payload.deleted) return;
+        if (payload.deleted) return;
+        const known = await findProjectByRepo(deps.pool, repo.full_name);
+        const integration = known
+          ? (effectiveConfig(known.config).git.integration_branch ?? defaultBranch)
+          : defaultBranch;
+        if (known && known.status !== 'archived' && payload.ref === `refs/heads/${integration}`) {
+          // The base moved under the pull requests waiting for review: each must still merge.
+          const kit = context.octokit;
+          later(
+            keepPullsMergeable(
+              { pool: deps.pool, log },
+              kit,
+              { owner: repo.owner.login, name: repo.name },
+              known.id,
+              { branch: integration, sha: payload.after },
+              { type: 'github_app' },
+            ),
+          );
+        }
+        if (payload.ref !== `refs/heads/${defaultBranch}`) return;
         const files = new Set<string>();
         for (const c of payload.commits ?? [])
           for (const f of [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])]) files.add(f);

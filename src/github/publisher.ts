@@ -14,7 +14,7 @@ import { githubErrorReason, isTransientGitHubError } from './octokit.js';
 import { prBody, taskUrl } from './pr-body.js';
 import { findProjectById, type GitHubProject } from './projects.js';
 import type { InstallationTokens } from './tokens.js';
-import { ensureClone, pushBranch } from './workspace.js';
+import { ensureClone, pushBranch, syncBranch } from './workspace.js';
 
 export interface PublisherDeps {
   pool: pg.Pool;
@@ -47,6 +47,17 @@ export class GitHubPublisher implements TaskPublisher {
       defaultBranch: project.default_branch ?? 'main',
       token: await this.deps.tokens.get(project.github_installation_id),
     });
+  }
+
+  async syncIntegration(projectId: string, branch: string): Promise<boolean> {
+    const project = await findProjectById(this.deps.pool, projectId);
+    if (!project?.working_path || !effectiveConfig(project.config).pull_requests.enabled) return false;
+    await syncBranch({
+      dir: project.working_path,
+      branch,
+      token: await this.deps.tokens.get(project.github_installation_id),
+    });
+    return true;
   }
 
   async publish(input: PublishInput): Promise<PublishResult | null> {
@@ -159,19 +170,25 @@ export class GitHubPublisher implements TaskPublisher {
     }
     if (config.pull_requests.merge === 'auto' && input.verify.passed) {
       try {
+        // `sha`: GitHub merges only the head the merge queue verified (409 if it moved meanwhile).
         await octokit.rest.pulls.merge({
           owner,
           repo,
           pull_number: pr.number,
           merge_method: config.pull_requests.merge_method,
+          ...(input.headSha ? { sha: input.headSha } : {}),
         });
         return { prNumber: pr.number, prUrl: pr.html_url, awaitingMerge: false };
       } catch (err) {
         if (isTransientGitHubError(err)) throw err;
-        this.deps.log.info(
-          { pr: pr.number, err: githubErrorReason(err).message },
-          'auto-merge refused; waiting for review',
-        );
+        const why = githubErrorReason(err);
+        this.deps.log.info({ pr: pr.number, err: why.message }, 'auto-merge refused; waiting for review');
+        return {
+          prNumber: pr.number,
+          prUrl: pr.html_url,
+          awaitingMerge: true,
+          mergeRefused: `${why.status ?? ''} ${why.message}`.trim(),
+        };
       }
     }
     return { prNumber: pr.number, prUrl: pr.html_url, awaitingMerge: true };

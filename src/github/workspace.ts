@@ -85,3 +85,31 @@ export async function pushBranch(input: { worktree: string; branch: string; toke
     input.token,
   );
 }
+
+/**
+ * Brings the clone's `branch` to GitHub's head of it (GitHub is the truth for
+ * a GitHub project's integration branch). A branch GitHub does not have yet is
+ * pushed from the clone, where the merge queue made it from the project's base.
+ */
+export async function syncBranch(input: { dir: string; branch: string; token: string }): Promise<void> {
+  await serialized(input.dir, async () => {
+    const remote = await authedGit(
+      input.dir,
+      ['ls-remote', '--heads', 'origin', `refs/heads/${input.branch}`],
+      input.token,
+    );
+    if (remote.trim()) {
+      await authedGit(
+        input.dir,
+        ['fetch', '--quiet', 'origin', `+refs/heads/${input.branch}:refs/heads/${input.branch}`],
+        input.token,
+      );
+    } else {
+      await authedGit(
+        input.dir,
+        ['push', '--quiet', 'origin', `refs/heads/${input.branch}:refs/heads/${input.branch}`],
+        input.token,
+      );
+    }
+  });
+}

@@ -18,7 +18,11 @@ import { outsideGate, type TaskRunContext } from './task-run.js';
 import { runVerify, summarizeVerifyFailure } from './verify-commands.js';
 
 export async function verifyIntegration(
-  ctx: Pick<TaskRunContext, 'pool' | 'samgitaHome' | 'gate'> & { runnerId: string; log: Logger; signal: AbortSignal },
+  ctx: Pick<TaskRunContext, 'pool' | 'samgitaHome' | 'gate' | 'publisher'> & {
+    runnerId: string;
+    log: Logger;
+    signal: AbortSignal;
+  },
   projectId: string,
 ): Promise<void> {
   const target = await readIntegrationTarget(ctx.pool, projectId);
@@ -34,6 +38,8 @@ export async function verifyIntegration(
   }
   try {
     const repo = target.working_path;
+    // A GitHub project's integration branch moves on GitHub (people merge its pull requests).
+    await ctx.publisher?.syncIntegration?.(projectId, target.integration_branch);
     const head = await branchHead(repo, target.integration_branch);
     if (!head) return;
     const dir = integrationDir(ctx.samgitaHome, projectId);

@@ -27,10 +27,19 @@ export interface PublishResult {
   prUrl: string;
   /** True while the PR waits for review/merge (manual merge policy): the task is not completed yet. */
   awaitingMerge: boolean;
+  /** Why GitHub refused the automatic merge (required checks, reviews, a moved head), when it did. */
+  mergeRefused?: string;
 }
 
 export interface TaskPublisher {
   /** Brings the project's working copy up to date (clone or fetch) before a task starts in it. */
   prepare?(projectId: string): Promise<void>;
   publish(input: PublishInput): Promise<PublishResult | null>;
+  /**
+   * For a project whose integration branch lives on a remote (a GitHub
+   * project that opens pull requests): brings the local branch to the
+   * remote's head, under the merge lock, before the merge queue reads it.
+   * False when the integration branch is only local.
+   */
+  syncIntegration?(projectId: string, branch: string): Promise<boolean>;
 }

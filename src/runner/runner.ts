@@ -125,6 +125,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
           runnerId,
           log,
           signal: AbortSignal.any([shutdown.signal, helpers.abortSignal]),
+          ...(opts.publisher ? { publisher: opts.publisher } : {}),
         },
         projectId,
       );

@@ -243,6 +243,41 @@ export async function findTaskForPull(
   );
 }
 
+/** Tasks whose pull request is open and waits to be merged by people (merge queue state `waiting`). */
+export async function tasksWaitingOnPulls(db: Queryable, projectId: string): Promise<PrTask[]> {
+  return rows(
+    db,
+    PrTaskRow,
+    sql`select id, project_id, key, status, pr_number, branch from tasks
+         where project_id = ${projectId} and status = 'pending' and pr_number is not null and merge_state = 'waiting'
+         order by pr_number`,
+  );
+}
+
+/**
+ * A waiting pull request that no longer merges goes back to the merge queue
+ * (rarv step `integrate`), which brings the branch up to the new base or
+ * sends the conflict to its agent. False when the task is no longer waiting.
+ */
+export async function returnToMergeQueue(db: Queryable, task: PrTask, note: string, actor: Actor): Promise<boolean> {
+  const n = await exec(
+    db,
+    sql`update tasks set rarv_step = 'integrate', merge_state = 'sent_back', merge_note = ${note},
+               error = null, updated_at = now()
+         where id = ${task.id} and status = 'pending' and merge_state = 'waiting'`,
+  );
+  if (n === 0) return false;
+  await recordEvent(db, {
+    projectId: task.project_id,
+    kind: 'task.sent_back',
+    subjectType: 'task',
+    subjectId: task.id,
+    actor,
+    data: { key: task.key, reason: 'conflict', files: [], note, pr_number: task.pr_number },
+  });
+  return true;
+}
+
 /** The task's status, locked until the transaction ends. */
 export async function lockTaskStatus(db: Queryable, taskId: string): Promise<string | null> {
   const r = await maybeOne(
@@ -292,10 +327,19 @@ export async function completeMergedTask(
              result = coalesce(result, '{}'::jsonb) || jsonb_build_object('branch', branch, 'merged', true,
                       'merge_commit', ${mergeSha}::text, 'pr_number', pr_number, 'verify', checkpoint->'verify'),
              duration_ms = coalesce(duration_ms, (extract(epoch from now() - started_at) * 1000)::bigint),
-             updated_at = now()
+             merge_state = 'merged', merge_note = ${mergeSha ? `merged on GitHub as ${mergeSha.slice(0, 12)}` : 'merged on GitHub'},
+             integrated_sha = coalesce(${mergeSha}::text, integrated_sha), updated_at = now()
          where id = ${task.id} and status not in ('completed', 'cancelled')`,
   );
   if (n === 0) return false;
+  await recordEvent(db, {
+    projectId: task.project_id,
+    kind: 'task.integrated',
+    subjectType: 'task',
+    subjectId: task.id,
+    actor,
+    data: { key: task.key, commit: mergeSha, merged: true, pr_number: task.pr_number },
+  });
   await recordEvent(db, {
     projectId: task.project_id,
     kind: 'task.completed',

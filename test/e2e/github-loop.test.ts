@@ -208,8 +208,15 @@ describe('GitHub loop', () => {
     });
     expect((await gh.send('pull_request', payload)).status).toBe(202);
     expect((await task(DEV_TASK))!.status).toBe('completed');
-    const project = await db.pool.query(`select phase, status from projects`);
-    expect(project.rows[0]).toEqual({ phase: 'qa', status: 'running' });
+    // The phase ends once the merged head on GitHub passed the whole-product verify (a runner job).
+    const project = await waitFor('the qa phase', async () => {
+      const { rows } = await db.pool.query(
+        `select phase, status, integration_branch, integration_head, integration_verify from projects`,
+      );
+      return rows[0]?.phase === 'qa' ? rows[0] : null;
+    });
+    expect(project).toMatchObject({ status: 'running', integration_branch: 'main', integration_head: sha });
+    expect(project.integration_verify).toMatchObject({ head: sha, status: 'passed' });
   });
 
   it('shows progress in GitHub: a check run per phase and the dashboard issue', async () => {

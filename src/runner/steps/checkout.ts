@@ -5,7 +5,7 @@
  */
 import type { SamgitaConfig } from '../../config/samgita-yaml/schema.js';
 import { git } from '../../git/git.js';
-import { ensureIntegrationBranch } from '../../git/integrate.js';
+import { branchHead, ensureIntegrationBranch } from '../../git/integrate.js';
 import { ensureWorktree, removeWorktree } from '../../git/worktree.js';
 import { recordIntegration } from '../../store/projects.js';
 import type { Checkpoint, TaskRecord } from '../../store/task-attempts.js';
@@ -43,7 +43,10 @@ export async function checkOut(a: Attempt, checkpoint: Checkpoint): Promise<Chec
   // On a machine other than the server's, the clone may be missing or behind.
   await ctx.publisher?.prepare?.(task.project_id);
   // Every task starts from the integration head as it is now: it sees all the work integrated before it.
-  const head = await ensureIntegrationBranch(repo, integration, projectBase);
+  let head = await ensureIntegrationBranch(repo, integration, projectBase);
+  // A GitHub project's integration branch is GitHub's: start from its head there.
+  if (await ctx.publisher?.syncIntegration?.(task.project_id, integration))
+    head = (await branchHead(repo, integration)) ?? head;
   if (task.integration_branch !== integration)
     await recordIntegration(ctx.pool, task.project_id, { branch: integration, head });
   const wt = await ensureWorktree(

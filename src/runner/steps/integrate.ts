@@ -6,12 +6,18 @@
  * checked for conflict markers, verified on the combined tree, and the
  * integration branch advances only if all of that passes. Otherwise the task
  * goes back to its agent (decide/integrate.ts says why and with what).
+ *
+ * For a GitHub project the integration branch is GitHub's: it is synced
+ * before the merge, the verified combination becomes the task branch that is
+ * pushed, and its pull request is merged by GitHub (`merge: auto`, still under
+ * the lock, so in queue order) or waits for people (`merge: manual`).
  */
 import path from 'node:path';
 import {
   advanceIntegration,
   branchHead,
   checkoutIntegration,
+  fastForwardTask,
   markersAdded,
   mergeIntegrationIntoTask,
   mergeTaskBranch,
@@ -24,10 +30,11 @@ import { saveStep, setMergeState } from '../../store/task-attempts.js';
 import { resolveVerifyCommands } from '../../verify/detect.js';
 import { type AgentSettings, agentSettings } from '../agent-settings.js';
 import { decideIntegration, type IntegrationResult } from '../decide/integrate.js';
-import { type Next, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
-import { decideVerify } from '../decide/verify.js';
+import { type Next, type Outcome, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
+import { asVerified, decideVerify } from '../decide/verify.js';
 import { type Attempt, outsideGate, type RarvState, retryDelayMs, type Workspace } from '../task-run.js';
 import { runVerify, summarizeVerifyFailure } from '../verify-commands.js';
+import { publish } from './publish.js';
 
 /** The merge queue's worktree of a project: one per project and runner machine. */
 export function integrationDir(samgitaHome: string, projectId: string): string {
@@ -46,16 +53,32 @@ export async function integrate(a: Attempt, ws: Workspace, state: RarvState, set
   });
   let head: string | null = null;
   let result: IntegrationResult;
+  // A GitHub project's integration branch is GitHub's; its pull requests carry the work there.
+  let remote = false;
+  let published: Outcome | null = null;
   try {
     await setMergeState(ctx.pool, task.id, 'merging', null);
+    remote = (await ctx.publisher?.syncIntegration?.(task.project_id, ws.integrationBranch)) ?? false;
     head = await branchHead(task.working_path!, ws.integrationBranch);
     if (!head) throw new Error(`integration branch ${ws.integrationBranch} is gone from ${task.working_path}`);
     const own = state.checkpoint.verify?.status ?? (state.checkpoint.verify?.passed ? 'passed' : 'unverified');
-    result = await outsideGate(ctx, () => mergeAndVerify(a, ws, head!, own));
-    if (result.kind === 'merged') {
+    result = await outsideGate(ctx, () => mergeAndVerify(a, ws, head!, own, remote));
+    if (result.kind === 'merged' && remote) {
+      // The pull request carries exactly the combination verified here: it is up to date with its base, so
+      // with `merge: auto` GitHub merges it in queue order (still under the lock); otherwise people do.
+      await fastForwardTask(ws.path, result.sha);
+      state.checkpoint.lastCommit = result.sha;
+      published = await publish(a, ws, state, asVerified(state.checkpoint.verify));
+      if (published.kind === 'completed') {
+        await ctx.publisher?.syncIntegration?.(task.project_id, ws.integrationBranch);
+        result = { ...result, sha: (await branchHead(task.working_path!, ws.integrationBranch)) ?? result.sha };
+      }
+    } else if (result.kind === 'merged') {
       // Compare-and-swap under the merge lock: only a head nobody else moved is advanced.
       const advanced = await advanceIntegration(task.working_path!, ws.integrationBranch, result.sha, head);
       if (!advanced) throw new Error(`integration branch ${ws.integrationBranch} moved while merging`);
+    }
+    if (result.kind === 'merged' && (!remote || published?.kind === 'completed')) {
       await recordIntegration(ctx.pool, task.project_id, {
         branch: ws.integrationBranch,
         head: result.sha,
@@ -73,6 +96,12 @@ export async function integrate(a: Attempt, ws: Workspace, state: RarvState, set
   }
   await endStep(ctx.pool, id, result.kind === 'merged' || result.kind === 'nothing' ? 'completed' : 'failed', result);
   const decision = decideIntegration(result, ws.integrationBranch);
+  if (decision.kind === 'integrated' && published && published.kind !== 'completed') {
+    // A pull request that waits for review (or for GitHub to accept the merge): integrated once it is merged.
+    await setMergeState(ctx.pool, task.id, 'waiting', published.kind === 'park' ? published.reason : null);
+    await saveStep(ctx.pool, task.id, 'done', state.loop, state.checkpoint);
+    return stop(published);
+  }
   if (decision.kind === 'integrated') {
     const sha = decision.sha ?? head;
     await setMergeState(
@@ -92,6 +121,8 @@ export async function integrate(a: Attempt, ws: Workspace, state: RarvState, set
     });
     a.logs.system(`integrated into ${ws.integrationBranch} at ${sha?.slice(0, 12)}`);
     await saveStep(ctx.pool, task.id, 'done', state.loop, state.checkpoint);
+    // Published already (GitHub), or nothing of its own to publish: the task is done.
+    if (published || (remote && decision.sha === null)) return stop(published ?? { kind: 'completed' });
     return { kind: 'integrated' };
   }
   return sendBack(a, ws, state, settings, head!, decision);
@@ -109,7 +140,13 @@ async function waitForMergeLock(a: Attempt): Promise<{ release(): Promise<void> 
 }
 
 /** Under the merge lock: the task branch merged onto `head` in the queue's worktree, then judged there. */
-async function mergeAndVerify(a: Attempt, ws: Workspace, head: string, ownVerify: string): Promise<IntegrationResult> {
+async function mergeAndVerify(
+  a: Attempt,
+  ws: Workspace,
+  head: string,
+  ownVerify: string,
+  fastForward: boolean,
+): Promise<IntegrationResult> {
   const { ctx, task, config } = a;
   const repo = task.working_path!;
   const dir = integrationDir(ctx.samgitaHome, task.project_id);
@@ -125,6 +162,7 @@ async function mergeAndVerify(a: Attempt, ws: Workspace, head: string, ownVerify
       'Samgita-Verify': ownVerify,
     },
     { name: config.git.author_name, email: config.git.author_email },
+    fastForward,
   );
   if (merge.kind !== 'merged') return merge;
   const found = await markersAdded(dir, head, merge.sha);

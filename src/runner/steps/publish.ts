@@ -33,6 +33,12 @@ export async function publish(a: Attempt, ws: Workspace, state: RarvState, verif
   );
   if (!published) return { kind: 'completed' };
   await recordPullRequest(ctx.pool, task.id, published);
-  if (published.awaitingMerge) return { kind: 'park', reason: `waiting for review of ${published.prUrl}` };
+  if (published.awaitingMerge)
+    return {
+      kind: 'park',
+      reason: published.mergeRefused
+        ? `GitHub refused to merge ${published.prUrl} (${published.mergeRefused}); waiting for it to be merged`
+        : `waiting for review of ${published.prUrl}`,
+    };
   return { kind: 'completed' };
 }

@@ -222,6 +222,8 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
       draft: p.draft,
       merged: p.merged,
       merge_commit_sha: p.mergeSha,
+      mergeable: p.state === 'open' ? canMerge(repo, p.base, p.head) : null,
+      mergeable_state: p.state !== 'open' ? 'unknown' : canMerge(repo, p.base, p.head) ? 'clean' : 'dirty',
       requested_reviewers: [],
       requested_teams: [],
       merged_at: p.merged ? new Date().toISOString() : null,
@@ -428,9 +430,12 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
       if (body.state === 'open' || body.state === 'closed') p.state = body.state;
       return { status: 200, body: pullJson(p) };
     },
-    'pulls/merge': ({ repo, params }) => {
+    'pulls/merge': ({ repo, params, body }) => {
       const p = findPull(repo!, params.pull_number!);
       if (p.state !== 'open') throw new HttpError(405, 'Pull Request is not mergeable');
+      if (typeof body.sha === 'string' && body.sha !== revParse(repo!, `refs/heads/${p.head}`))
+        throw new HttpError(409, 'Head branch was modified. Review and try the merge again.');
+      if (!canMerge(repo!, p.base, p.head)) throw new HttpError(405, 'Pull Request is not mergeable');
       const sha = mergeBranches(repo!, p.base, p.head, `Merge pull request #${p.number} from ${p.head}`);
       Object.assign(p, { merged: true, state: 'closed', mergeSha: sha });
       return { status: 200, body: { sha, merged: true, message: 'Pull Request successfully merged' } };
@@ -660,12 +665,12 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
   return self;
 }
 
-/** A real merge commit of `head` into `base` inside a bare repository (git ≥ 2.38 merge-tree). */
-export function mergeBranches(repo: FakeRepo, base: string, head: string, message: string): string {
-  const run = (args: string[]) =>
+function bareGit(repo: FakeRepo) {
+  return (args: string[]) =>
     execFileSync('git', args, {
       cwd: repo.bareDir,
       encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         GIT_AUTHOR_NAME: 'Reviewer',
@@ -674,9 +679,30 @@ export function mergeBranches(repo: FakeRepo, base: string, head: string, messag
         GIT_COMMITTER_EMAIL: 'noreply@github.com',
       },
     }).trim();
+}
+
+/** The merged tree of `head` into `base`, or null when they conflict (git ≥ 2.38 merge-tree). */
+function mergedTree(repo: FakeRepo, baseSha: string, headSha: string): string | null {
+  try {
+    return bareGit(repo)(['merge-tree', '--write-tree', baseSha, headSha]).split('\n')[0]!;
+  } catch {
+    return null; // exit status 1: conflicts
+  }
+}
+
+/** What GitHub reports as `mergeable` for an open pull request: whether its head merges into its base. */
+export function canMerge(repo: FakeRepo, base: string, head: string): boolean {
+  const run = bareGit(repo);
+  return mergedTree(repo, run(['rev-parse', `refs/heads/${base}`]), run(['rev-parse', `refs/heads/${head}`])) !== null;
+}
+
+/** A real merge commit of `head` into `base` inside a bare repository; throws when they conflict. */
+export function mergeBranches(repo: FakeRepo, base: string, head: string, message: string): string {
+  const run = bareGit(repo);
   const baseSha = run(['rev-parse', `refs/heads/${base}`]);
   const headSha = run(['rev-parse', `refs/heads/${head}`]);
-  const tree = run(['merge-tree', '--write-tree', baseSha, headSha]).split('\n')[0]!;
+  const tree = mergedTree(repo, baseSha, headSha);
+  if (tree === null) throw new Error(`${head} conflicts with ${base}`);
   const sha = run(['commit-tree', tree, '-p', baseSha, '-p', headSha, '-m', message]);
   run(['update-ref', `refs/heads/${base}`, sha, baseSha]);
   return sha;
