@@ -101,7 +101,10 @@ async function main() {
   points.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
   let now = 0;
   let most = 0;
-  for (const [, d] of points) most = Math.max(most, (now += d!));
+  for (const [, d] of points) {
+    now += d!;
+    most = Math.max(most, now);
+  }
   const [counts] = await q<{ tasks: number; completed: number; sent_back: number; integrated: number }>(
     `select (select count(*)::int from tasks) as tasks,
             (select count(*)::int from tasks where status = 'completed') as completed,

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'REPO_INVALID'
   | 'GIT_FAILED'
   | 'CLAUDE_NOT_FOUND'
+  | 'SANDBOX_UNAVAILABLE'
   | 'CLAUDE_NOT_LOGGED_IN'
   | 'CLAUDE_FAILED'
   | 'CLAUDE_TIMEOUT'
@@ -134,6 +135,11 @@ export const REMEDIES: Readonly<Record<ErrorCode, Remedy>> = {
   REPO_NOT_GIT: { outcome: 'usage_error', http: 400, hint: 'give the path of a git repository (`git init` makes one)' },
   REPO_INVALID: { outcome: 'usage_error', http: 400 },
   GIT_FAILED: { outcome: 'failed', http: 502 },
+  SANDBOX_UNAVAILABLE: {
+    outcome: 'action_required',
+    http: 500,
+    hint: 'install bubblewrap (`apt-get install bubblewrap`), or set `sandbox: { enabled: false }` in samgita.yaml',
+  },
   CLAUDE_NOT_FOUND: {
     outcome: 'usage_error',
     http: 500,

@@ -17,6 +17,8 @@ import { analyzePrdDetailed, hasAnalysis, storeAnalysis } from '../reconcile/ana
 import { type DesiredState, readDesiredState } from '../reconcile/desired-state.js';
 import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../runner/claude-env.js';
+import { sandboxUnavailable } from '../runner/verify-commands.js';
+import { probeSandbox } from '../sandbox/bwrap.js';
 import { type Database, openDatabase } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
 import { type ProjectRow, registerProject } from '../store/projects.js';
@@ -56,6 +58,11 @@ export async function reconcileLocalRepo(
   }
   const claudeEnv = claudeEnvFromProcess();
   const claude = await checkClaude({ bin: env.claudeBin, env: claudeEnv });
+  // Agents' code is verified in a sandbox; without one, nothing starts unless samgita.yaml turned it off.
+  if (desired.config.sandbox.enabled) {
+    const sandbox = await probeSandbox();
+    if (!sandbox.available) throw sandboxUnavailable(sandbox.reason);
+  }
 
   const db = await openDatabase(env);
   const actor = CLI_ACTOR;

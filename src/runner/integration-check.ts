@@ -15,7 +15,7 @@ import { readIntegrationTarget, recordIntegration } from '../store/projects.js';
 import { resolveVerifyCommands } from '../verify/detect.js';
 import { integrationDir } from './steps/integrate.js';
 import { outsideGate, type TaskRunContext } from './task-run.js';
-import { runVerify, summarizeVerifyFailure } from './verify-commands.js';
+import { runVerify, summarizeVerifyFailure, verifyOptions } from './verify-commands.js';
 
 export async function verifyIntegration(
   ctx: Pick<TaskRunContext, 'pool' | 'samgitaHome' | 'gate' | 'publisher'> & {
@@ -46,7 +46,8 @@ export async function verifyIntegration(
     const verify = await outsideGate(ctx, async () => {
       await checkoutIntegration(repo, dir, head);
       const { commands } = await resolveVerifyCommands(config, dir);
-      const result = await runVerify(dir, commands, { timeoutMs: config.verify.timeout, signal: ctx.signal });
+      const options = await verifyOptions(config, { samgitaHome: ctx.samgitaHome, repo }, ctx.signal);
+      const result = await runVerify(dir, commands, options);
       return { commands, result };
     });
     const status = !verify.result.passed ? 'failed' : verify.commands.length ? 'passed' : 'unverified';

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ClaudeEvent } from '../claude/events.js';
+import { knownSecrets, redact } from '../sandbox/secrets.js';
 import { appendAgentLogs, type LogStream } from '../store/agent-runs.js';
 
 const FLUSH_MS = 200;
@@ -14,6 +15,7 @@ export class AgentLogWriter {
   private buffer: { stream: LogStream; line: string }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly secrets = knownSecrets();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -36,7 +38,9 @@ export class AgentLogWriter {
     this.push('system', text);
   }
 
-  private push(stream: LogStream, line: string): void {
+  private push(stream: LogStream, raw: string): void {
+    // Whatever an agent or its tools printed (its environment, say) is stored without the secrets.
+    const line = redact(raw, this.secrets);
     this.buffer.push({ stream, line: line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line });
     if (this.buffer.length >= MAX_BATCH) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);

@@ -1,5 +1,11 @@
+import path from 'node:path';
 import { execa } from 'execa';
 import { signalGroup } from '../claude/process-group.js';
+import type { SamgitaConfig } from '../config/samgita-yaml/schema.js';
+import { SamgitaError } from '../errors.js';
+import { bwrapArgs, defaultHidden, probeSandbox } from '../sandbox/bwrap.js';
+import { verifyEnv } from '../sandbox/env.js';
+import { knownSecrets, redact, type Secret } from '../sandbox/secrets.js';
 
 export interface VerifyCommand {
   name: 'install' | 'build' | 'lint' | 'test';
@@ -30,22 +36,80 @@ const OUTPUT_TAIL = 16_000;
  * src/verify/detect.ts; an empty list runs nothing and checks nothing, which
  * callers record as unverified, never as a pass.
  */
-export async function runVerify(
-  cwd: string,
-  commands: VerifyCommand[],
-  options: { timeoutMs: number; signal?: AbortSignal; env?: Record<string, string> },
-): Promise<VerifyResult> {
+export interface VerifyOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** The whole environment of each command (an allow-list, see sandbox/env.ts). */
+  env: Record<string, string>;
+  /** Run each command under bubblewrap; null: on the host (sandbox.enabled: false). */
+  sandbox: { hide: string[]; readOnly: string[]; network: SamgitaConfig['sandbox']['network'] } | null;
+  /** Values removed from the recorded output. */
+  secrets: readonly Secret[];
+}
+
+/**
+ * How verify runs for a project: its sandbox (refused with the fix when
+ * bubblewrap is missing and the sandbox was not turned off), its environment
+ * allow-list and the secrets its output must not carry. `repo` is the
+ * repository whose .git the worktree points into (read-only inside).
+ */
+export async function verifyOptions(
+  config: SamgitaConfig,
+  where: { samgitaHome: string; repo: string },
+  signal?: AbortSignal,
+): Promise<VerifyOptions> {
+  const sandboxed = config.sandbox.enabled;
+  if (sandboxed) {
+    const probe = await probeSandbox();
+    if (!probe.available) throw sandboxUnavailable(probe.reason);
+  }
+  const pathDirs = (process.env.PATH ?? '').split(':').filter((d) => path.isAbsolute(d));
+  return {
+    timeoutMs: config.verify.timeout,
+    ...(signal ? { signal } : {}),
+    env: verifyEnv(config.verify.env, { sandboxed }),
+    sandbox: sandboxed
+      ? {
+          hide: defaultHidden(where.samgitaHome),
+          // Tools on PATH that live in a hidden place (a node from npx under /tmp, ~/.local/bin) stay usable.
+          readOnly: [path.join(where.repo, '.git'), ...pathDirs, path.dirname(process.execPath)],
+          network: config.sandbox.network,
+        }
+      : null,
+    secrets: knownSecrets(),
+  };
+}
+
+export function sandboxUnavailable(reason: string): SamgitaError {
+  return new SamgitaError('SANDBOX_UNAVAILABLE', `cannot sandbox verify commands: ${reason}`, {
+    hint: 'install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`), or set `sandbox: { enabled: false }` in samgita.yaml to run them unconfined on this machine',
+  });
+}
+
+export async function runVerify(cwd: string, commands: VerifyCommand[], options: VerifyOptions): Promise<VerifyResult> {
   const steps: VerifyStepResult[] = [];
   for (const c of commands) {
     const started = Date.now();
-    const subprocess = execa(c.command, {
+    const box = options.sandbox;
+    const network = c.name === 'install' ? box?.network.install : box?.network.verify;
+    const [file, args] = box
+      ? [
+          'bwrap',
+          bwrapArgs({ workdir: cwd, hide: box.hide, readOnly: box.readOnly, network: network ?? 'none' }, [
+            '/bin/sh',
+            '-c',
+            c.command,
+          ]),
+        ]
+      : ['/bin/sh', ['-c', c.command]];
+    const subprocess = execa(file, args as string[], {
       cwd,
-      shell: true,
       reject: false,
       all: true,
       stdin: 'ignore',
       detached: true,
-      env: { CI: 'true', ...options.env },
+      env: options.env,
+      extendEnv: false,
     });
     let timedOut = false;
     const kill = () => {
@@ -62,7 +126,7 @@ export async function runVerify(
     const result = await subprocess;
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', kill);
-    const all = typeof result.all === 'string' ? result.all : '';
+    const all = redact(typeof result.all === 'string' ? result.all : '', options.secrets);
     const step: VerifyStepResult = {
       name: c.name,
       command: c.command,

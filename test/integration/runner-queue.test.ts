@@ -353,6 +353,8 @@ describe('resume', () => {
     const started = path.join(cli.dir, 'verify-started');
     const { projectId } = await seedProject(db.pool, {
       verify: { test: `sh -c 'if [ -e ${started} ]; then exit 0; fi; touch ${started}; sleep 30'` },
+      // The command signals the test through a file outside its worktree, which the sandbox would hide.
+      sandbox: { enabled: false },
     });
     const ids = await seedTasks(db.pool, projectId, [{ key: 'resumable' }]);
     const first = await runner(db.url, cli, { drainTimeoutMs: 200 });

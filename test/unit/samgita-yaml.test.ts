@@ -89,7 +89,8 @@ describe('defaults', () => {
       phase: { usd: null, tokens: null },
       task: { usd: 5, tokens: null },
     },
-    verify: { install: null, build: null, lint: null, test: null, timeout: 10 * 60_000 },
+    verify: { install: null, build: null, lint: null, test: null, timeout: 10 * 60_000, env: [] },
+    sandbox: { enabled: true, network: { verify: 'none', install: 'host' } },
     git: {
       base_branch: null,
       integration_branch: null,
@@ -208,7 +209,15 @@ describe('full valid file', () => {
         phase: { usd: 40, tokens: null },
         task: { usd: 3.5, tokens: null },
       },
-      verify: { install: 'npm ci', build: 'npm run build', lint: 'npm run lint', test: 'npm test', timeout: 900_000 },
+      verify: {
+        install: 'npm ci',
+        build: 'npm run build',
+        lint: 'npm run lint',
+        test: 'npm test',
+        timeout: 900_000,
+        env: ['NPM_TOKEN'],
+      },
+      sandbox: { enabled: true, network: { verify: 'none', install: 'host' } },
       git: {
         base_branch: 'main',
         integration_branch: null,

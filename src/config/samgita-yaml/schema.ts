@@ -91,6 +91,12 @@ export interface SamgitaConfig {
     test: string | null;
     /** milliseconds */
     timeout: number;
+    /** Names of runner environment variables verify commands may see. */
+    env: string[];
+  };
+  sandbox: {
+    enabled: boolean;
+    network: { verify: 'none' | 'host'; install: 'none' | 'host' };
   };
   git: {
     base_branch: string | null;
@@ -372,6 +378,11 @@ export const samgitaConfigSchema = z
         lint: nullableCommand('lints the project'),
         test: nullableCommand('runs the tests'),
         timeout: duration('10m').describe('Wall-clock limit for each verify command. Parsed to milliseconds.'),
+        env: stringList()
+          .default(() => [])
+          .describe(
+            'Names of the runner’s environment variables verify commands may see; besides these they get only PATH, HOME, CI=true and the locale.',
+          ),
       })
       .strict()
       .prefault({})
@@ -416,6 +427,32 @@ export const samgitaConfigSchema = z
       .strict()
       .prefault({})
       .describe('Branches and commits.'),
+    sandbox: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Run verify commands under bubblewrap (read-only system, only the worktree writable, no secrets, own PID namespace). false turns the sandbox off explicitly; where bubblewrap is missing, runs refuse to start otherwise.',
+          ),
+        network: z
+          .object({
+            verify: z
+              .enum(['none', 'host'])
+              .default('none')
+              .describe('Network of build, lint and test commands: none (own empty network namespace) or host.'),
+            install: z
+              .enum(['none', 'host'])
+              .default('host')
+              .describe('Network of the install command (package registries): host or none.'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Network of sandboxed commands.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Where what agents make run may reach.'),
     pull_requests: z
       .object({
         enabled: z.boolean().default(true).describe('Open a pull request for each task branch.'),

@@ -33,7 +33,7 @@ import { decideIntegration, type IntegrationResult } from '../decide/integrate.j
 import { type Next, type Outcome, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
 import { asVerified, decideVerify } from '../decide/verify.js';
 import { type Attempt, outsideGate, type RarvState, retryDelayMs, type Workspace } from '../task-run.js';
-import { runVerify, summarizeVerifyFailure } from '../verify-commands.js';
+import { runVerify, summarizeVerifyFailure, verifyOptions } from '../verify-commands.js';
 import { publish } from './publish.js';
 
 /** The merge queue's worktree of a project: one per project and runner machine. */
@@ -169,7 +169,8 @@ async function mergeAndVerify(
   if (found.length) return { kind: 'markers', found };
   // Judged by the commands the combined tree itself calls for (samgita.yaml's, else detected there).
   const { commands } = await resolveVerifyCommands(config, dir);
-  const verify = await runVerify(dir, commands, { timeoutMs: config.verify.timeout, signal: a.signal });
+  const options = await verifyOptions(config, { samgitaHome: ctx.samgitaHome, repo }, a.signal);
+  const verify = await runVerify(dir, commands, options);
   for (const s of verify.steps)
     a.logs.verify(
       `[${ws.integrationBranch}] $ ${s.command} → ${s.timedOut ? 'timed out' : `exit ${s.exitCode}`}\n${s.output}`,

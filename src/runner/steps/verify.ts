@@ -13,7 +13,7 @@ import { type AgentSettings, agentSettings } from '../agent-settings.js';
 import { type Next, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
 import { asVerified, decideVerify, verifyRecord } from '../decide/verify.js';
 import { type Attempt, outsideGate, type RarvState, retryDelayMs, type Workspace } from '../task-run.js';
-import { runVerify, summarizeVerifyFailure, type VerifyResult } from '../verify-commands.js';
+import { runVerify, summarizeVerifyFailure, type VerifyResult, verifyOptions } from '../verify-commands.js';
 
 export async function verify(a: Attempt, ws: Workspace, state: RarvState, settings: AgentSettings): Promise<Next> {
   const { ctx, task, config } = a;
@@ -29,7 +29,13 @@ export async function verify(a: Attempt, ws: Workspace, state: RarvState, settin
   });
   // No command: nothing is run (an empty run would "pass" without checking anything).
   const result: VerifyResult = commands.length
-    ? await outsideGate(ctx, () => runVerify(ws.path, commands, { timeoutMs: config.verify.timeout, signal: a.signal }))
+    ? await outsideGate(ctx, async () =>
+        runVerify(
+          ws.path,
+          commands,
+          await verifyOptions(config, { samgitaHome: ctx.samgitaHome, repo: task.working_path ?? ws.path }, a.signal),
+        ),
+      )
     : { passed: false, steps: [] };
   for (const s of result.steps)
     a.logs.verify(`$ ${s.command} → ${s.timedOut ? 'timed out' : `exit ${s.exitCode}`}\n${s.output}`);
