@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { advanceProject } from '../projects/transition.js';
 import type { PublishInput, PublishResult, TaskPublisher } from '../runner/publisher.js';
+import { knownSecrets, redact } from '../sandbox/secrets.js';
 import { withTransaction } from '../store/connection.js';
 import { recordEvent } from '../store/events.js';
 import { markPublished, markPublishPending, pendingPublishes } from '../store/github.js';
@@ -130,7 +131,11 @@ export class GitHubPublisher implements TaskPublisher {
       token,
     });
     const octokit = await this.deps.octokit(project.github_installation_id);
-    const body = prBody(input, { taskUrl: taskUrl(this.deps.publicUrl, input.projectId, input.taskId) });
+    // The agent's own words (its summary, a failing output) pass the one redaction step before leaving.
+    const body = redact(
+      prBody(input, { taskUrl: taskUrl(this.deps.publicUrl, input.projectId, input.taskId) }),
+      knownSecrets(process.env, [{ name: 'installation token', value: token }]),
+    );
     const title = `${input.taskKey}: ${input.title}`.slice(0, 250);
     const { data: existing } = await octokit.rest.pulls.list({
       owner,
