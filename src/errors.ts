@@ -138,7 +138,7 @@ export const REMEDIES: Readonly<Record<ErrorCode, Remedy>> = {
   SANDBOX_UNAVAILABLE: {
     outcome: 'action_required',
     http: 500,
-    hint: 'install bubblewrap (`apt-get install bubblewrap`), or set `sandbox: { enabled: false }` in samgita.yaml',
+    hint: 'install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`), or set `sandbox: { enabled: false }` in samgita.yaml to run verify commands unconfined on this machine',
   },
   CLAUDE_NOT_FOUND: {
     outcome: 'usage_error',

@@ -80,10 +80,9 @@ export async function verifyOptions(
   };
 }
 
+/** The fix (install bubblewrap, or turn the sandbox off) is the code's remedy in errors.ts. */
 export function sandboxUnavailable(reason: string): SamgitaError {
-  return new SamgitaError('SANDBOX_UNAVAILABLE', `cannot sandbox verify commands: ${reason}`, {
-    hint: 'install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`), or set `sandbox: { enabled: false }` in samgita.yaml to run them unconfined on this machine',
-  });
+  return new SamgitaError('SANDBOX_UNAVAILABLE', `cannot sandbox verify commands: ${reason}`);
 }
 
 export async function runVerify(cwd: string, commands: VerifyCommand[], options: VerifyOptions): Promise<VerifyResult> {

@@ -44,8 +44,9 @@ export async function checkOut(a: Attempt, checkpoint: Checkpoint): Promise<Chec
   await ctx.publisher?.prepare?.(task.project_id);
   // Every task starts from the integration head as it is now: it sees all the work integrated before it.
   let head = await ensureIntegrationBranch(repo, integration, projectBase);
-  // A GitHub project's integration branch is GitHub's: start from its head there.
-  if (await ctx.publisher?.syncIntegration?.(task.project_id, integration))
+  // A GitHub project's integration branch is GitHub's: start from its head there (prepare already
+  // fetched the default branch; another integration branch is fetched here).
+  if (integration !== task.default_branch && (await ctx.publisher?.syncIntegration?.(task.project_id, integration)))
     head = (await branchHead(repo, integration)) ?? head;
   if (task.integration_branch !== integration)
     await recordIntegration(ctx.pool, task.project_id, { branch: integration, head });
