@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'GIT_FAILED'
   | 'CLAUDE_NOT_FOUND'
   | 'SANDBOX_UNAVAILABLE'
+  | 'SECRET_DETECTED'
   | 'CLAUDE_NOT_LOGGED_IN'
   | 'CLAUDE_FAILED'
   | 'CLAUDE_TIMEOUT'
@@ -138,7 +139,12 @@ export const REMEDIES: Readonly<Record<ErrorCode, Remedy>> = {
   SANDBOX_UNAVAILABLE: {
     outcome: 'action_required',
     http: 500,
-    hint: 'install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`), or set `sandbox: { enabled: false }` in samgita.yaml to run verify commands unconfined on this machine',
+    hint: 'install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; in a container, allow user namespaces), or turn the sandbox off explicitly: `sandbox: { enabled: false }` in samgita.yaml, or `samgita runner --no-sandbox`, to run agents and verify commands unconfined on this machine',
+  },
+  SECRET_DETECTED: {
+    outcome: 'action_required',
+    http: 409,
+    hint: 'remove the credential from the branch (rewrite the commit that added it) and rotate it if it was real; nothing was pushed',
   },
   CLAUDE_NOT_FOUND: {
     outcome: 'usage_error',

@@ -339,6 +339,15 @@ export const Runner = z.object({
   heartbeat_at: ts,
   stopped_at: tsN,
   heartbeat_age_seconds: z.number(),
+  sandbox: z
+    .object({
+      state: z.enum(['bubblewrap', 'off', 'unavailable']).meta({
+        description:
+          'bubblewrap: agents run sandboxed; off: --no-sandbox; unavailable: only projects with the sandbox off run',
+      }),
+      detail: z.string().nullable(),
+    })
+    .meta({ description: 'How this runner confines agents and their code' }),
 });
 
 // ---------- webhooks ----------

@@ -40,6 +40,15 @@ export interface RunClaudeOptions {
   signal?: AbortSignal;
   onEvent?: (e: ClaudeEvent) => void;
   onStderr?: (line: string) => void;
+  /**
+   * Turns the CLI's command into the one actually spawned (the sandbox,
+   * src/sandbox/claude.ts). Kept a hook so this boundary knows nothing of it.
+   */
+  wrap?: (cmd: { file: string; args: string[]; env: Record<string, string>; cwd: string }) => Promise<{
+    file: string;
+    args: string[];
+    env: Record<string, string>;
+  }>;
 }
 
 export interface ClaudeRunResult {
@@ -81,9 +90,10 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
 
   // node:child_process rather than execa: with 1,000 agents on a runner, execa's
   // per-process machinery costs ~65 MB more RSS; nothing of it is needed here.
-  const child = spawn(opts.bin, args, {
+  const cmd = opts.wrap ? await opts.wrap({ file: opts.bin, args, env, cwd: opts.cwd }) : { file: opts.bin, args, env };
+  const child = spawn(cmd.file, cmd.args, {
     cwd: opts.cwd,
-    env,
+    env: cmd.env,
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -17,8 +17,7 @@ import { analyzePrdDetailed, hasAnalysis, storeAnalysis } from '../reconcile/ana
 import { type DesiredState, readDesiredState } from '../reconcile/desired-state.js';
 import { type ReconcileResult, reconcileProject } from '../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../runner/claude-env.js';
-import { sandboxUnavailable } from '../runner/verify-commands.js';
-import { probeSandbox } from '../sandbox/bwrap.js';
+import { analysisSandbox } from '../sandbox/claude.js';
 import { type Database, openDatabase } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
 import { type ProjectRow, registerProject } from '../store/projects.js';
@@ -58,11 +57,8 @@ export async function reconcileLocalRepo(
   }
   const claudeEnv = claudeEnvFromProcess();
   const claude = await checkClaude({ bin: env.claudeBin, env: claudeEnv });
-  // Agents' code is verified in a sandbox; without one, nothing starts unless samgita.yaml turned it off.
-  if (desired.config.sandbox.enabled) {
-    const sandbox = await probeSandbox();
-    if (!sandbox.available) throw sandboxUnavailable(sandbox.reason);
-  }
+  // Agents and their code run in a sandbox; without one, nothing starts unless samgita.yaml turned it off.
+  const wrap = await analysisSandbox(desired.config, env.samgitaHome, repo.root);
 
   const db = await openDatabase(env);
   const actor = CLI_ACTOR;
@@ -99,6 +95,7 @@ export async function reconcileLocalRepo(
         config: desired.config,
         env: claudeEnv,
         timeoutMs: desired.config.limits.claude_timeout,
+        wrap,
       });
       await storeAnalysis(db.pool, {
         projectId: project.id,

@@ -10,27 +10,47 @@ export interface CheckpointCommit {
   files: string[];
 }
 
+export type Checkpoint =
+  | ({ kind: 'committed' } & CheckpointCommit)
+  | { kind: 'nothing' }
+  /** The check refused the staged change (a secret): nothing was committed, the files stay as they are. */
+  | { kind: 'blocked'; reason: string };
+
+/** Judges the staged change from its `git diff --cached -U0`: a reason to refuse it, or null. */
+export type StagedCheck = (diff: string) => Promise<string | null>;
+
+/** What a push or a commit adds, as a -U0 diff text (for the secret scan). */
+const DIFF_FLAGS = ['-U0', '--no-color', '--no-ext-diff', '--no-renames', '--no-textconv'];
+
 /** Builds `Key: value` trailer arguments; values are kept on one line. */
 export function trailerArgs(trailers: Record<string, string>): string[] {
   return Object.entries(trailers).flatMap(([k, v]) => ['--trailer', `${k}: ${v.replace(/\s+/g, ' ').trim()}`]);
 }
 
 /**
- * Commits everything in the worktree as a checkpoint with Samgita trailers.
- * Returns null when there was nothing to commit.
+ * Commits everything in the worktree as a checkpoint with Samgita trailers,
+ * unless `check` refuses the staged change (then it is unstaged again).
  */
 export async function commitCheckpoint(
   worktree: string,
   message: string,
   trailers: Record<string, string>,
   identity: CommitIdentity,
-): Promise<CheckpointCommit | null> {
+  check?: StagedCheck,
+): Promise<Checkpoint> {
   // Most often nothing changed since the last checkpoint (or at all): one git call says so.
   const status = await git(worktree, ['status', '--porcelain', '-z', '--untracked-files=all']);
-  if (!status) return null;
+  if (!status) return { kind: 'nothing' };
   await git(worktree, ['add', '--all']);
   const staged = (await git(worktree, ['diff', '--cached', '--name-only', '-z'])).split('\0').filter(Boolean);
-  if (staged.length === 0) return null;
+  if (staged.length === 0) return { kind: 'nothing' };
+  if (check) {
+    const reason = await check(await git(worktree, ['diff', '--cached', ...DIFF_FLAGS]));
+    if (reason) {
+      await git(worktree, ['reset', '-q']);
+      return { kind: 'blocked', reason };
+    }
+  }
   await git(
     worktree,
     [
@@ -48,7 +68,12 @@ export async function commitCheckpoint(
     { env: { GIT_COMMITTER_NAME: identity.name, GIT_COMMITTER_EMAIL: identity.email } },
   );
   const sha = (await git(worktree, ['rev-parse', 'HEAD'])).trim();
-  return { sha, files: staged };
+  return { kind: 'committed', sha, files: staged };
+}
+
+/** What pushing `branch` would add to the remote: its commits on no remote branch yet, as one -U0 diff text. */
+export async function unpushedDiff(worktree: string, branch: string): Promise<string> {
+  return git(worktree, ['log', '-p', ...DIFF_FLAGS, '--format=', `refs/heads/${branch}`, '--not', '--remotes=origin']);
 }
 
 /** `git log --oneline -n 10 <sha>` by commit sha (immutable), for fresh branches. */

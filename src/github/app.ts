@@ -307,6 +307,7 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
     );
 
     const feedback = async (
+      octokit: ProbotOctokit,
       repo: Repo,
       pr: { number: number; head: { ref: string } },
       text: string,
@@ -316,6 +317,17 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
       if (!project) return;
       const task = await findTaskForPull(deps.pool, project.id, { number: pr.number, headRef: pr.head.ref });
       if (!task) return;
+      // Review text becomes part of an agent's prompt: only people who could push the change themselves
+      // may steer it (anyone can comment on a public repository's pull requests).
+      const { data: perm } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+        owner: repo.owner.login,
+        repo: repo.name,
+        username: sender.login,
+      });
+      if (!canWrite(perm)) {
+        log.info({ pr: pr.number, login: sender.login }, 'review feedback ignored: the reviewer has no write access');
+        return;
+      }
       await reopenWithFeedback(deps.pool, task, text, userActor(sender));
       later(progress.schedule(project.id));
     };
@@ -331,7 +343,13 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
         // Line comments of the review arrive as pull_request_review_comment events of their own.
         if (state !== 'changes_requested' && !review.body?.trim()) return;
         const text = `Review by @${review.user?.login ?? payload.sender.login} (${state.replace('_', ' ')}): ${review.body?.trim() || '(no summary; see the line comments)'}`;
-        await feedback(payload.repository as unknown as Repo, payload.pull_request, text, payload.sender);
+        await feedback(
+          context.octokit,
+          payload.repository as unknown as Repo,
+          payload.pull_request,
+          text,
+          payload.sender,
+        );
       }),
     );
 
@@ -343,7 +361,13 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
         const c = payload.comment;
         const where = c.line ? `${c.path}:${c.line}` : c.path;
         const text = `Review comment by @${c.user?.login ?? payload.sender.login} on ${where}: ${c.body.trim()}`;
-        await feedback(payload.repository as unknown as Repo, payload.pull_request, text, payload.sender);
+        await feedback(
+          context.octokit,
+          payload.repository as unknown as Repo,
+          payload.pull_request,
+          text,
+          payload.sender,
+        );
       }),
     );
 

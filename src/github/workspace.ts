@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SamgitaError } from '../errors.js';
+import { unpushedDiff } from '../git/commit.js';
 import { git } from '../git/git.js';
+import { scanDiff } from '../sandbox/secret-scan.js';
+import { knownSecrets } from '../sandbox/secrets.js';
 import { gitAuthEnv, scrubToken } from './git-auth.js';
 
 /** Where a GitHub repository is cloned for runners: $SAMGITA_HOME/repos/<owner>/<repo>. */
@@ -77,8 +80,19 @@ export async function ensureClone(input: {
   });
 }
 
+/**
+ * Refuses (SECRET_DETECTED) when what a push of `branch` would add carries a
+ * secret Samgita knows (the installation token included) or a credential pattern.
+ */
+async function scanBeforePush(dir: string, branch: string, token: string): Promise<void> {
+  const secrets = knownSecrets(process.env, [{ name: 'GitHub installation token', value: token }]);
+  const reason = await scanDiff(await unpushedDiff(dir, branch), secrets, 'push');
+  if (reason) throw new SamgitaError('SECRET_DETECTED', reason, { details: { branch } });
+}
+
 /** Pushes a task branch (fast-forward only: reviewers' commits on it are never overwritten). */
 export async function pushBranch(input: { worktree: string; branch: string; token: string }): Promise<void> {
+  await scanBeforePush(input.worktree, input.branch, input.token);
   await authedGit(
     input.worktree,
     ['push', '--quiet', 'origin', `refs/heads/${input.branch}:refs/heads/${input.branch}`],
@@ -105,6 +119,7 @@ export async function syncBranch(input: { dir: string; branch: string; token: st
         input.token,
       );
     } else {
+      await scanBeforePush(input.dir, input.branch, input.token);
       await authedGit(
         input.dir,
         ['push', '--quiet', 'origin', `refs/heads/${input.branch}:refs/heads/${input.branch}`],

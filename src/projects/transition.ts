@@ -29,7 +29,7 @@ import {
 } from '../store/tasks.js';
 
 /** Why Samgita held a project for a person (action `hold`); a spent budget is recorded as `budget.exceeded`. */
-export type HoldCause = 'budget' | 'auth' | 'billing' | 'provider';
+export type HoldCause = 'budget' | 'auth' | 'billing' | 'provider' | 'sandbox';
 
 export interface TransitionOptions {
   /** Kept in `status_reason` and the event. */

@@ -14,6 +14,7 @@ import { parseWorkBreakdown, workBreakdownJsonSchema } from '../planner/structur
 import type { PlannedTask, PlannerConfig } from '../planner/types.js';
 import { parsePrd } from '../prd/parse.js';
 import type { ParsedPrd } from '../prd/types.js';
+import type { ClaudeWrap } from '../sandbox/claude.js';
 import type { Queryable } from '../store/connection.js';
 import { findAnalysis, newestBreakdown, upsertAnalysis } from '../store/plan.js';
 
@@ -31,6 +32,8 @@ export interface AnalyzeOptions {
   /** Attempts in all, the first included (default 3). */
   maxAttempts?: number;
   signal?: AbortSignal;
+  /** The sandbox the CLI runs in (src/sandbox/claude.ts). */
+  wrap?: ClaudeWrap | undefined;
 }
 
 export interface AnalysisResult {
@@ -170,6 +173,7 @@ export async function analyzePrdDetailed(opts: AnalyzeOptions): Promise<Analysis
       ...(opts.env ? { env: opts.env } : {}),
       timeoutMs: opts.timeoutMs,
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.wrap ? { wrap: opts.wrap } : {}),
     });
     if (run.outcome.kind !== 'success') {
       throw new SamgitaError(

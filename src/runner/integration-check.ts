@@ -18,7 +18,7 @@ import { outsideGate, type TaskRunContext } from './task-run.js';
 import { runVerify, summarizeVerifyFailure, verifyOptions } from './verify-commands.js';
 
 export async function verifyIntegration(
-  ctx: Pick<TaskRunContext, 'pool' | 'samgitaHome' | 'gate' | 'publisher'> & {
+  ctx: Pick<TaskRunContext, 'pool' | 'samgitaHome' | 'gate' | 'publisher' | 'sandboxOff'> & {
     runnerId: string;
     log: Logger;
     signal: AbortSignal;
@@ -46,7 +46,11 @@ export async function verifyIntegration(
     const verify = await outsideGate(ctx, async () => {
       await checkoutIntegration(repo, dir, head);
       const { commands } = await resolveVerifyCommands(config, dir);
-      const options = await verifyOptions(config, { samgitaHome: ctx.samgitaHome, repo }, ctx.signal);
+      const options = await verifyOptions(
+        config,
+        { samgitaHome: ctx.samgitaHome, repo, sandboxOff: ctx.sandboxOff },
+        ctx.signal,
+      );
       const result = await runVerify(dir, commands, options);
       return { commands, result };
     });

@@ -14,12 +14,14 @@ import {
   type WorkerRunner,
   type WorkerUtils,
 } from '../queue/worker.js';
+import { probeSandbox } from '../sandbox/bwrap.js';
 import { listenToEvents, pauseAborts, recordEvent } from '../store/events.js';
 import {
   declareDeadRunners,
   heartbeatRunner,
   markRunnerDraining,
   markRunnerStopped,
+  type RunnerSandbox,
   registerRunner,
   setRunnerWorkers,
 } from '../store/runners.js';
@@ -53,6 +55,8 @@ export interface RunnerOptions {
   /** Called when a run_task job's handler is entered (benchmarks, metrics). */
   onTaskStart?: (taskId: string) => void;
   publisher?: TaskPublisher;
+  /** `--no-sandbox`: agents and verify commands run on the host whatever samgita.yaml says. */
+  sandboxOff?: boolean;
   /**
    * Spare checkouts kept ready per repository (default: concurrency, at most 4; 0 disables), so a task
    * starts without waiting for git to write its tree.
@@ -63,6 +67,8 @@ export interface RunnerOptions {
 
 export interface RunningRunner {
   id: string;
+  /** How this runner confines agents. */
+  sandbox: RunnerSandbox;
   /** Stop claiming, let running steps reach a checkpoint (bounded), release, mark stopped. */
   stop(): Promise<void>;
   /** Stop running agents now (their CLI processes are killed); the tasks go back to the queue. */
@@ -82,19 +88,26 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const host = os.hostname();
   const heartbeatMs = opts.heartbeatMs ?? 5_000;
   const deadAfterMs = opts.deadAfterMs ?? 30_000;
+  const sandbox = await runnerSandbox(opts.sandboxOff ?? false);
+  if (sandbox.state === 'unavailable')
+    log.warn(
+      { reason: sandbox.detail },
+      'agents cannot be sandboxed here: only projects with `sandbox: { enabled: false }` will run; install bubblewrap, or start with --no-sandbox',
+    );
   const runnerId = await registerRunner(opts.pool, {
     name: opts.name ?? `${host}:${process.pid}`,
     host,
     pid: process.pid,
     capacity: opts.concurrency,
     version: process.env.npm_package_version ?? null,
+    sandbox,
   });
   await recordEvent(opts.pool, {
     kind: 'runner.started',
     subjectType: 'runner',
     subjectId: runnerId,
     actor: { type: 'runner', id: runnerId },
-    data: { host, pid: process.pid, capacity: opts.concurrency },
+    data: { host, pid: process.pid, capacity: opts.concurrency, sandbox: sandbox.state },
   });
 
   /** Hard stop: running CLI processes are killed (after the drain timeout). */
@@ -121,6 +134,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
         {
           pool: opts.pool,
           samgitaHome: opts.samgitaHome,
+          ...(opts.sandboxOff ? { sandboxOff: true } : {}),
           gate,
           runnerId,
           log,
@@ -144,6 +158,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
           host,
           claudeBin: opts.claudeBin,
           samgitaHome: opts.samgitaHome,
+          ...(opts.sandboxOff ? { sandboxOff: true } : {}),
           ...(opts.claudeEnv ? { claudeEnv: opts.claudeEnv } : {}),
           log,
           signal: AbortSignal.any([shutdown.signal, helpers.abortSignal]),
@@ -231,6 +246,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
 
   return {
     id: runnerId,
+    sandbox,
     stop,
     abort: () => shutdown.abort(),
     done: worker.promise.then(() => stopping ?? undefined),
@@ -329,4 +345,13 @@ export async function reapDeadRunners(
     log.warn({ runner: r.id, host: r.host, pid: r.pid }, 'runner declared dead; its jobs were released');
   }
   return dead.map((r) => r.id);
+}
+
+/** How this runner confines agents: bubblewrap when it works here, unless turned off. */
+export async function runnerSandbox(off: boolean): Promise<RunnerSandbox> {
+  if (off) return { state: 'off', detail: 'started with --no-sandbox' };
+  const probe = await probeSandbox();
+  return probe.available
+    ? { state: 'bubblewrap', detail: probe.version }
+    : { state: 'unavailable', detail: probe.reason };
 }

@@ -23,6 +23,8 @@ export interface TaskRunContext {
   host: string;
   claudeBin: string;
   samgitaHome: string;
+  /** `samgita runner --no-sandbox`: agents and verify run on the host whatever samgita.yaml says. */
+  sandboxOff?: boolean;
   /** Extra environment for the CLI (tests point it at a local API). */
   claudeEnv?: Record<string, string | undefined>;
   log: Logger;

@@ -1,10 +1,10 @@
-import path from 'node:path';
 import { execa } from 'execa';
 import { signalGroup } from '../claude/process-group.js';
 import type { SamgitaConfig } from '../config/samgita-yaml/schema.js';
-import { SamgitaError } from '../errors.js';
-import { bwrapArgs, defaultHidden, probeSandbox } from '../sandbox/bwrap.js';
+import { requireSandbox } from '../sandbox/bwrap.js';
+import { sandboxed } from '../sandbox/command.js';
 import { verifyEnv } from '../sandbox/env.js';
+import { verifyEgress } from '../sandbox/network.js';
 import { knownSecrets, redact, type Secret } from '../sandbox/secrets.js';
 
 export interface VerifyCommand {
@@ -42,7 +42,7 @@ export interface VerifyOptions {
   /** The whole environment of each command (an allow-list, see sandbox/env.ts). */
   env: Record<string, string>;
   /** Run each command under bubblewrap; null: on the host (sandbox.enabled: false). */
-  sandbox: { hide: string[]; readOnly: string[]; network: SamgitaConfig['sandbox']['network'] } | null;
+  sandbox: { samgitaHome: string; repo: string; network: SamgitaConfig['sandbox']['network'] } | null;
   /** Values removed from the recorded output. */
   secrets: readonly Secret[];
 }
@@ -55,34 +55,18 @@ export interface VerifyOptions {
  */
 export async function verifyOptions(
   config: SamgitaConfig,
-  where: { samgitaHome: string; repo: string },
+  where: { samgitaHome: string; repo: string; sandboxOff?: boolean | undefined },
   signal?: AbortSignal,
 ): Promise<VerifyOptions> {
-  const sandboxed = config.sandbox.enabled;
-  if (sandboxed) {
-    const probe = await probeSandbox();
-    if (!probe.available) throw sandboxUnavailable(probe.reason);
-  }
-  const pathDirs = (process.env.PATH ?? '').split(':').filter((d) => path.isAbsolute(d));
+  const sandboxed = config.sandbox.enabled && !where.sandboxOff;
+  if (sandboxed) await requireSandbox('verify commands');
   return {
     timeoutMs: config.verify.timeout,
     ...(signal ? { signal } : {}),
     env: verifyEnv(config.verify.env, { sandboxed }),
-    sandbox: sandboxed
-      ? {
-          hide: defaultHidden(where.samgitaHome),
-          // Tools on PATH that live in a hidden place (a node from npx under /tmp, ~/.local/bin) stay usable.
-          readOnly: [path.join(where.repo, '.git'), ...pathDirs, path.dirname(process.execPath)],
-          network: config.sandbox.network,
-        }
-      : null,
+    sandbox: sandboxed ? { samgitaHome: where.samgitaHome, repo: where.repo, network: config.sandbox.network } : null,
     secrets: knownSecrets(),
   };
-}
-
-/** The fix (install bubblewrap, or turn the sandbox off) is the code's remedy in errors.ts. */
-export function sandboxUnavailable(reason: string): SamgitaError {
-  return new SamgitaError('SANDBOX_UNAVAILABLE', `cannot sandbox verify commands: ${reason}`);
 }
 
 export async function runVerify(cwd: string, commands: VerifyCommand[], options: VerifyOptions): Promise<VerifyResult> {
@@ -90,24 +74,21 @@ export async function runVerify(cwd: string, commands: VerifyCommand[], options:
   for (const c of commands) {
     const started = Date.now();
     const box = options.sandbox;
-    const network = c.name === 'install' ? box?.network.install : box?.network.verify;
-    const [file, args] = box
-      ? [
-          'bwrap',
-          bwrapArgs({ workdir: cwd, hide: box.hide, readOnly: box.readOnly, network: network ?? 'none' }, [
-            '/bin/sh',
-            '-c',
-            c.command,
-          ]),
-        ]
-      : ['/bin/sh', ['-c', c.command]];
-    const subprocess = execa(file, args as string[], {
+    const { file, args, env } = box
+      ? await sandboxed(
+          { workdir: cwd, samgitaHome: box.samgitaHome, repo: box.repo },
+          verifyEgress(box.network, c.name),
+          ['/bin/sh', '-c', c.command],
+          options.env,
+        )
+      : { file: '/bin/sh', args: ['-c', c.command], env: options.env };
+    const subprocess = execa(file, args, {
       cwd,
       reject: false,
       all: true,
       stdin: 'ignore',
       detached: true,
-      env: options.env,
+      env,
       extendEnv: false,
     });
     let timedOut = false;

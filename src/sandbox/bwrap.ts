@@ -15,6 +15,7 @@
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { SamgitaError } from '../errors.js';
 
 export interface SandboxSpec {
   /** The one writable directory (the task's worktree, or the merge queue's). */
@@ -23,22 +24,31 @@ export interface SandboxSpec {
   hide: string[];
   /** Read-only views kept inside hidden directories (the repository's .git a worktree points into). */
   readOnly: string[];
+  /** Host paths bound writable at a path inside (the egress sockets; operator-given extra paths). */
+  bind?: Array<{ src: string; dest: string }>;
   network: 'none' | 'host';
+  /** The workdir read-only too (PRD analysis only reads the repository). */
+  readOnlyWorkdir?: boolean;
 }
 
 /** The bwrap argv that runs `command` (argv) inside the sandbox described by `spec`. */
 export function bwrapArgs(spec: SandboxSpec, command: string[]): string[] {
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
-  // Outermost first: a hidden directory's tmpfs must not cover what is bound back inside it.
   const work = path.resolve(spec.workdir);
-  const hidden = [...new Set(spec.hide.map((d) => path.resolve(d)))].sort((a, b) => a.length - b.length);
-  for (const d of hidden) {
+  const mounts: Array<{ at: string; args: string[] }> = [];
+  for (const d of new Set(spec.hide.map((h) => path.resolve(h)))) {
     // A directory holding the workdir may be hidden (the workdir is bound back); the workdir or its insides not.
     if (d === '/' || d === work || d.startsWith(`${work}${path.sep}`)) continue;
-    args.push('--tmpfs', d);
+    mounts.push({ at: d, args: ['--tmpfs', d] });
   }
-  for (const d of spec.readOnly) args.push('--ro-bind-try', d, d);
-  args.push('--bind', work, work);
+  for (const d of spec.readOnly) mounts.push({ at: path.resolve(d), args: ['--ro-bind-try', d, d] });
+  for (const b of spec.bind ?? []) mounts.push({ at: path.resolve(b.dest), args: ['--bind-try', b.src, b.dest] });
+  mounts.push({ at: work, args: [spec.readOnlyWorkdir ? '--ro-bind' : '--bind', work, work] });
+  // Outermost first (a stable sort keeps hide, read-only, bind, workdir at equal depth): a mount on a
+  // directory covers whatever was mounted inside it before, so a bound-back path must come after the
+  // tmpfs hiding its parent, and a hidden directory after a bind of the directory holding it.
+  const depth = (p: string) => p.split(path.sep).filter(Boolean).length;
+  for (const m of mounts.sort((a, b) => depth(a.at) - depth(b.at))) args.push(...m.args);
   args.push('--dir', SANDBOX_HOME, '--chdir', work);
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session');
   if (spec.network === 'none') args.push('--unshare-net');
@@ -52,6 +62,12 @@ export const SANDBOX_HOME = '/tmp/home';
 /** What every sandbox hides: Samgita's home, the host user's HOME, /root. */
 export function defaultHidden(samgitaHome: string): string[] {
   return [samgitaHome, os.homedir(), '/root'];
+}
+
+/** Refuses (SANDBOX_UNAVAILABLE, whose remedy errors.ts gives) when bubblewrap cannot run here. */
+export async function requireSandbox(what: string): Promise<void> {
+  const probe = await probeSandbox();
+  if (!probe.available) throw new SamgitaError('SANDBOX_UNAVAILABLE', `cannot sandbox ${what}: ${probe.reason}`);
 }
 
 export type SandboxProbe = { available: true; version: string } | { available: false; reason: string };

@@ -418,3 +418,15 @@ export async function tryAdvisoryLock(pool: pg.Pool, key: string): Promise<{ rel
     },
   };
 }
+
+/** Connects once and asks the server's version (`samgita doctor`); throws the driver's error. */
+export async function serverVersion(url: string, timeoutMs: number): Promise<string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ v: string }>(sql`select current_setting('server_version') as v`);
+    return rows[0]?.v ?? 'unknown';
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

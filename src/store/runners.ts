@@ -24,19 +24,34 @@ import {
 } from './connection.js';
 import { recordEvent } from './events.js';
 
+/** `bubblewrap`: agents run sandboxed; `off`: --no-sandbox; `unavailable`: only projects with the sandbox off run. */
+export interface RunnerSandbox {
+  state: 'bubblewrap' | 'off' | 'unavailable';
+  detail: string | null;
+}
+
 /**
  * The runners record: one row per runner process, with its graphile-worker
  * worker ids (so a dead runner's job locks can be released) and its heartbeat.
  */
 export async function registerRunner(
   db: Queryable,
-  r: { name: string; host: string; pid: number; capacity: number; version: string | null },
+  r: {
+    name: string;
+    host: string;
+    pid: number;
+    capacity: number;
+    version: string | null;
+    /** How this runner confines agents, shown by `samgita status`, the API and the page. */
+    sandbox: RunnerSandbox;
+  },
 ): Promise<string> {
   const row = await one(
     db,
     z.object({ id: z.string() }),
-    sql`insert into runners (name, host, pid, capacity, version, status)
-        values (${r.name}, ${r.host}, ${r.pid}, ${r.capacity}, ${r.version}, 'active') returning id`,
+    sql`insert into runners (name, host, pid, capacity, version, status, meta)
+        values (${r.name}, ${r.host}, ${r.pid}, ${r.capacity}, ${r.version}, 'active',
+                ${JSON.stringify({ sandbox: r.sandbox })}::jsonb) returning id`,
   );
   return row.id;
 }

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.js';
 import { canMerge, mergeBranches } from '../support/github/api-server.js';
 import { type GitHubHarness, sh, startGitHubHarness } from '../support/github/harness.js';
-import { type FakeCli, fakeCli, runner, waitFor } from '../support/runner-harness.js';
+import { exposeToSandbox, type FakeCli, fakeCli, runner, waitFor } from '../support/runner-harness.js';
 
 const PRD = `# Notes
 
@@ -40,6 +40,8 @@ pull_requests:
 /** Both agents write NOTES.md; each waits until the other has started, so both start from the same head. */
 function agents(): FakeCli {
   const barrier = fs.mkdtempSync(path.join(os.tmpdir(), 'samgita-barrier-'));
+  // The agents meet through files: the folder must be visible inside their sandboxes.
+  exposeToSandbox(barrier);
   const meet = (me: string, other: string) =>
     `touch ${barrier}/${me}; while [ ! -f ${barrier}/${other} ]; do sleep 0.05; done`;
   return fakeCli([

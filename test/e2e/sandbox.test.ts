@@ -59,7 +59,8 @@ describe.skipIf(!available)('the verify sandbox', () => {
       'probe.sh': `${probe}\n`,
       'samgita.yaml': 'phases: [development]\nverify:\n  test: sh probe.sh\n',
     });
-    const script = writeFakeScript(home, [
+    // The stand-in CLI's script lives apart: its folder is bound into the sandbox (SAMGITA_SANDBOX_BIND).
+    const script = writeFakeScript(await mkdtemp(path.join(os.tmpdir(), 'samgita-sandbox-script-')), [
       {
         steps: [
           { write: { path: 'note.txt', content: 'probe\n' } },

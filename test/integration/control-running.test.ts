@@ -15,6 +15,7 @@ import { registerProject } from '../../src/store/projects.js';
 import { git, makeRepo } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { fakeClaudePath, writeFakeScript } from '../support/fake-claude/index.js';
+import { exposeToSandbox } from '../support/runner-harness.js';
 
 const PRD = `# Notes
 
@@ -88,7 +89,10 @@ beforeAll(async () => {
   });
   await db.pool.query(`update projects set status = 'running' where id = $1`, [projectId]);
   await advanceProject(db.pool, projectId, actor);
-  const script = writeFakeScript(home, [
+  // Apart from SAMGITA_HOME (hidden in the sandbox), and made visible to the sandboxed stand-in CLI.
+  const scripts = await mkdtemp(path.join(os.tmpdir(), 'samgita-control-script-'));
+  exposeToSandbox(scripts);
+  const script = writeFakeScript(scripts, [
     {
       steps: [
         { sleep: 1500 },

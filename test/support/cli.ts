@@ -50,6 +50,10 @@ export function fakeClaudeEnv(opts: {
     FAKE_CLAUDE_SCRIPT: opts.script,
     FAKE_CLAUDE_LOG: opts.log,
     FAKE_CLAUDE_LOGGED_IN: opts.loggedIn === false ? '0' : '1',
+    // The stand-in CLI runs sandboxed like the real one: its script and log must be visible inside.
+    SAMGITA_SANDBOX_BIND: [
+      ...new Set([opts.script, opts.log].filter((f): f is string => !!f).map((f) => path.dirname(f))),
+    ].join(':'),
   };
 }
 

@@ -78,15 +78,23 @@ export interface FakeCli {
   rewrite(scenarios: FakeScenario[]): void;
 }
 
+/** Makes `dir` visible (read-write) inside the sandboxes of runners in this process (SAMGITA_SANDBOX_BIND). */
+export function exposeToSandbox(dir: string): void {
+  const binds = process.env.SAMGITA_SANDBOX_BIND;
+  process.env.SAMGITA_SANDBOX_BIND = binds ? `${binds}:${dir}` : dir;
+}
+
 export function fakeCli(scenarios: FakeScenario[]): FakeCli {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'samgita-runner-'));
   const log = path.join(dir, 'claude.log');
   const script = writeFakeScript(dir, scenarios);
+  // The stand-in CLI runs sandboxed like the real one: its script and log must be visible inside.
+  exposeToSandbox(dir);
   return {
     dir,
     log,
     script,
-    env: { FAKE_CLAUDE_SCRIPT: script, FAKE_CLAUDE_LOG: log, FAKE_CLAUDE_LOGGED_IN: '1' },
+    env: { FAKE_CLAUDE_SCRIPT: script, FAKE_CLAUDE_LOG: log, FAKE_CLAUDE_LOGGED_IN: '1', SAMGITA_SANDBOX_BIND: dir },
     rewrite: (s) => writeFakeScript(dir, s),
   };
 }

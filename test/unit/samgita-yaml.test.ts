@@ -90,7 +90,10 @@ describe('defaults', () => {
       task: { usd: 5, tokens: null },
     },
     verify: { install: null, build: null, lint: null, test: null, timeout: 10 * 60_000, env: [] },
-    sandbox: { enabled: true, network: { verify: 'none', install: 'host' } },
+    sandbox: {
+      enabled: true,
+      network: { agent: 'model', allow_registries: false, allowed_hosts: [], verify: 'none', install: 'registries' },
+    },
     git: {
       base_branch: null,
       integration_branch: null,
@@ -217,7 +220,16 @@ describe('full valid file', () => {
         timeout: 900_000,
         env: ['NPM_TOKEN'],
       },
-      sandbox: { enabled: true, network: { verify: 'none', install: 'host' } },
+      sandbox: {
+        enabled: true,
+        network: {
+          agent: 'model',
+          allow_registries: true,
+          allowed_hosts: ['npm.corp.example'],
+          verify: 'none',
+          install: 'host',
+        },
+      },
       git: {
         base_branch: 'main',
         integration_branch: null,

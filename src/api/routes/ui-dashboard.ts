@@ -53,6 +53,7 @@ export const UiAgent = z.object({
   runner_id: uuid.nullable(),
   runner_host: z.string().nullable(),
   runner_name: z.string().nullable(),
+  runner_sandbox: z.string().nullable().meta({ description: "the runner's sandbox: bubblewrap, off or unavailable" }),
   task_id: uuid.nullable(),
   task_key: z.string().nullable(),
   task_title: z.string().nullable(),

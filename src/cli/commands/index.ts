@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerArchiveCommand } from './archive.js';
 import { registerCancelCommand } from './cancel.js';
+import { registerDoctorCommand } from './doctor.js';
 import { registerKeysCommand } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPauseCommand } from './pause.js';
@@ -30,4 +31,5 @@ export function registerCommands(program: Command): void {
   registerArchiveCommand(program);
   registerServeCommand(program);
   registerKeysCommand(program);
+  registerDoctorCommand(program);
 }

@@ -14,6 +14,7 @@ import { analyzePrd } from '../../reconcile/analyze.js';
 import { readDesiredState } from '../../reconcile/desired-state.js';
 import { desiredPlan, reconcileProject } from '../../reconcile/reconcile.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
+import { analysisSandbox } from '../../sandbox/claude.js';
 import { findProjectRefByLocation } from '../../store/projects.js';
 import { describeVerifyResolution, resolveVerifyCommandsAtCommit } from '../../verify/detect.js';
 import { withDatabase } from '../context.js';
@@ -111,7 +112,9 @@ async function planCommand(repoDir: string, opts: PlanOptions): Promise<number> 
     const env = (await import('../../config/env.js')).loadEnvConfig();
     const claudeEnv = claudeEnvFromProcess();
     await checkClaude({ bin: env.claudeBin, env: claudeEnv });
+    const wrap = await analysisSandbox(desired.config, env.samgitaHome, repo.root);
     breakdown = await analyzePrd({
+      wrap,
       claudeBin: env.claudeBin,
       cwd: repo.root,
       prd: desired.prd,

@@ -8,6 +8,7 @@ import { configureLogging } from '../../log/setup.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { startRunner } from '../../runner/runner.js';
 import { openDatabase } from '../../store/connection.js';
+import type { RunnerSandbox } from '../../store/runners.js';
 
 interface RunnerCliOptions {
   concurrency?: string;
@@ -18,6 +19,7 @@ interface RunnerCliOptions {
   pollInterval: string;
   poolSize?: string;
   preflight: boolean;
+  sandbox: boolean;
 }
 
 function positiveInt(value: string | undefined, flag: string): number {
@@ -49,6 +51,10 @@ export function registerRunnerCommand(program: Command): void {
     .option('--poll-interval <ms>', 'queue poll interval (new jobs are also pushed with LISTEN/NOTIFY)', '1000')
     .option('--pool-size <n>', 'PostgreSQL connections (default: concurrency + 4, at most 40)')
     .option('--no-preflight', 'skip checking that the Claude Code CLI is installed and logged in')
+    .option(
+      '--no-sandbox',
+      'run agents and verify commands on the host, unconfined, whatever samgita.yaml says (where bubblewrap cannot run)',
+    )
     .addHelpText(
       'after',
       `
@@ -109,9 +115,10 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
       pollIntervalMs,
       ...(opts.name ? { name: opts.name } : {}),
       ...(publisher ? { publisher } : {}),
+      ...(opts.sandbox ? {} : { sandboxOff: true }),
     });
     process.stdout.write(
-      `samgita runner ${runner.id} started (pid ${process.pid}, concurrency ${concurrency}, ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'})\n`,
+      `samgita runner ${runner.id} started (pid ${process.pid}, concurrency ${concurrency}, ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${describeSandbox(runner.sandbox)})\n`,
     );
     // One handler for the whole life of the process: the first signal drains, a
     // second ends the process at once (its tasks resume elsewhere). It is never
@@ -147,4 +154,10 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
   } finally {
     await db.close();
   }
+}
+
+function describeSandbox(s: RunnerSandbox): string {
+  if (s.state === 'bubblewrap') return `agents sandboxed: ${s.detail ?? 'bubblewrap'}`;
+  if (s.state === 'off') return 'agents NOT sandboxed: --no-sandbox';
+  return `agents cannot be sandboxed (${s.detail}): only projects with sandbox.enabled: false will run; install bubblewrap or pass --no-sandbox`;
 }

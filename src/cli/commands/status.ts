@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { resolveProject } from '../../projects/control.js';
 import { listProjectStatuses, type ProjectStatusInfo, projectStatus } from '../../reconcile/status.js';
+import type { Queryable } from '../../store/connection.js';
+import { listRunners } from '../../store/read/projects.js';
 import { withDatabase } from '../context.js';
 import { formatTokens, formatUsd } from '../progress.js';
 
@@ -32,11 +34,19 @@ agent runs on a dead runner), suspended (paused, cancelled or archived).`,
         if (ref) {
           const p = await resolveProject(db.pool, ref);
           const info = await projectStatus(db.pool, p.id);
-          process.stdout.write(opts.json ? `${JSON.stringify(info, null, 2)}\n` : formatStatus(info));
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify(info, null, 2)}\n`
+              : formatStatus(info) + formatRunners(await liveRunners(db.pool)),
+          );
           return 0;
         }
         const all = await listProjectStatuses(db.pool, { all: opts.all === true });
-        process.stdout.write(opts.json ? `${JSON.stringify(all, null, 2)}\n` : formatTable(all));
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(all, null, 2)}\n`
+            : formatTable(all) + formatRunners(await liveRunners(db.pool)),
+        );
         return 0;
       });
     });
@@ -124,4 +134,23 @@ export function formatTable(rows: readonly ProjectStatusInfo[]): string {
       .join('  ')
       .trimEnd();
   return `${[fmt(head), ...data.map(fmt)].join('\n')}\n`;
+}
+
+type RunnerInfo = Awaited<ReturnType<typeof listRunners>>[number];
+
+async function liveRunners(db: Queryable): Promise<RunnerInfo[]> {
+  return (await listRunners(db)).filter((r) => r.status === 'active' || r.status === 'draining');
+}
+
+/** The live runners and whether each sandboxes its agents (a runner that does not is worth seeing at once). */
+export function formatRunners(runners: readonly RunnerInfo[]): string {
+  if (runners.length === 0) return '';
+  const lines = runners.map((r) => {
+    const box =
+      r.sandbox.state === 'bubblewrap'
+        ? pc.green(`sandboxed (${r.sandbox.detail ?? 'bubblewrap'})`)
+        : pc.yellow(r.sandbox.state === 'off' ? 'NOT sandboxed (--no-sandbox)' : `cannot sandbox: ${r.sandbox.detail}`);
+    return `  ${r.name.padEnd(24)} ${r.status.padEnd(8)} ${box}`;
+  });
+  return `\nrunners:\n${lines.join('\n')}\n`;
 }

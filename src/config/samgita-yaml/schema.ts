@@ -96,7 +96,13 @@ export interface SamgitaConfig {
   };
   sandbox: {
     enabled: boolean;
-    network: { verify: 'none' | 'host'; install: 'none' | 'host' };
+    network: {
+      agent: 'model' | 'host';
+      allow_registries: boolean;
+      allowed_hosts: string[];
+      verify: 'none' | 'host';
+      install: 'none' | 'registries' | 'host';
+    };
   };
   git: {
     base_branch: string | null;
@@ -433,18 +439,42 @@ export const samgitaConfigSchema = z
           .boolean()
           .default(true)
           .describe(
-            'Run verify commands under bubblewrap (read-only system, only the worktree writable, no secrets, own PID namespace). false turns the sandbox off explicitly; where bubblewrap is missing, runs refuse to start otherwise.',
+            'Run the Claude Code CLI (and so its tools) and verify commands under bubblewrap (read-only system, only the worktree writable, no secrets, own PID namespace). false turns the sandbox off explicitly; where bubblewrap is missing, runs refuse to start otherwise.',
           ),
         network: z
           .object({
+            agent: z
+              .enum(['model', 'host'])
+              .default('model')
+              .describe(
+                "Network of the Claude Code CLI and its tools: model (only the model API, through Samgita's proxy, which holds the credential; plus allow_registries and allowed_hosts) or host (unfiltered, and the CLI then holds its credential).",
+              ),
+            allow_registries: z
+              .boolean()
+              .default(false)
+              .describe(
+                'Let the agent reach the public package registries (npm, PyPI, crates.io, Go, RubyGems, Maven, NuGet).',
+              ),
+            allowed_hosts: z
+              .array(
+                z.string().regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, {
+                  message: 'a host name such as npm.example.com or *.example.com (no scheme, port or path)',
+                }),
+              )
+              .default([])
+              .describe(
+                'More hosts the agent (and a registries install) may reach over HTTPS, e.g. a private registry.',
+              ),
             verify: z
               .enum(['none', 'host'])
               .default('none')
               .describe('Network of build, lint and test commands: none (own empty network namespace) or host.'),
             install: z
-              .enum(['none', 'host'])
-              .default('host')
-              .describe('Network of the install command (package registries): host or none.'),
+              .enum(['none', 'registries', 'host'])
+              .default('registries')
+              .describe(
+                'Network of the install command: registries (the public package registries and allowed_hosts, through a filtering proxy), none, or host.',
+              ),
           })
           .strict()
           .prefault({})

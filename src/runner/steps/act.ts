@@ -5,6 +5,8 @@
  * task's Act is the structured breakdown instead (breakdown.ts).
  */
 import { commitCheckpoint } from '../../git/commit.js';
+import { scanDiff } from '../../sandbox/secret-scan.js';
+import { knownSecrets } from '../../sandbox/secrets.js';
 import { saveStep } from '../../store/task-attempts.js';
 import type { AgentSettings } from '../agent-settings.js';
 import { recordArtifacts } from '../artifacts.js';
@@ -13,6 +15,7 @@ import type { Next } from '../decide/outcome.js';
 import type { Attempt, RarvState, Workspace } from '../task-run.js';
 import { actBreakdown } from './breakdown.js';
 import { callAgent } from './call-agent.js';
+import { sendBack } from './send-back.js';
 
 export async function act(a: Attempt, ws: Workspace, state: RarvState, settings: AgentSettings): Promise<Next> {
   const { ctx, task, config } = a;
@@ -33,12 +36,20 @@ export async function act(a: Attempt, ws: Workspace, state: RarvState, settings:
   if (called.kind === 'stop') return called.next;
   const { result } = called;
   state.agentSummary = result.summary.resultText ?? null;
-  const commit = await commitCheckpoint(
+  const checkpoint = await commitCheckpoint(
     ws.path,
     `${task.title}\n\nRARV loop ${state.loop + 1} of task ${task.key}.`,
     { 'Samgita-Task': task.id, 'Samgita-Project': task.project_id, 'Samgita-Agent': task.agent_type },
     { name: config.git.author_name, email: config.git.author_email },
+    (diff) => scanDiff(diff, knownSecrets(), 'commit'),
   );
+  if (checkpoint.kind === 'blocked') {
+    // Nothing is committed; the agent is told where the credential is and loops back to remove it.
+    a.logs.system(checkpoint.reason);
+    a.log.warn({ task: task.key }, 'secret scan blocked a checkpoint commit');
+    return sendBack(a, state, settings, { failure: checkpoint.reason });
+  }
+  const commit = checkpoint.kind === 'committed' ? checkpoint : null;
   if (commit) {
     state.checkpoint.lastCommit = commit.sha;
     await recordArtifacts(ctx.pool, task, ws.path, commit.sha, commit.files);

@@ -9,6 +9,8 @@
 import type { ClaudeRunSpec } from '../../claude/args.js';
 import type { ClaudeEvent } from '../../claude/events.js';
 import { type ClaudeRunResult, runClaude } from '../../claude/run-claude.js';
+import { isSamgitaError } from '../../errors.js';
+import { type ClaudeWrap, claudeSandbox } from '../../sandbox/claude.js';
 import { endStep, setAgentRunSession, startStepAt } from '../../store/agent-runs.js';
 import { addUsage, spendSoFar } from '../../store/task-attempts.js';
 import type { AgentSettings } from '../agent-settings.js';
@@ -38,6 +40,22 @@ export async function callAgent(
   const over = budgetStop(config.budget, spend);
   if (over) return { kind: 'stop', next: stop(over) };
   const maxBudgetUsd = remainingUsd(config.budget, spend);
+  let wrap: ClaudeWrap | undefined;
+  try {
+    wrap = await claudeSandbox({
+      enabled: config.sandbox.enabled && !ctx.sandboxOff,
+      samgitaHome: ctx.samgitaHome,
+      repo: task.working_path ?? ws.path,
+      network: config.sandbox.network,
+    });
+  } catch (err) {
+    // No agent runs unconfined because the machine lacks bubblewrap: the project waits for a person.
+    if (!isSamgitaError(err, 'SANDBOX_UNAVAILABLE')) throw err;
+    return {
+      kind: 'stop',
+      next: stop({ kind: 'park', reason: err.message, hold: { cause: 'sandbox', reason: err.message } }),
+    };
+  }
   // During a provider outage only one call at a time (the probe) goes out.
   const policy = policyFor(ctx, config);
   const gate = await gateBeforeCall(ctx.pool, agentRunId, policy, task.running_since);
@@ -62,6 +80,7 @@ export async function callAgent(
       env: { CLAUDE_CODE_MAX_RETRIES: gate.probe ? '0' : String(config.claude.max_retries), ...ctx.claudeEnv },
       timeoutMs: config.limits.claude_timeout,
       signal: a.signal,
+      ...(wrap ? { wrap } : {}),
       onEvent: (e: ClaudeEvent) => {
         a.logs.event(e);
         watch(e);

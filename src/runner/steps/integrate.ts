@@ -22,19 +22,20 @@ import {
   mergeIntegrationIntoTask,
   mergeTaskBranch,
 } from '../../git/integrate.js';
-import { addMemory, endStep, startStepAt } from '../../store/agent-runs.js';
+import { endStep, startStepAt } from '../../store/agent-runs.js';
 import { tryAdvisoryLock } from '../../store/connection.js';
 import { recordEvent } from '../../store/events.js';
 import { recordIntegration } from '../../store/projects.js';
 import { saveStep, setMergeState } from '../../store/task-attempts.js';
 import { resolveVerifyCommands } from '../../verify/detect.js';
-import { type AgentSettings, agentSettings } from '../agent-settings.js';
+import type { AgentSettings } from '../agent-settings.js';
 import { decideIntegration, type IntegrationResult } from '../decide/integrate.js';
 import { type Next, type Outcome, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
-import { asVerified, decideVerify } from '../decide/verify.js';
-import { type Attempt, outsideGate, type RarvState, retryDelayMs, type Workspace } from '../task-run.js';
+import { asVerified } from '../decide/verify.js';
+import { type Attempt, outsideGate, type RarvState, type Workspace } from '../task-run.js';
 import { runVerify, summarizeVerifyFailure, verifyOptions } from '../verify-commands.js';
 import { publish } from './publish.js';
+import { sendBack as sendBackToAgent } from './send-back.js';
 
 /** The merge queue's worktree of a project: one per project and runner machine. */
 export function integrationDir(samgitaHome: string, projectId: string): string {
@@ -169,7 +170,11 @@ async function mergeAndVerify(
   if (found.length) return { kind: 'markers', found };
   // Judged by the commands the combined tree itself calls for (samgita.yaml's, else detected there).
   const { commands } = await resolveVerifyCommands(config, dir);
-  const options = await verifyOptions(config, { samgitaHome: ctx.samgitaHome, repo }, a.signal);
+  const options = await verifyOptions(
+    config,
+    { samgitaHome: ctx.samgitaHome, repo, sandboxOff: ctx.sandboxOff },
+    a.signal,
+  );
   const verify = await runVerify(dir, commands, options);
   for (const s of verify.steps)
     a.logs.verify(
@@ -203,7 +208,6 @@ async function sendBack(
   // From now on the task's own base is the integration head it was brought up to.
   ws.baseSha = head;
   state.checkpoint.baseSha = head;
-  state.checkpoint.continuity = [...(state.checkpoint.continuity ?? []), d.continuity];
   await setMergeState(ctx.pool, task.id, 'sent_back', d.note);
   await recordEvent(ctx.pool, {
     projectId: task.project_id,
@@ -213,35 +217,10 @@ async function sendBack(
     actor: a.actor,
     data: { key: task.key, reason: d.reason, files: d.files, note: d.note, branch: ws.integrationBranch },
   });
-  await addMemory(ctx.pool, {
-    projectId: task.project_id,
-    taskId: task.id,
-    type: 'procedural',
-    content: `${task.key}: sent back from ${ws.integrationBranch}: ${d.note}`,
-    importance: 0.7,
-  });
   a.logs.system(`sent back from ${ws.integrationBranch}: ${d.note}`);
-  const escalations = state.checkpoint.escalations ?? 0;
-  const next = agentSettings(config, task.agent_type, escalations + 1);
-  const decision = decideVerify({
-    passed: false,
-    loop: state.loop,
-    rarvLoops: config.limits.rarv_loops,
-    escalations,
-    tier: settings.tier,
-    nextTier: next.tier,
+  return sendBackToAgent(a, state, settings, {
     failure: `integration into ${ws.integrationBranch}: ${d.note}`,
-    retryDelayMs: retryDelayMs(ctx, task),
+    continuity: d.continuity,
+    memory: `${task.key}: sent back from ${ws.integrationBranch}: ${d.note}`,
   });
-  state.loop = 'loop' in decision ? decision.loop : state.loop;
-  if (decision.kind === 'retry') {
-    await saveStep(ctx.pool, task.id, 'reason', state.loop, state.checkpoint);
-    return stop(decision.outcome);
-  }
-  if (decision.kind === 'loop' && decision.escalated) {
-    state.checkpoint.escalations = decision.escalations;
-    a.logs.system(`escalating from ${settings.model} to ${next.model} after ${state.loop} loops`);
-  }
-  await saveStep(ctx.pool, task.id, 'reason', state.loop, state.checkpoint);
-  return { kind: 'step', step: 'reason' };
 }

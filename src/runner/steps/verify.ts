@@ -6,14 +6,15 @@
  * attempt fails. Nothing to run: the task goes on as after a pass, recorded
  * as unverified — never as verified.
  */
-import { addMemory, endStep, startStepAt } from '../../store/agent-runs.js';
+import { endStep, startStepAt } from '../../store/agent-runs.js';
 import { saveStep } from '../../store/task-attempts.js';
 import { resolveVerifyCommands } from '../../verify/detect.js';
-import { type AgentSettings, agentSettings } from '../agent-settings.js';
+import type { AgentSettings } from '../agent-settings.js';
 import { type Next, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
-import { asVerified, decideVerify, verifyRecord } from '../decide/verify.js';
-import { type Attempt, outsideGate, type RarvState, retryDelayMs, type Workspace } from '../task-run.js';
+import { asVerified, verifyRecord } from '../decide/verify.js';
+import { type Attempt, outsideGate, type RarvState, type Workspace } from '../task-run.js';
 import { runVerify, summarizeVerifyFailure, type VerifyResult, verifyOptions } from '../verify-commands.js';
+import { sendBack } from './send-back.js';
 
 export async function verify(a: Attempt, ws: Workspace, state: RarvState, settings: AgentSettings): Promise<Next> {
   const { ctx, task, config } = a;
@@ -33,7 +34,11 @@ export async function verify(a: Attempt, ws: Workspace, state: RarvState, settin
         runVerify(
           ws.path,
           commands,
-          await verifyOptions(config, { samgitaHome: ctx.samgitaHome, repo: task.working_path ?? ws.path }, a.signal),
+          await verifyOptions(
+            config,
+            { samgitaHome: ctx.samgitaHome, repo: task.working_path ?? ws.path, sandboxOff: ctx.sandboxOff },
+            a.signal,
+          ),
         ),
       )
     : { passed: false, steps: [] };
@@ -49,44 +54,12 @@ export async function verify(a: Attempt, ws: Workspace, state: RarvState, settin
   await endStep(ctx.pool, id, record.status === 'failed' ? 'failed' : 'completed', { ...result, ...record });
   // Killed mid-run: the result says nothing about the work, and the task resumes at Verify.
   if (a.signal.aborted) return stop(stoppedAtCheckpoint(new Date()));
-  const escalations = state.checkpoint.escalations ?? 0;
-  const next = agentSettings(config, task.agent_type, escalations + 1);
-  const decision = decideVerify({
-    // Unverified goes on as after a pass; its record, not this decision, keeps it from being called verified.
-    passed: record.status !== 'failed',
-    loop: state.loop,
-    rarvLoops: config.limits.rarv_loops,
-    escalations,
-    tier: settings.tier,
-    nextTier: next.tier,
-    failure,
-    retryDelayMs: retryDelayMs(ctx, task),
-  });
-  if (decision.kind === 'passed') {
+  if (record.status !== 'failed') {
     const verified = asVerified(record);
     state.checkpoint.verify = verified;
     await saveStep(ctx.pool, task.id, 'done', state.loop, state.checkpoint);
     return { kind: 'verified', verify: verified };
   }
   state.checkpoint.verify = record;
-  state.checkpoint.continuity = [...(state.checkpoint.continuity ?? []), `Loop ${state.loop + 1}: ${failure}`];
-  await addMemory(ctx.pool, {
-    projectId: task.project_id,
-    taskId: task.id,
-    type: 'procedural',
-    content: `${task.key}: ${failure.slice(0, 1500)}`,
-    importance: 0.7,
-  });
-  state.loop = decision.loop;
-  if (decision.kind === 'retry') {
-    await saveStep(ctx.pool, task.id, 'reason', state.loop, state.checkpoint);
-    return stop(decision.outcome);
-  }
-  if (decision.escalated) {
-    state.checkpoint.escalations = decision.escalations;
-    a.log.info({ from: settings.model, to: next.model }, 'escalating to a stronger model');
-    a.logs.system(`escalating from ${settings.model} to ${next.model} after ${state.loop} failed verify loops`);
-  }
-  await saveStep(ctx.pool, task.id, 'reason', state.loop, state.checkpoint);
-  return { kind: 'step', step: 'reason' };
+  return sendBack(a, state, settings, { failure });
 }

@@ -61,6 +61,8 @@ const UiAgentRow = z.object({
   runner_id: z.string().nullable(),
   runner_host: z.string().nullable(),
   runner_name: z.string().nullable(),
+  /** The runner's sandbox state (bubblewrap, off, unavailable); null for runs without a runner record. */
+  runner_sandbox: z.string().nullable(),
   task_id: z.string().nullable(),
   task_key: z.string().nullable(),
   task_title: z.string().nullable(),
@@ -85,7 +87,8 @@ export async function uiAgents(
   const filters = [q.projectId && sql`a.project_id = ${q.projectId}`, q.id && sql`a.id = ${q.id}`];
   const select = (condition: Sql) =>
     sql`select a.id, a.project_id, p.name as project_name, a.agent_type, a.status, a.model, a.node,
-               a.runner_id, r.host as runner_host, r.name as runner_name, a.current_task_id as task_id,
+               a.runner_id, r.host as runner_host, r.name as runner_name, r.meta->'sandbox'->>'state' as runner_sandbox,
+               a.current_task_id as task_id,
                t.key as task_key, t.title as task_title, t.rarv_loop, a.attempt, a.total_tokens, a.cost_usd,
                a.started_at, a.ended_at,
                (extract(epoch from coalesce(a.ended_at, now()) - a.started_at) * 1000)::float8 as elapsed_ms

@@ -226,6 +226,11 @@ const RunnerRow = z.object({
   heartbeat_at: z.date(),
   stopped_at: z.date().nullable(),
   heartbeat_age_seconds: z.number(),
+  sandbox: z
+    .object({ state: z.enum(['bubblewrap', 'off', 'unavailable']), detail: z.string().nullable() })
+    .nullable()
+    // Runners from before the sandbox recorded nothing: they ran agents unconfined.
+    .transform((s) => s ?? { state: 'off' as const, detail: 'recorded before runners reported a sandbox' }),
 });
 
 /** The newest 1000 runners, with their heartbeat age by the database's clock. */
@@ -234,7 +239,7 @@ export async function listRunners(db: Queryable, status?: string): Promise<z.out
     db,
     RunnerRow,
     sql`select id, name, host, pid, capacity, version, status, started_at, heartbeat_at, stopped_at,
-               extract(epoch from now() - heartbeat_at)::float8 as heartbeat_age_seconds
+               extract(epoch from now() - heartbeat_at)::float8 as heartbeat_age_seconds, meta->'sandbox' as sandbox
           from runners ${where([status && sql`status = ${status}`])} order by started_at desc limit 1000`,
   );
 }

@@ -180,6 +180,7 @@ export interface UiAgent {
   node: string;
   runner_host: string | null;
   runner_name: string | null;
+  runner_sandbox: string | null;
   task_id: string | null;
   task_key: string | null;
   task_title: string | null;

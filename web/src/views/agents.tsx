@@ -97,6 +97,14 @@ export function AgentsView({ projectId }: { projectId: string | null }) {
                     <td data-label="Runner">
                       {a.runner_host ?? a.node}
                       {a.runner_name && <div class="muted small">{a.runner_name}</div>}
+                      {a.runner_sandbox && (
+                        <div
+                          class={`small ${a.runner_sandbox === 'bubblewrap' ? 'muted' : 'warn'}`}
+                          data-sandbox={a.runner_sandbox}
+                        >
+                          {a.runner_sandbox === 'bubblewrap' ? 'sandboxed' : 'not sandboxed'}
+                        </div>
+                      )}
                     </td>
                     <td data-label="Elapsed" class="r num">
                       {duration(elapsed)}
