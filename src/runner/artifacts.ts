@@ -1,5 +1,6 @@
 /** The files a checkpoint commit touched, recorded as artifacts (FR-8.4), content included when small text. */
 import { git } from '../git/git.js';
+import { knownSecrets, redact } from '../sandbox/secrets.js';
 import { type ArtifactType, addArtifact } from '../store/agent-runs.js';
 import type { Queryable } from '../store/connection.js';
 
@@ -20,6 +21,8 @@ export async function recordArtifacts(
   sha: string,
   files: string[],
 ): Promise<void> {
+  // The secret scan keeps known secrets out of commits; this keeps them out of the record whatever got in.
+  const secrets = knownSecrets();
   for (const file of files.slice(0, MAX_FILES)) {
     const blob = (await git(worktree, ['rev-parse', `${sha}:${file}`], { allowFailure: true })).trim();
     if (!blob) continue; // deleted in this commit
@@ -33,7 +36,7 @@ export async function recordArtifacts(
       taskId: task.id,
       type: artifactType(file),
       path: file,
-      content: content?.includes('\0') ? null : content,
+      content: content == null || content.includes('\0') ? null : redact(content, secrets),
       contentHash: blob,
       metadata: { commit: sha, size },
     });

@@ -153,6 +153,11 @@ describe.skipIf(!available)('the agent sandbox, with the real Claude Code CLI', 
     expect(steps.length).toBeGreaterThan(0);
     expect(steps[0]!.line).toMatch(/leak\.txt:1:9: the value of WEBHOOK_SECRET/);
     expect(steps[0]!.line).not.toContain(WEBHOOK_SECRET);
+    // The task's record has what the sandbox refused, as the agent's tool saw it.
+    const { rows: refused } = await db.pool.query<{ n: number }>(
+      `select count(*)::int as n from agent_logs where line like '%WRITE-REFUSED%' and line like '%SSH-HIDDEN%'`,
+    );
+    expect(refused[0]!.n).toBeGreaterThan(0);
     const history = await git(repo, 'log', '-p', '--all');
     expect(history).toContain('probed');
     expect(history).not.toContain(WEBHOOK_SECRET);
