@@ -306,13 +306,19 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
       }),
     );
 
+    /** A review's text for the task behind the pull request, from a review or a review comment event. */
     const feedback = async (
       octokit: ProbotOctokit,
-      repo: Repo,
-      pr: { number: number; head: { ref: string } },
+      event: {
+        repository: unknown;
+        pull_request: { number: number; head: { ref: string } };
+        sender: { login: string };
+      },
       text: string,
-      sender: { login: string },
     ) => {
+      const repo = event.repository as Repo;
+      const pr = event.pull_request;
+      const sender = event.sender;
       const project = await findProjectByRepo(deps.pool, repo.full_name);
       if (!project) return;
       const task = await findTaskForPull(deps.pool, project.id, { number: pr.number, headRef: pr.head.ref });
@@ -343,13 +349,7 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
         // Line comments of the review arrive as pull_request_review_comment events of their own.
         if (state !== 'changes_requested' && !review.body?.trim()) return;
         const text = `Review by @${review.user?.login ?? payload.sender.login} (${state.replace('_', ' ')}): ${review.body?.trim() || '(no summary; see the line comments)'}`;
-        await feedback(
-          context.octokit,
-          payload.repository as unknown as Repo,
-          payload.pull_request,
-          text,
-          payload.sender,
-        );
+        await feedback(context.octokit, payload, text);
       }),
     );
 
@@ -361,13 +361,7 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
         const c = payload.comment;
         const where = c.line ? `${c.path}:${c.line}` : c.path;
         const text = `Review comment by @${c.user?.login ?? payload.sender.login} on ${where}: ${c.body.trim()}`;
-        await feedback(
-          context.octokit,
-          payload.repository as unknown as Repo,
-          payload.pull_request,
-          text,
-          payload.sender,
-        );
+        await feedback(context.octokit, payload, text);
       }),
     );
 

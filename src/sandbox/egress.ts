@@ -142,9 +142,12 @@ function modelProxy(route: ModelRoute): http.Server {
       const v = headers[h];
       if (typeof v === 'string') headers[h] = swap(v);
     }
+    // Path and query set apart on the upstream's origin: a request line like `//other.host/x` stays a path.
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
     const target = new URL(base.origin);
-    target.pathname = `${prefix}${(req.url ?? '/').split('?')[0]}`;
-    target.search = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?')) : '';
+    target.pathname = prefix + (q < 0 ? url : url.slice(0, q));
+    target.search = q < 0 ? '' : url.slice(q);
     forward(req, res, target, headers, agent);
   });
 }
