@@ -5,13 +5,6 @@ import type { EnvConfig } from '../config/env.js';
 import type { Logger } from '../log/logger.js';
 import type { Actor, NotifyHub } from '../store/events.js';
 
-export interface PrdUpdatedEvent {
-  projectId: string;
-  revisionId: string;
-  source: 'api' | 'upload';
-  actor: Actor;
-}
-
 /** What every route module gets from buildServer. */
 export interface ApiContext {
   pool: pg.Pool;
@@ -22,7 +15,11 @@ export interface ApiContext {
   prdMaxBytes: number;
   repoSearchRoots: readonly string[];
   cloneTimeoutMs: number;
-  onPrdUpdated: ((e: PrdUpdatedEvent) => void | Promise<void>) | undefined;
+  /**
+   * Where project working paths (and local git URLs) may be; unset → SAMGITA_HOME, its repos/ and
+   * env.projectRoots (SAMGITA_PROJECT_ROOTS). See projectRootsOf in repo-locate.ts.
+   */
+  projectRoots?: readonly string[];
   /** Commits PRD.md of a GitHub-driven project to its default branch (set when the GitHub App runs). */
   commitPrd: ((projectId: string, content: string, author: string) => Promise<{ commitSha: string }>) | undefined;
 }

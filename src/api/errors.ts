@@ -1,7 +1,14 @@
 import { type ErrorCode, isSamgitaError, REMEDIES } from '../errors.js';
+import { PlannerBusyError } from '../planner/thread.js';
 
 /** Stable error codes of the REST API: the shared ones plus HTTP-only ones. */
-export type ApiErrorCode = ErrorCode | 'PAYLOAD_TOO_LARGE' | 'RATE_LIMITED' | 'UNSUPPORTED_MEDIA_TYPE';
+export type ApiErrorCode =
+  | ErrorCode
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'REQUEST_TIMEOUT'
+  | 'BUSY';
 
 /** The one error body every route answers with. */
 export interface ApiErrorBody {
@@ -84,15 +91,28 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody }
     const field = validationField(first);
     const where = e.validationContext ?? 'body';
     const shown = field ? `${where}.${field}` : where;
+    const unknown = typeof first.params?.additionalProperty === 'string';
     return {
       status: 400,
       body: {
         error: {
           code: 'INVALID_INPUT',
-          message: `${shown} ${first.message ?? 'is invalid'}`,
+          message: unknown
+            ? `${shown} is not a field of this request; see /openapi.json for the fields it takes`
+            : `${shown} ${first.message ?? 'is invalid'}`,
           ...(field ? { field } : {}),
         },
       },
+    };
+  }
+  if (err instanceof PlannerBusyError) {
+    return { status: 503, body: { error: { code: 'BUSY', message: err.message, hint: 'retry after a few seconds' } } };
+  }
+  if (isPgDataException(err)) {
+    // Defence in depth: input that slipped past validation and that PostgreSQL refuses is the client's fault.
+    return {
+      status: 400,
+      body: { error: { code: 'INVALID_INPUT', message: 'a value in the request is malformed or out of range' } },
     };
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
@@ -107,4 +127,15 @@ export function toApiError(err: unknown): { status: number; body: ApiErrorBody }
     return { status, body: { error: { code: 'INVALID_INPUT', message: e.message } } };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal server error' } } };
+}
+
+/** PostgreSQL's class 22 (data exception: bad encoding, text representation, out of range) and 54 (too complex). */
+function isPgDataException(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown; routine?: unknown };
+  return (
+    typeof e?.code === 'string' &&
+    typeof e.severity === 'string' &&
+    e.routine !== undefined &&
+    (e.code.startsWith('22') || e.code.startsWith('54'))
+  );
 }

@@ -1,3 +1,5 @@
+import { checkPrd } from '../planner/thread.js';
+import { addReplanJob } from '../queue/jobs.js';
 import { withTransaction } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
 import { type SavedRevision, savePrd } from '../store/revisions.js';
@@ -5,7 +7,10 @@ import type { ApiContext } from './context.js';
 
 /**
  * Saves PRD text given through the API or the status page as the project's
- * current revision, then tells the server's re-planning hook about a new one.
+ * current revision, with the job that re-plans the project, in one
+ * transaction: a crash after the answer cannot leave a PRD that was never
+ * planned. Saving the same text again queues the re-plan again (reconciling a
+ * revision twice changes nothing), so a re-save is always a way to re-plan.
  */
 export async function saveApiPrd(
   ctx: ApiContext,
@@ -14,21 +19,11 @@ export async function saveApiPrd(
   source: 'api' | 'upload',
   actor: Actor,
 ): Promise<SavedRevision> {
-  const rev = await withTransaction(ctx.pool, (db) => savePrd(db, projectId, content, source, actor));
-  if (rev.created) notifyPrdUpdated(ctx, projectId, rev.id, source, actor);
-  return rev;
-}
-
-/** Runs the re-planning hook after the response; its failure is logged, never the request's. */
-export function notifyPrdUpdated(
-  ctx: ApiContext,
-  projectId: string,
-  revisionId: string,
-  source: 'api' | 'upload',
-  actor: Actor,
-): void {
-  if (!ctx.onPrdUpdated) return;
-  Promise.resolve()
-    .then(() => ctx.onPrdUpdated?.({ projectId, revisionId, source, actor }))
-    .catch((err) => ctx.log.error({ err, projectId, revisionId }, 'onPrdUpdated hook failed'));
+  // A PRD that cannot be planned (too many requirements, too slow) is refused before anything is stored.
+  await checkPrd(content);
+  return withTransaction(ctx.pool, async (db) => {
+    const rev = await savePrd(db, projectId, content, source, actor);
+    await addReplanJob(db, projectId, rev.id, actor);
+    return rev;
+  });
 }

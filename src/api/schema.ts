@@ -140,8 +140,20 @@ export const ProjectDetail = Project.extend({
 
 export const ProjectListQuery = z.object({ ...pageQuery, status: z.enum(PROJECT_STATUSES).optional() });
 
+/** A project name: also the default clone directory, so no `.`/`..`, path separators, NUL or leading `-`/`.`. */
+const ProjectName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+    /^[^-./\\\u0000-\u001f][^/\\\u0000-\u001f]*$/,
+    'must not start with "-" or ".", nor contain "/", "\\" or control characters',
+  )
+  .meta({ description: 'at most 100 characters; not starting with "-" or ".", no "/", "\\" or control characters' });
+
 export const ProjectCreate = z.object({
-  name: z.string().min(1).max(200),
+  name: ProjectName,
   git_url: z.string().min(1).max(2000),
   working_path: z
     .string()
@@ -160,7 +172,7 @@ export const ProjectUpdate = z.object({
 });
 
 export const ProjectClone = z.object({
-  name: z.string().min(1).max(200),
+  name: ProjectName,
   git_url: z.string().min(1).max(2000),
   working_path: z.string().min(1).optional(),
   clone: z.boolean().default(false),
@@ -365,7 +377,10 @@ export const WebhookCreated = Webhook.extend({
   secret: z.string().meta({ description: 'signing secret; shown only in this response' }),
 });
 export const WebhookCreate = z.object({
-  url: z.string().min(1).max(2000),
+  url: z.string().min(1).max(2000).meta({
+    description:
+      'http(s) URL without credentials; internal addresses (loopback, private, link-local…) are refused unless the server allows them with SAMGITA_WEBHOOK_ALLOW',
+  }),
   events: z.array(z.string().min(1)).min(1).max(50),
   secret: z.string().min(16).max(200).optional(),
   description: z.string().max(500).optional(),
@@ -378,8 +393,13 @@ export const WebhookDelivery = z.object({
   status: z.string(),
   attempts: z.number().int(),
   response_status: z.number().int().nullable(),
-  response_body: z.string().nullable(),
-  error: z.string().nullable(),
+  response_body: z.string().nullable().meta({
+    description: 'first 256 characters of the answer, secrets redacted; null for read keys',
+  }),
+  error: z
+    .string()
+    .nullable()
+    .meta({ description: 'why the attempt failed, e.g. "refused: 10.0.0.5 is a private (RFC 1918) address; …"' }),
   duration_ms: z.number().nullable(),
   inserted_at: ts,
   delivered_at: tsN,

@@ -11,7 +11,6 @@ import { currentRevisionCommit } from '../store/github.js';
 import { canWrite, HELP, parseCommand, runCommand } from './commands.js';
 import { type CommittedPrd, commitPrdToGitHub } from './commit-prd.js';
 import type { GitHubConfig } from './config.js';
-import { claimDelivery, releaseDelivery } from './deliveries.js';
 import { applyDesiredState, type FileReader, readRemoteDesiredState } from './desired.js';
 import { cancelClosedTask, completeMergedTask, findTaskForPull, reopenWithFeedback } from './feedback.js';
 import { keepPullsMergeable } from './keep-pulls-mergeable.js';
@@ -131,109 +130,78 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
     };
 
   const app = (p: Probot) => {
-    /** Runs a handler once per delivery id; a failed handler gives the id back for GitHub's redelivery. */
-    const once =
-      <C extends { id: string; name: string; payload: unknown }>(fn: (context: C) => Promise<void>) =>
-      async (context: C) => {
-        const action = (context.payload as { action?: string }).action ?? null;
-        if (!(await claimDelivery(deps.pool, context.id, context.name, action))) {
-          log.info({ delivery: context.id, event: context.name }, 'duplicate delivery ignored');
-          return;
-        }
-        try {
-          await fn(context);
-        } catch (err) {
-          await releaseDelivery(deps.pool, context.id).catch(() => {});
-          throw err;
-        }
-      };
-
-    p.on(
-      'installation',
-      once(async (context) => {
-        const payload = context.payload;
-        const actor = userActor(payload.sender);
-        const repos = (payload as { repositories?: { full_name: string }[] }).repositories ?? [];
-        if (
-          payload.action === 'created' ||
-          payload.action === 'new_permissions_accepted' ||
-          payload.action === 'unsuspend'
-        ) {
-          for (const r of repos) {
-            const project = await register(context.octokit, payload.installation.id, r.full_name, actor);
-            later(progress.schedule(project.id));
-          }
-        } else if (payload.action === 'deleted' || payload.action === 'suspend') {
-          for (const r of repos)
-            await archiveGitHubRepo(
-              deps.pool,
-              r.full_name,
-              actor,
-              `GitHub App ${payload.action === 'deleted' ? 'uninstalled' : 'suspended'}`,
-            );
-        }
-      }),
-    );
-
-    p.on(
-      'installation_repositories',
-      once(async (context) => {
-        const payload = context.payload;
-        const actor = userActor(payload.sender);
-        for (const r of payload.repositories_added) {
+    p.on('installation', async (context) => {
+      const payload = context.payload;
+      const actor = userActor(payload.sender);
+      const repos = (payload as { repositories?: { full_name: string }[] }).repositories ?? [];
+      if (
+        payload.action === 'created' ||
+        payload.action === 'new_permissions_accepted' ||
+        payload.action === 'unsuspend'
+      ) {
+        for (const r of repos) {
           const project = await register(context.octokit, payload.installation.id, r.full_name, actor);
           later(progress.schedule(project.id));
         }
-        for (const r of payload.repositories_removed) {
-          if (r.full_name)
-            await archiveGitHubRepo(
-              deps.pool,
-              r.full_name,
-              actor,
-              'repository removed from the GitHub App installation',
-            );
-        }
-      }),
-    );
-
-    p.on(
-      'push',
-      once(async (context) => {
-        const payload = context.payload;
-        const repo = payload.repository as unknown as Repo;
-        const defaultBranch = repo.default_branch ?? 'main';
-        if (payload.deleted) return;
-        const known = await findProjectByRepo(deps.pool, repo.full_name);
-        const integration = known
-          ? (effectiveConfig(known.config).git.integration_branch ?? defaultBranch)
-          : defaultBranch;
-        if (known && known.status !== 'archived' && payload.ref === `refs/heads/${integration}`) {
-          // The base moved under the pull requests waiting for review: each must still merge.
-          const kit = context.octokit;
-          later(
-            keepPullsMergeable(
-              { pool: deps.pool, log },
-              kit,
-              { owner: repo.owner.login, name: repo.name },
-              known.id,
-              { branch: integration, sha: payload.after },
-              { type: 'github_app' },
-            ),
+      } else if (payload.action === 'deleted' || payload.action === 'suspend') {
+        for (const r of repos)
+          await archiveGitHubRepo(
+            deps.pool,
+            r.full_name,
+            actor,
+            `GitHub App ${payload.action === 'deleted' ? 'uninstalled' : 'suspended'}`,
           );
-        }
-        if (payload.ref !== `refs/heads/${defaultBranch}`) return;
-        const files = new Set<string>();
-        for (const c of payload.commits ?? [])
-          for (const f of [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])]) files.add(f);
-        // GitHub lists at most 20 commits in a push payload: beyond that, assume the files may have changed.
-        const truncated = (payload.commits?.length ?? 0) >= 20;
-        if (!truncated && !files.has(PRD_FILE) && !files.has(CONFIG_FILE)) return;
-        const actor = userActor(payload.sender as { login: string } | undefined);
-        const project = await projectFor(context.octokit, payload.installation?.id, repo, actor);
-        if (!project || project.status === 'archived') return;
-        await pushReconcile(context.octokit, repo, project, payload.after, actor);
-      }),
-    );
+      }
+    });
+
+    p.on('installation_repositories', async (context) => {
+      const payload = context.payload;
+      const actor = userActor(payload.sender);
+      for (const r of payload.repositories_added) {
+        const project = await register(context.octokit, payload.installation.id, r.full_name, actor);
+        later(progress.schedule(project.id));
+      }
+      for (const r of payload.repositories_removed) {
+        if (r.full_name)
+          await archiveGitHubRepo(deps.pool, r.full_name, actor, 'repository removed from the GitHub App installation');
+      }
+    });
+
+    p.on('push', async (context) => {
+      const payload = context.payload;
+      const repo = payload.repository as unknown as Repo;
+      const defaultBranch = repo.default_branch ?? 'main';
+      if (payload.deleted) return;
+      const known = await findProjectByRepo(deps.pool, repo.full_name);
+      const integration = known
+        ? (effectiveConfig(known.config).git.integration_branch ?? defaultBranch)
+        : defaultBranch;
+      if (known && known.status !== 'archived' && payload.ref === `refs/heads/${integration}`) {
+        // The base moved under the pull requests waiting for review: each must still merge.
+        const kit = context.octokit;
+        later(
+          keepPullsMergeable(
+            { pool: deps.pool, log },
+            kit,
+            { owner: repo.owner.login, name: repo.name },
+            known.id,
+            { branch: integration, sha: payload.after },
+            { type: 'github_app' },
+          ),
+        );
+      }
+      if (payload.ref !== `refs/heads/${defaultBranch}`) return;
+      const files = new Set<string>();
+      for (const c of payload.commits ?? [])
+        for (const f of [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])]) files.add(f);
+      // GitHub lists at most 20 commits in a push payload: beyond that, assume the files may have changed.
+      const truncated = (payload.commits?.length ?? 0) >= 20;
+      if (!truncated && !files.has(PRD_FILE) && !files.has(CONFIG_FILE)) return;
+      const actor = userActor(payload.sender as { login: string } | undefined);
+      const project = await projectFor(context.octokit, payload.installation?.id, repo, actor);
+      if (!project || project.status === 'archived') return;
+      await pushReconcile(context.octokit, repo, project, payload.after, actor);
+    });
 
     const pushReconcile = async (kit: ProbotOctokit, repo: Repo, project: GitHubProject, sha: string, actor: Actor) => {
       let desired: Awaited<ReturnType<typeof readRemoteDesiredState>>;
@@ -281,30 +249,27 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
       });
     };
 
-    p.on(
-      'pull_request',
-      once(async (context) => {
-        const payload = context.payload;
-        if (payload.action !== 'closed') return;
-        const repo = payload.repository as unknown as Repo;
-        const project = await findProjectByRepo(deps.pool, repo.full_name);
-        if (!project) return;
-        const task = await findTaskForPull(deps.pool, project.id, {
-          number: payload.pull_request.number,
-          headRef: payload.pull_request.head.ref,
-        });
-        if (!task) return;
-        const actor = userActor(payload.sender);
-        if (payload.pull_request.merged) {
-          await completeMergedTask(deps.pool, task, payload.pull_request.merge_commit_sha ?? null, actor);
-        } else if (await cancelClosedTask(deps.pool, task, actor)) {
-          // Re-plan from the current desired state: the reconciler decides what replaces the work.
-          const sha = await currentRevisionCommit(deps.pool, project.current_revision_id);
-          if (sha) await pushReconcile(context.octokit, repo, project, sha, actor);
-        }
-        later(progress.schedule(project.id));
-      }),
-    );
+    p.on('pull_request', async (context) => {
+      const payload = context.payload;
+      if (payload.action !== 'closed') return;
+      const repo = payload.repository as unknown as Repo;
+      const project = await findProjectByRepo(deps.pool, repo.full_name);
+      if (!project) return;
+      const task = await findTaskForPull(deps.pool, project.id, {
+        number: payload.pull_request.number,
+        headRef: payload.pull_request.head.ref,
+      });
+      if (!task) return;
+      const actor = userActor(payload.sender);
+      if (payload.pull_request.merged) {
+        await completeMergedTask(deps.pool, task, payload.pull_request.merge_commit_sha ?? null, actor);
+      } else if (await cancelClosedTask(deps.pool, task, actor)) {
+        // Re-plan from the current desired state: the reconciler decides what replaces the work.
+        const sha = await currentRevisionCommit(deps.pool, project.current_revision_id);
+        if (sha) await pushReconcile(context.octokit, repo, project, sha, actor);
+      }
+      later(progress.schedule(project.id));
+    });
 
     /** A review's text for the task behind the pull request, from a review or a review comment event. */
     const feedback = async (
@@ -338,80 +303,71 @@ export function createGitHubApp(deps: GitHubAppDeps): GitHubApp {
       later(progress.schedule(project.id));
     };
 
-    p.on(
-      'pull_request_review',
-      once(async (context) => {
-        const payload = context.payload;
-        if (payload.action !== 'submitted' || isBot(payload.sender)) return;
-        const review = payload.review;
-        const state = review.state.toLowerCase();
-        if (state === 'approved') return;
-        // Line comments of the review arrive as pull_request_review_comment events of their own.
-        if (state !== 'changes_requested' && !review.body?.trim()) return;
-        const text = `Review by @${review.user?.login ?? payload.sender.login} (${state.replace('_', ' ')}): ${review.body?.trim() || '(no summary; see the line comments)'}`;
-        await feedback(context.octokit, payload, text);
-      }),
-    );
+    p.on('pull_request_review', async (context) => {
+      const payload = context.payload;
+      if (payload.action !== 'submitted' || isBot(payload.sender)) return;
+      const review = payload.review;
+      const state = review.state.toLowerCase();
+      if (state === 'approved') return;
+      // Line comments of the review arrive as pull_request_review_comment events of their own.
+      if (state !== 'changes_requested' && !review.body?.trim()) return;
+      const text = `Review by @${review.user?.login ?? payload.sender.login} (${state.replace('_', ' ')}): ${review.body?.trim() || '(no summary; see the line comments)'}`;
+      await feedback(context.octokit, payload, text);
+    });
 
-    p.on(
-      'pull_request_review_comment',
-      once(async (context) => {
-        const payload = context.payload;
-        if (payload.action !== 'created' || isBot(payload.sender)) return;
-        const c = payload.comment;
-        const where = c.line ? `${c.path}:${c.line}` : c.path;
-        const text = `Review comment by @${c.user?.login ?? payload.sender.login} on ${where}: ${c.body.trim()}`;
-        await feedback(context.octokit, payload, text);
-      }),
-    );
+    p.on('pull_request_review_comment', async (context) => {
+      const payload = context.payload;
+      if (payload.action !== 'created' || isBot(payload.sender)) return;
+      const c = payload.comment;
+      const where = c.line ? `${c.path}:${c.line}` : c.path;
+      const text = `Review comment by @${c.user?.login ?? payload.sender.login} on ${where}: ${c.body.trim()}`;
+      await feedback(context.octokit, payload, text);
+    });
 
-    p.on(
-      'issue_comment',
-      once(async (context) => {
-        const payload = context.payload;
-        if (payload.action !== 'created' || isBot(payload.sender)) return;
-        const cmd = parseCommand(payload.comment.body);
-        if (!cmd) return;
-        const repo = payload.repository as unknown as Repo;
-        const reply = (body: string) =>
-          context.octokit.rest.issues.createComment({
-            owner: repo.owner.login,
-            repo: repo.name,
-            issue_number: payload.issue.number,
-            body,
-          });
-        const login = payload.comment.user?.login ?? payload.sender.login;
-        const { data: perm } = await context.octokit.rest.repos.getCollaboratorPermissionLevel({
+    p.on('issue_comment', async (context) => {
+      const payload = context.payload;
+      if (payload.action !== 'created' || isBot(payload.sender)) return;
+      const cmd = parseCommand(payload.comment.body);
+      if (!cmd) return;
+      const repo = payload.repository as unknown as Repo;
+      const reply = (body: string) =>
+        context.octokit.rest.issues.createComment({
           owner: repo.owner.login,
           repo: repo.name,
-          username: login,
+          issue_number: payload.issue.number,
+          body,
         });
-        if (!canWrite(perm)) {
-          await reply(
-            `@${login} Samgita commands need write access to this repository (you have \`${perm.role_name ?? perm.permission}\`). ${HELP}`,
-          );
-          return;
-        }
-        const project = await findProjectByRepo(deps.pool, repo.full_name);
-        if (!project || project.status === 'archived') {
-          await reply(
-            'This repository is not an active Samgita project: install the Samgita GitHub App on it and push a PRD.md.',
-          );
-          return;
-        }
-        const actor = userActor({ login });
-        const text = await runCommand(deps.pool, project, cmd, actor, async () => {
-          const sha = (await context.octokit.rest.repos.get({ owner: repo.owner.login, repo: repo.name })).data
-            .default_branch;
-          const desired = await readRemoteDesiredState(reader(context.octokit, repo), sha);
-          if (!desired) return `${PRD_FILE} is missing on the default branch.`;
-          const r = await applyDesiredState(deps.pool, project.id, desired, actor, { dryRun: true });
-          return formatPlanDiff(r.actions);
-        });
-        await reply(text);
-        later(progress.schedule(project.id));
-      }),
-    );
+      const login = payload.comment.user?.login ?? payload.sender.login;
+      const { data: perm } = await context.octokit.rest.repos.getCollaboratorPermissionLevel({
+        owner: repo.owner.login,
+        repo: repo.name,
+        username: login,
+      });
+      if (!canWrite(perm)) {
+        await reply(
+          `@${login} Samgita commands need write access to this repository (you have \`${perm.role_name ?? perm.permission}\`). ${HELP}`,
+        );
+        return;
+      }
+      const project = await findProjectByRepo(deps.pool, repo.full_name);
+      if (!project || project.status === 'archived') {
+        await reply(
+          'This repository is not an active Samgita project: install the Samgita GitHub App on it and push a PRD.md.',
+        );
+        return;
+      }
+      const actor = userActor({ login });
+      const text = await runCommand(deps.pool, project, cmd, actor, async () => {
+        const sha = (await context.octokit.rest.repos.get({ owner: repo.owner.login, repo: repo.name })).data
+          .default_branch;
+        const desired = await readRemoteDesiredState(reader(context.octokit, repo), sha);
+        if (!desired) return `${PRD_FILE} is missing on the default branch.`;
+        const r = await applyDesiredState(deps.pool, project.id, desired, actor, { dryRun: true });
+        return formatPlanDiff(r.actions);
+      });
+      await reply(text);
+      later(progress.schedule(project.id));
+    });
 
     p.onError((err) => {
       log.error({ err: err.message }, 'webhook handler failed');

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SamgitaError } from '../errors.js';
+import { CloneFailed, cloneAtomically } from '../git/clone.js';
 import { unpushedDiff } from '../git/commit.js';
 import { git } from '../git/git.js';
+import { redactUrl } from '../git/url.js';
 import { scanDiff } from '../sandbox/secret-scan.js';
 import { knownSecrets } from '../sandbox/secrets.js';
 import { gitAuthEnv, scrubToken } from './git-auth.js';
@@ -56,14 +57,28 @@ export async function ensureClone(input: {
 }): Promise<void> {
   await serialized(input.dir, async () => {
     if (!existsSync(path.join(input.dir, '.git'))) {
-      await mkdir(path.dirname(input.dir), { recursive: true });
-      await authedGit(
-        path.dirname(input.dir),
-        ['clone', '--no-checkout', '--quiet', input.cloneUrl, input.dir],
-        input.token,
-      );
-      const head = (await git(input.dir, ['rev-parse', 'HEAD'])).trim();
-      await git(input.dir, ['update-ref', '--no-deref', 'HEAD', head]);
+      // Into a temporary sibling renamed into place when complete: a crash never leaves a half-made clone.
+      try {
+        await cloneAtomically(input.cloneUrl, input.dir, {
+          timeoutMs: 120_000,
+          cloneArgs: ['--no-checkout', '--quiet'],
+          env: gitAuthEnv(input.token),
+          prepare: async (tmp) => {
+            const head = (await git(tmp, ['rev-parse', 'HEAD'])).trim();
+            await git(tmp, ['update-ref', '--no-deref', 'HEAD', head]);
+          },
+        });
+      } catch (err) {
+        const why = err instanceof CloneFailed ? err.message : (err as Error).message;
+        throw new SamgitaError(
+          'GIT_FAILED',
+          scrubToken(redactUrl(`git clone ${input.cloneUrl} failed: ${why}`), input.token),
+          {
+            details:
+              err instanceof CloneFailed ? { stderr: scrubToken(err.stderr.slice(-2000), input.token) } : undefined,
+          },
+        );
+      }
     }
     await authedGit(
       input.dir,

@@ -1,13 +1,24 @@
 import type { JobHandler, JobHelpers } from '../queue/worker.js';
+import { knownSecrets, redact } from '../sandbox/secrets.js';
 import { type Delivery, readDelivery, recordDeliveryAttempt } from '../store/api.js';
+import { type Resolver, safePost } from './safe-post.js';
 import { signPayload } from './signature.js';
+import { ALLOW_ENV, type AllowList, parseAllowList, urlForLog } from './target-policy.js';
+
+/** Characters of a receiver's answer kept with the attempt, after redaction. */
+export const RESPONSE_EXCERPT_CHARS = 256;
 
 export interface DeliverOptions {
-  /** Injected for tests; defaults to the global fetch. */
-  fetch?: typeof fetch;
-  /** Per-attempt timeout (default 10 s). */
+  /** Per-attempt timeout (default 10 s), DNS included. */
   timeoutMs?: number;
   userAgent?: string;
+  /**
+   * Targets allowed despite the policy (loopback, private…); default: parsed
+   * from SAMGITA_WEBHOOK_ALLOW when the first delivery runs.
+   */
+  allow?: AllowList;
+  /** Injected for tests; defaults to the system resolver (getaddrinfo). */
+  resolve?: Resolver;
 }
 
 /** The JSON body receivers get; the same bytes on every attempt. */
@@ -23,14 +34,31 @@ export function deliveryBody(r: Delivery): string {
   });
 }
 
+/** What is kept of a receiver's answer: secrets redacted (ours and the webhook's), then cut short. */
+export function responseExcerpt(body: string, webhookSecret: string): string {
+  const secrets = knownSecrets(process.env, [{ name: 'webhook secret', value: webhookSecret }]);
+  return redact(body, secrets).slice(0, RESPONSE_EXCERPT_CHARS);
+}
+
 /**
- * The `deliver_webhook` job: POSTs one delivery, signed, with a timeout, and
- * records the outcome. A non-2xx answer or a network error throws, so
- * graphile-worker retries with its exponential backoff until max attempts.
+ * The `deliver_webhook` job: POSTs one delivery, signed, with a timeout, to a
+ * target the policy allows (src/outgoing-webhooks/target-policy.ts, checked on
+ * every attempt), and records the outcome. A non-2xx answer or a network error
+ * throws, so graphile-worker retries with its exponential backoff until max
+ * attempts; a refused target fails the delivery at once, without a retry.
  */
 export function makeDeliverTask(options: DeliverOptions = {}): JobHandler {
-  const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  let allow = options.allow;
+  const allowList = (): AllowList => {
+    if (allow) return allow;
+    try {
+      allow = parseAllowList(process.env[ALLOW_ENV]);
+    } catch (err) {
+      throw new Error(`environment variable ${ALLOW_ENV}: ${(err as Error).message}`);
+    }
+    return allow;
+  };
   return async (payload: unknown, helpers: JobHelpers) => {
     const deliveryId = (payload as { deliveryId?: unknown } | null)?.deliveryId;
     if (typeof deliveryId !== 'string') {
@@ -42,32 +70,36 @@ export function makeDeliverTask(options: DeliverOptions = {}): JobHandler {
     if (!row?.active || row.status === 'succeeded') return;
     const body = deliveryBody(row);
     const started = performance.now();
+    const outcome = await safePost(row.url, {
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': options.userAgent ?? 'Samgita-Webhooks/1',
+        'x-samgita-event': row.kind,
+        'x-samgita-delivery': row.id,
+        'x-samgita-signature': signPayload(row.secret, body),
+      },
+      body,
+      allow: allowList(),
+      timeoutMs,
+      signal: helpers.abortSignal,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    });
+    const duration = Math.round(performance.now() - started);
     let status: number | null = null;
     let responseBody: string | null = null;
     let error: string | null = null;
-    try {
-      const res = await doFetch(row.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': options.userAgent ?? 'Samgita-Webhooks/1',
-          'x-samgita-event': row.kind,
-          'x-samgita-delivery': row.id,
-          'x-samgita-signature': signPayload(row.secret, body),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), helpers.abortSignal]),
-      });
-      status = res.status;
-      responseBody = (await res.text().catch(() => '')).slice(0, 2000);
-      if (status < 200 || status >= 300) error = `receiver answered HTTP ${status}`;
-    } catch (err) {
-      const e = err as Error;
-      error = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : e.message;
-    }
-    const duration = Math.round(performance.now() - started);
-    const final = error !== null && helpers.job.attempts >= helpers.job.max_attempts;
+    if (outcome.kind === 'answered') {
+      status = outcome.status;
+      responseBody = responseExcerpt(outcome.body, row.secret);
+      if (status < 200 || status >= 300) {
+        error =
+          status >= 300 && status < 400
+            ? `receiver answered HTTP ${status} (redirects are not followed)`
+            : `receiver answered HTTP ${status}`;
+      }
+    } else error = outcome.reason;
+    const refused = outcome.kind === 'refused';
+    const final = error !== null && (refused || helpers.job.attempts >= helpers.job.max_attempts);
     await helpers.withPgClient((db) =>
       recordDeliveryAttempt(db, deliveryId, {
         status: error === null ? 'succeeded' : final ? 'failed' : 'pending',
@@ -77,6 +109,12 @@ export function makeDeliverTask(options: DeliverOptions = {}): JobHandler {
         durationMs: duration,
       }),
     );
-    if (error !== null) throw new Error(`webhook delivery ${deliveryId} to ${row.url} failed: ${error}`);
+    const target = urlForLog(row.url);
+    if (refused) {
+      // Permanent for this delivery: retrying cannot change the policy's answer, so the job ends here.
+      helpers.logger.warn(`webhook delivery ${deliveryId} to ${target} ${error}`);
+      return;
+    }
+    if (error !== null) throw new Error(`webhook delivery ${deliveryId} to ${target} failed: ${error}`);
   };
 }

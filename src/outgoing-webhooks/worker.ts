@@ -15,13 +15,11 @@ export interface WebhookWorkerOptions extends DeliverOptions {
  * `samgita serve`. Stop it with `runner.stop()`.
  */
 export async function runWebhookWorker(opts: WebhookWorkerOptions): Promise<WorkerRunner> {
-  const deliver: DeliverOptions = {};
-  if (opts.fetch) deliver.fetch = opts.fetch;
-  if (opts.timeoutMs !== undefined) deliver.timeoutMs = opts.timeoutMs;
+  const { pool, concurrency, pollIntervalMs, ...deliver } = opts;
   const taskList: JobHandlers = { [DELIVER_WEBHOOK]: makeDeliverTask(deliver) };
-  return startWorkerPool(opts.pool, {
+  return startWorkerPool(pool, {
     taskList,
-    concurrency: opts.concurrency ?? 8,
-    pollInterval: opts.pollIntervalMs ?? 2000,
+    concurrency: concurrency ?? 8,
+    pollInterval: pollIntervalMs ?? 2000,
   });
 }

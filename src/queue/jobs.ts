@@ -24,6 +24,40 @@ export async function addIntegrationVerifyJob(db: Queryable, projectId: string):
   );
 }
 
+/** The job that re-plans a project from a PRD revision saved through the API or the page. */
+export const REPLAN_REVISION = 'replan_revision';
+/** The job that handles one GitHub webhook delivery the server has accepted. */
+export const GITHUB_DELIVERY = 'github_delivery';
+/** Jobs only `samgita serve` processes run (they hold a liveness lock; see queue/liveness.ts). */
+export const SERVER_JOBS: readonly string[] = [REPLAN_REVISION, GITHUB_DELIVERY];
+
+/**
+ * Queues the re-plan of a project from a revision, in the caller's transaction
+ * (the revision and its re-plan commit together or not at all). One job per
+ * project: a newer revision saved before the job ran replaces its payload.
+ */
+export async function addReplanJob(
+  db: Queryable,
+  projectId: string,
+  revisionId: string,
+  actor: { type: string; id?: string | null | undefined },
+): Promise<void> {
+  await db.query(
+    `select graphile_worker.add_job($1, json_build_object('projectId', $2::text, 'revisionId', $3::text, 'actor', $4::json),
+              job_key => 'replan:' || $2, max_attempts => 10)`,
+    [REPLAN_REVISION, projectId, revisionId, JSON.stringify(actor)],
+  );
+}
+
+/** Queues the handling of an accepted GitHub delivery; a second call for the same id keeps the one job. */
+export async function addDeliveryJob(db: Queryable, deliveryId: string): Promise<void> {
+  await db.query(
+    `select graphile_worker.add_job($1, json_build_object('deliveryId', $2::text), job_key => 'github:' || $2,
+              job_key_mode => 'preserve_run_at', max_attempts => 12)`,
+    [GITHUB_DELIVERY, deliveryId],
+  );
+}
+
 /** The cron job that snapshots active projects and repairs the queue. */
 export const TAKE_SNAPSHOTS = 'take_snapshots';
 /** graphile-worker crontab line: every 5 minutes, one runner (across all of them) takes the snapshots (FR-8.2). */
@@ -106,4 +140,14 @@ export async function addDeliveryJobs(db: Queryable, deliveryIds: readonly strin
 /** Wakes idle workers at once (new jobs are otherwise found at the next poll). */
 export async function notifyNewJobs(db: Queryable, count: number): Promise<void> {
   if (count > 0) await db.query(`select pg_notify('jobs:insert', json_build_object('count', $1::int)::text)`, [count]);
+}
+
+/** The worker pools holding jobs of these types right now (graphile-worker's locked_by). */
+export async function jobLockHolders(db: Queryable, taskIdentifiers: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ locked_by: string }>(
+    `select distinct locked_by from graphile_worker.jobs
+      where locked_by is not null and task_identifier = any($1::text[])`,
+    [[...taskIdentifiers]],
+  );
+  return rows.map((r) => r.locked_by);
 }

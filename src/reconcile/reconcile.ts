@@ -4,8 +4,8 @@ import type { SamgitaConfig } from '../config/samgita-yaml/index.js';
 import { type Action, actionsAfterPhase, reconcilePlan, summarizeActions } from '../planner/diff.js';
 import { enabledPhases, planProject } from '../planner/plan.js';
 import { mergeBreakdown } from '../planner/structured.js';
+import { planPrd } from '../planner/thread.js';
 import type { Plan, PlannedTask } from '../planner/types.js';
-import { parsePrd } from '../prd/parse.js';
 import type { ParsedPrd } from '../prd/types.js';
 import { withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent } from '../store/events.js';
@@ -51,9 +51,11 @@ export async function desiredPlan(
   parsed: ParsedPrd,
   config: SamgitaConfig,
   extraBreakdown?: readonly PlannedTask[],
+  /** The deterministic plan when the caller already has it (planned off the event loop). */
+  base?: Plan,
 ): Promise<Plan> {
   const catalog = resolveAgentTypes(config.agents);
-  let plan = planProject({ prd: parsed, config, catalog });
+  let plan = base ?? planProject({ prd: parsed, config, catalog });
   if (extraBreakdown && extraBreakdown.length > 0) return mergeBreakdown(plan, extraBreakdown);
   if (projectId) {
     const recorded = await latestBreakdown(db, projectId, parsed, catalog, plan.phases);
@@ -89,7 +91,7 @@ export async function reconcileProject(
     cause?: Record<string, unknown> | undefined;
   },
 ): Promise<ReconcileResult> {
-  const parsed = parsePrd(input.prd);
+  const { parsed, plan: base } = await planPrd(input.prd, input.config);
   const perpetualOn = enabledPhases(input.config.phases).includes('perpetual');
   const compute = async (db: pg.Pool | pg.PoolClient, plan: Plan, removed: string[], changed: string[]) => {
     const actions = reconcilePlan({
@@ -101,7 +103,7 @@ export async function reconcileProject(
     return input.after ? actionsAfterPhase(actions, PHASES, input.after) : actions;
   };
   if (input.dryRun || !input.revisionId) {
-    const plan = await desiredPlan(pool, input.projectId, parsed, input.config, input.breakdown);
+    const plan = await desiredPlan(pool, input.projectId, parsed, input.config, input.breakdown, base);
     const requirements = await requirementDiff(pool, input.projectId, parsed.requirements);
     const actions = await compute(pool, plan, requirements.removed, requirements.changed);
     return { plan, actions, applied: false, summary: summarizeActions(actions), requirements };
@@ -110,7 +112,7 @@ export async function reconcileProject(
   return withTransaction(pool, async (db) => {
     // Serialise reconciles of one project (a push and an API edit at once).
     await lockProject(db, input.projectId);
-    const plan = await desiredPlan(db, input.projectId, parsed, input.config, input.breakdown);
+    const plan = await desiredPlan(db, input.projectId, parsed, input.config, input.breakdown, base);
     const reqs = await upsertRequirements(db, input.projectId, revisionId, parsed.requirements);
     const actions = await compute(db, plan, reqs.removed, reqs.changed);
     const applied = await applyPlanChange(db, input.projectId, toPlanChange(actions), plan.tasks, input.actor);

@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type pg from 'pg';
-import type { ApiContext, PrdUpdatedEvent } from '../api/context.js';
+import type { ApiContext } from '../api/context.js';
 import { ApiError, toApiError } from '../api/errors.js';
 import { agentRoutes } from '../api/routes/agents.js';
 import { artifactRoutes } from '../api/routes/artifacts.js';
@@ -23,6 +23,13 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { metricsRoutes } from '../metrics/routes.js';
 import { NotifyHub } from '../store/events.js';
 import { webUi } from '../web-ui/plugin.js';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  makeValidatorCompiler,
+  parseJsonBody,
+  refuseBadText,
+} from './input-boundary.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 
 export const API_VERSION = '1.0.0';
@@ -31,8 +38,6 @@ export interface BuildServerOptions {
   pool: pg.Pool;
   env: EnvConfig;
   logger?: Logger;
-  /** Called after a PRD revision is committed through the API; the re-planning hook. */
-  onPrdUpdated?: (e: PrdUpdatedEvent) => void | Promise<void>;
   /** Commits PRD.md of a GitHub-driven project (the GitHub App's commitPrd); absent without the App. */
   commitPrd?: (projectId: string, content: string, author: string) => Promise<{ commitSha: string }>;
   /** Per-key token bucket; false turns it off. Default 200 req/s, bursts of 400. */
@@ -46,6 +51,8 @@ export interface BuildServerOptions {
   cloneTimeoutMs?: number;
   /** Serve /metrics without a key (default false: a read key is needed). */
   metricsPublic?: boolean;
+  /** Longest a client may take to send a whole request (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 /** The REST API, OpenAPI document and docs page, SSE streams and /metrics, on one fastify instance. */
@@ -54,10 +61,20 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   const app = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: true,
+    trustProxy: opts.env.trustProxy,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: true, strictTypes: false } },
+    // Slow clients (a byte every few seconds) must not hold connections: the whole request within
+    // requestTimeout, the headers within headersTimeout; idle keep-alive sockets close after 5 s.
+    requestTimeout: opts.requestTimeoutMs ?? 30_000,
+    keepAliveTimeout: 5_000,
+    http: { headersTimeout: Math.min(opts.requestTimeoutMs ?? 30_000, 10_000) },
+    frameworkErrors,
+    clientErrorHandler,
   }) as unknown as FastifyInstance; // pino's Logger vs fastify's FastifyBaseLogger generic
+  app.setValidatorCompiler(makeValidatorCompiler());
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  app.addHook('preValidation', refuseBadText);
   const hub = new NotifyHub(opts.pool, ['samgita_events', 'samgita_agent_logs'], log);
   const open = new Set<ServerResponse>();
   const ctx: ApiContext = {
@@ -69,13 +86,13 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     prdMaxBytes: opts.prdMaxBytes ?? 1024 * 1024,
     repoSearchRoots: opts.repoSearchRoots ?? [`${opts.env.samgitaHome}/repos`],
     cloneTimeoutMs: opts.cloneTimeoutMs ?? 120_000,
-    onPrdUpdated: opts.onPrdUpdated,
     commitPrd: opts.commitPrd,
   };
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = toApiError(err);
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    if (status >= 500 && status !== 503) req.log.error({ err }, 'request failed');
+    if (status === 503) reply.header('retry-after', '5');
     reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -131,7 +148,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   await uiRoutes(app, ctx);
   await uiPrdRoutes(app, ctx);
   await uiRepoRoutes(app, ctx);
-  await webUi(app, { pool: opts.pool });
+  await webUi(app, { pool: opts.pool, env: opts.env });
 
   app.addHook('onReady', async () => {
     await hub.start();

@@ -11,20 +11,64 @@ import { exec, maybeOne, rows, sql } from './connection.js';
 // Deliveries (X-GitHub-Delivery)
 // ---------------------------------------------------------------------------
 
-/** Claims a webhook delivery by its id. True the first time; a redelivery of the same id is a no-op. */
-export async function claimDelivery(db: Queryable, id: string, event: string, action: string | null): Promise<boolean> {
-  return (
-    (await exec(
-      db,
-      sql`insert into github_deliveries (delivery_id, event, action) values (${id}, ${event}, ${action})
-          on conflict (delivery_id) do nothing`,
-    )) > 0
+/** What accepting a delivery found: a new one, one still being worked on, or one already handled. */
+export type DeliveryState = 'new' | 'pending' | 'done';
+
+/**
+ * Records a verified webhook delivery with its payload. A delivery id seen
+ * before keeps its row: `done` means a redelivery is a duplicate, `pending`
+ * that its work has not finished (a crash, GitHub unreachable) and must go on.
+ */
+export async function acceptDelivery(
+  db: Queryable,
+  d: { id: string; event: string; action: string | null; payload: string },
+): Promise<DeliveryState> {
+  const inserted = await exec(
+    db,
+    sql`insert into github_deliveries (delivery_id, event, action, payload, status)
+        values (${d.id}, ${d.event}, ${d.action}, ${d.payload}, 'pending')
+        on conflict (delivery_id) do nothing`,
+  );
+  if (inserted > 0) return 'new';
+  const row = await maybeOne(
+    db,
+    z.object({ status: z.enum(['pending', 'done']) }),
+    sql`select status from github_deliveries where delivery_id = ${d.id}`,
+  );
+  return row?.status ?? 'new';
+}
+
+const DeliveryRow = z.object({
+  delivery_id: z.string(),
+  event: z.string(),
+  payload: z.string().nullable(),
+  status: z.enum(['pending', 'done']),
+  attempts: z.number(),
+});
+export type StoredDelivery = z.output<typeof DeliveryRow>;
+
+/** A pending delivery, its attempt counted; null when it is done or unknown. */
+export async function startDeliveryAttempt(db: Queryable, id: string): Promise<StoredDelivery | null> {
+  return maybeOne(
+    db,
+    DeliveryRow,
+    sql`update github_deliveries set attempts = attempts + 1
+        where delivery_id = ${id} and status = 'pending'
+        returning delivery_id, event, payload, status, attempts`,
   );
 }
 
-/** Gives a claim back when handling failed, so GitHub's redelivery is processed. */
-export async function releaseDelivery(db: Queryable, id: string): Promise<void> {
-  await exec(db, sql`delete from github_deliveries where delivery_id = ${id}`);
+/** The delivery's work is done: the payload is dropped (it was only kept to redo the work). */
+export async function finishDelivery(db: Queryable, id: string): Promise<void> {
+  await exec(
+    db,
+    sql`update github_deliveries set status = 'done', payload = null, last_error = null, finished_at = now()
+        where delivery_id = ${id}`,
+  );
+}
+
+export async function recordDeliveryError(db: Queryable, id: string, error: string): Promise<void> {
+  await exec(db, sql`update github_deliveries set last_error = ${error.slice(0, 2000)} where delivery_id = ${id}`);
 }
 
 // ---------------------------------------------------------------------------

@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.js';
-import { verifyApiKey } from '../auth/keys.js';
+import { hashKey, type KeyScope, verifyApiKey } from '../auth/keys.js';
+import { createSession, DEFAULT_SESSION_TTL_SECONDS, endSession } from '../auth/sessions.js';
+import { cookieSecureFromEnv, type EnvConfig } from '../config/env.js';
 import type { Queryable } from '../store/connection.js';
-import { SESSION_COOKIE } from './session-cookie.js';
+import { sessionCookie, sessionFromCookie } from './session-cookie.js';
 
 interface Asset {
   body: Buffer;
@@ -76,28 +78,32 @@ function sendAsset(req: FastifyRequest, reply: FastifyReply, a: Asset, cacheCont
   return reply.send(a.body);
 }
 
-function sessionCookie(value: string, maxAge: number, secure: boolean): string {
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
-}
-
 export interface WebUiOptions {
   pool: Queryable;
   /** Defaults to this package's web/dist. */
   distDir?: string;
-  /** Session cookie lifetime (default 7 days). */
-  sessionMaxAgeSeconds?: number;
+  /** How long a session lasts from sign-in (absolute; default 12 h). */
+  sessionTtlSeconds?: number;
+  /** The session cookie's Secure attribute; default env.cookieSecure. */
+  cookieSecure?: boolean;
+  /** The process configuration (cookieSecure); default: read from process.env. */
+  env?: EnvConfig;
 }
 
 /**
  * The status page: web/dist served with long-lived caching for hashed assets,
- * an SPA fallback under /ui/, and a session made from an API key (an httpOnly,
- * SameSite=Strict cookie that the API auth hook accepts like the key itself).
+ * an SPA fallback under /ui/, and sign-in: an API key is exchanged for a
+ * server-side session (src/auth/sessions.ts) whose id alone goes into an
+ * httpOnly, SameSite=Strict cookie; the API auth hook accepts it on the
+ * page's routes (session-cookie.ts).
  */
 export async function webUi(app: FastifyInstance, opts: WebUiOptions): Promise<void> {
   const dist = opts.distDir ?? findWebDist();
   const assets = dist ? await loadAssets(dist) : new Map<string, Asset>();
   const index = assets.get('index.html');
-  const maxAge = opts.sessionMaxAgeSeconds ?? 7 * 24 * 3600;
+  const ttl = opts.sessionTtlSeconds ?? DEFAULT_SESSION_TTL_SECONDS;
+  // From configuration only: a client's X-Forwarded-Proto must not decide it.
+  const secure = opts.cookieSecure ?? opts.env?.cookieSecure ?? cookieSecureFromEnv(process.env);
   const publicRoute = { config: { auth: 'public' as const }, schema: { hide: true } };
 
   const page = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -122,7 +128,7 @@ export async function webUi(app: FastifyInstance, opts: WebUiOptions): Promise<v
     return sendAsset(req, reply, a, a.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
   });
 
-  app.post<{ Body: { key?: unknown } }>(
+  app.post<{ Body: { key: string; scope?: KeyScope } }>(
     '/api/session',
     {
       config: { auth: 'public' },
@@ -130,15 +136,38 @@ export async function webUi(app: FastifyInstance, opts: WebUiOptions): Promise<v
         hide: true,
         body: {
           type: 'object',
-          properties: { key: { type: 'string', minLength: 1, maxLength: 200 } },
+          properties: {
+            key: { type: 'string', minLength: 1, maxLength: 200 },
+            // A view-only session from a write key; never more than the key's scope.
+            scope: { type: 'string', enum: ['read', 'write'] },
+          },
           required: ['key'],
         },
       },
     },
     async (req, reply) => {
+      reply.header('cache-control', 'no-store');
+      // Only the page signs in (login CSRF: a cross-site form cannot add this header).
+      if (req.headers['x-samgita-ui'] !== '1') {
+        throw new ApiError(403, 'FORBIDDEN', 'sign in from the status page: the x-samgita-ui: 1 header is missing');
+      }
       const key = String(req.body.key).trim();
+      const hash = hashKey(key);
+      const failures = req.authFailures;
+      const wait = failures?.retryAfter(req.ip, hash) ?? 0;
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new ApiError(
+          429,
+          'RATE_LIMITED',
+          `too many failed sign-in attempts from this address; retry in ${wait}s`,
+          'key',
+        );
+      }
       const result = await verifyApiKey(opts.pool, key);
       if (!result.ok) {
+        if (result.reason === 'revoked') failures?.refused(hash);
+        else failures?.failed(req.ip, hash);
         throw new ApiError(
           401,
           'UNAUTHORIZED',
@@ -151,19 +180,34 @@ export async function webUi(app: FastifyInstance, opts: WebUiOptions): Promise<v
           'create one with `samgita keys create --name me --scope write`',
         );
       }
-      reply.header('set-cookie', sessionCookie(key, maxAge, req.protocol === 'https'));
-      reply.header('cache-control', 'no-store');
-      return { name: result.key.name, scope: result.key.scope };
+      failures?.succeeded(hash);
+      if (req.body.scope === 'write' && result.key.scope !== 'write') {
+        throw new ApiError(403, 'FORBIDDEN', `key ${result.key.name} has scope read`, 'scope');
+      }
+      const session = await createSession(opts.pool, result.key, {
+        ...(req.body.scope ? { scope: req.body.scope } : {}),
+        ttlSeconds: ttl,
+      });
+      reply.header('set-cookie', sessionCookie(session.token, ttl, secure));
+      return { name: result.key.name, scope: session.scope, expires_at: session.expiresAt.toISOString() };
     },
   );
 
   app.get('/api/session', { config: { auth: 'read' }, schema: { hide: true } }, async (req, reply) => {
     reply.header('cache-control', 'no-store');
-    return { name: req.apiKey?.name ?? null, scope: req.apiKey?.scope ?? null };
+    return {
+      name: req.apiKey?.name ?? null,
+      scope: req.apiKey?.scope ?? null,
+      expires_at: req.apiSession?.expiresAt.toISOString() ?? null,
+    };
   });
 
+  // Sign-out: ends the session server-side (whatever state it is in) and clears the cookie.
   app.delete('/api/session', { config: { auth: 'public' }, schema: { hide: true } }, async (req, reply) => {
-    reply.header('set-cookie', sessionCookie('', 0, req.protocol === 'https'));
+    const token = sessionFromCookie(req.headers.cookie);
+    if (token) await endSession(opts.pool, token);
+    reply.header('set-cookie', sessionCookie('', 0, secure));
+    reply.header('cache-control', 'no-store');
     return reply.code(204).send();
   });
 }

@@ -95,3 +95,46 @@ test('rate limiting answers 429 with retry-after', async () => {
     await h2.close();
   }
 });
+
+test('failed authentication is limited per address: 10 a minute, then 429 (keys that worked keep working)', async () => {
+  const k = await createApiKey(h.db.pool, { name: 'limited', scope: 'read' });
+  const from = (remoteAddress: string, headers: Record<string, string>) =>
+    h.app.inject({ method: 'GET', url: '/api/projects', headers, remoteAddress });
+  // k authenticates once (from anywhere): the server now knows it as good.
+  expect((await from('192.0.2.1', { authorization: `Bearer ${k.key}` })).statusCode).toBe(200);
+
+  const ip = '198.51.100.20';
+  const wrong = `${k.key.slice(0, -4)}0000`;
+  // Requests without a credential are not guesses: they do not count.
+  for (let i = 0; i < 12; i++) expect((await from(ip, {})).statusCode).toBe(401);
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    statuses.push((await from(ip, { authorization: i % 2 ? 'Bearer nope' : `Bearer ${wrong}` })).statusCode);
+  }
+  expect(statuses).toEqual(Array(10).fill(401));
+  const limited = await from(ip, { authorization: `Bearer ${wrong}` });
+  expect(limited.statusCode).toBe(429);
+  expect(limited.json().error.code).toBe('RATE_LIMITED');
+  const wait = Number(limited.headers['retry-after']);
+  expect(wait).toBeGreaterThan(0);
+  expect(wait).toBeLessThanOrEqual(60);
+  // x-api-key is the same credential path.
+  expect((await from(ip, { 'x-api-key': wrong })).statusCode).toBe(429);
+  // A key that has authenticated still works from the limited address...
+  expect((await from(ip, { 'x-api-key': k.key })).statusCode).toBe(200);
+  // ...a valid key the server has not yet seen work waits like a guess...
+  const unseen = await createApiKey(h.db.pool, { name: 'unseen', scope: 'read' });
+  expect((await from(ip, { authorization: `Bearer ${unseen.key}` })).statusCode).toBe(429);
+  // ...and other addresses are not affected.
+  expect((await from('198.51.100.21', { authorization: `Bearer ${unseen.key}` })).statusCode).toBe(200);
+  expect((await from('198.51.100.21', { authorization: `Bearer ${wrong}` })).statusCode).toBe(401);
+
+  // A revoked key is a former key, not a guess: refused, never limited.
+  const gone = await createApiKey(h.db.pool, { name: 'gone', scope: 'read' });
+  await revokeApiKey(h.db.pool, gone.id);
+  const revoked: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    revoked.push((await from('198.51.100.22', { authorization: `Bearer ${gone.key}` })).statusCode);
+  }
+  expect(revoked).toEqual(Array(12).fill(401));
+});

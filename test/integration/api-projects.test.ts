@@ -2,12 +2,19 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { PrdUpdatedEvent } from '../../src/api/context.js';
 import { transitionProject } from '../../src/projects/transition.js';
 import { type Harness, seedProject, seedTask, startHarness } from './api-harness.js';
 
 let h: Harness;
-const prdHooks: PrdUpdatedEvent[] = [];
+/** The queued re-plan of a project: written in the same transaction as its PRD revision. */
+async function replanJob(projectId: string): Promise<{ revisionId: string; actor: { type: string } } | null> {
+  const { rows } = await h.db.pool.query(
+    `select j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+      where t.identifier = 'replan_revision' and j.key = 'replan:' || $1`,
+    [projectId],
+  );
+  return rows[0]?.payload ?? null;
+}
 
 function git(cwd: string, ...args: string[]) {
   return execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd, stdio: 'pipe' }).toString();
@@ -24,7 +31,7 @@ function makeOrigin(name: string): string {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ prdMaxBytes: 2000, onPrdUpdated: (e) => void prdHooks.push(e) });
+  h = await startHarness({ prdMaxBytes: 2000 });
 });
 afterAll(async () => {
   await h?.close();
@@ -47,7 +54,7 @@ describe('POST /api/projects', () => {
     });
     expect(res.body.prd_content).toContain('FR-1');
     expect(res.body.current_revision_id).toBeTruthy();
-    expect(prdHooks.at(-1)).toMatchObject({ projectId: res.body.id, source: 'api' });
+    expect(await replanJob(res.body.id)).toMatchObject({ revisionId: res.body.current_revision_id });
     const ev = await h.db.pool.query(
       'select kind, actor_type, actor_id from events where project_id = $1 order by id',
       [res.body.id],
@@ -223,12 +230,13 @@ describe('lifecycle', () => {
 describe('PRD', () => {
   test('JSON, multipart upload, unchanged, too large, archived', async () => {
     const id = await seedProject(h, 'prd');
-    const before = prdHooks.length;
     const a = await h.req('PUT', `/api/projects/${id}/prd`, { content: '# PRD v1' });
     expect(a.status).toBe(200);
     expect(a.body).toMatchObject({ project_id: id, source: 'api', created: true });
     const same = await h.req('PUT', `/api/projects/${id}/prd`, { content: '# PRD v1' });
     expect(same.body).toMatchObject({ id: a.body.id, created: false });
+    // An unchanged PRD still queues its re-plan: a re-save must be able to repair a lost one.
+    expect(await replanJob(id)).toMatchObject({ revisionId: a.body.id, actor: { type: 'api_key' } });
 
     const boundary = '----samgita';
     const multipart = (text: string) =>
@@ -240,7 +248,7 @@ describe('PRD', () => {
     expect(up.body).toMatchObject({ source: 'upload', created: true });
     const p = await h.req('GET', `/api/projects/${id}`);
     expect(p.body).toMatchObject({ prd_content: '# PRD v2 uploaded', current_revision_id: up.body.id });
-    expect(prdHooks.length).toBe(before + 2);
+    expect(await replanJob(id)).toMatchObject({ revisionId: up.body.id });
 
     const big = 'x'.repeat(5000);
     const tooBigUpload = await h.req('PUT', `/api/projects/${id}/prd`, multipart(big), {

@@ -1,11 +1,14 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { validate } from '@readme/openapi-parser';
 import type { Runner } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadEnvConfig } from '../../src/config/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { WebhookDispatcher } from '../../src/outgoing-webhooks/dispatch.js';
 import { verifySignature } from '../../src/outgoing-webhooks/signature.js';
+import { parseAllowList } from '../../src/outgoing-webhooks/target-policy.js';
 import { runWebhookWorker } from '../../src/outgoing-webhooks/worker.js';
 import { type Harness, seedProject, startHarness } from './api-harness.js';
 
@@ -13,7 +16,11 @@ let h: Harness;
 let base: string;
 
 beforeAll(async () => {
-  h = await startHarness({ heartbeatMs: 200 });
+  // The receivers below listen on 127.0.0.1, which webhooks may reach only when allowed.
+  h = await startHarness({
+    heartbeatMs: 200,
+    env: loadEnvConfig({ SAMGITA_HOME: os.tmpdir(), LOG_LEVEL: 'silent', SAMGITA_WEBHOOK_ALLOW: '127.0.0.1/32' }),
+  });
   base = await h.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
@@ -161,7 +168,13 @@ describe('webhooks', () => {
   beforeAll(async () => {
     dispatcher = new WebhookDispatcher(h.db.pool, createLogger({ level: 'silent' }), { sweepIntervalMs: 500 });
     await dispatcher.start();
-    worker = await runWebhookWorker({ pool: h.db.pool, concurrency: 4, pollIntervalMs: 200, timeoutMs: 3000 });
+    worker = await runWebhookWorker({
+      pool: h.db.pool,
+      concurrency: 4,
+      pollIntervalMs: 200,
+      timeoutMs: 3000,
+      allow: parseAllowList('127.0.0.1/32'),
+    });
   });
   afterAll(async () => {
     await dispatcher?.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { decodeCursor, encodeCursor, paginate } from '../../src/api/cursor.js';
+import { CURSORS, decodeCursor, encodeCursor, paginate } from '../../src/api/cursor.js';
 import { toApiError } from '../../src/api/errors.js';
 import { normalizeGitUrl } from '../../src/api/repo-locate.js';
 import { parseKey } from '../../src/auth/keys.js';
@@ -57,12 +57,24 @@ describe('webhook signatures', () => {
 
 describe('helpers', () => {
   test('cursor round trip and rejection', () => {
-    expect(decodeCursor(encodeCursor([3, 'x']), 2)).toEqual([3, 'x']);
-    expect(decodeCursor(undefined, 2)).toBeNull();
-    expect(() => decodeCursor('garbage', 2)).toThrow(/cursor/);
+    const id = '8a1c3f0e-1b2c-4d5e-8f90-0123456789ab';
+    expect(decodeCursor(encodeCursor([3, id]), CURSORS.priorityAndId)).toEqual([3, id]);
+    expect(decodeCursor(undefined, CURSORS.priorityAndId)).toBeNull();
+    expect(() => decodeCursor('garbage', CURSORS.priorityAndId)).toThrow(/cursor/);
     const p = paginate([1, 2, 3], 2, (n) => [n]);
     expect(p.data).toEqual([1, 2]);
-    expect(decodeCursor(p.next_cursor ?? '', 1)).toEqual([2]);
+    expect(decodeCursor(p.next_cursor ?? '', CURSORS.serialId)).toEqual([2]);
+    const ts = '2026-12-01 04:05:06.123456+00';
+    expect(decodeCursor(encodeCursor([ts, id]), CURSORS.timeAndId)).toEqual([ts, id]);
+  });
+  test.each([
+    ['strings where a timestamp and uuid belong', ['x', 'y'], CURSORS.timeAndId],
+    ['a number past int4', [1e20, '8a1c3f0e-1b2c-4d5e-8f90-0123456789ab'], CURSORS.priorityAndId],
+    ['a bigint past exact doubles', [1e20], CURSORS.serialId],
+    ['an impossible date', ['2026-13-45 99:99:99+00', '8a1c3f0e-1b2c-4d5e-8f90-0123456789ab'], CURSORS.timeAndId],
+    ['a wrong arity', [1, 2], CURSORS.serialId],
+  ])('a crafted cursor (%s) is a 400 before SQL', (_what, value, shape) => {
+    expect(() => decodeCursor(encodeCursor(value), shape)).toThrow(/cursor is not one this server issued/);
   });
   test('git URL normalisation', () => {
     expect(normalizeGitUrl('git@github.com:Org/repo.git')).toBe('github.com/Org/repo');

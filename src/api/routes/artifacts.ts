@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { projectExists } from '../../store/read/projects.js';
 import { listArtifacts, readArtifact } from '../../store/read/tasks.js';
 import type { ApiContext } from '../context.js';
-import { decodeCursor, paginate } from '../cursor.js';
+import { CURSORS, decodeCursor, paginate } from '../cursor.js';
 import { notFound } from '../errors.js';
 import { routeSchema } from '../route-schema.js';
 import { Artifact, ArtifactDetail, ArtifactListQuery, IdParams, page } from '../schema.js';
@@ -25,7 +25,7 @@ export async function artifactRoutes(app: FastifyInstance, ctx: ApiContext): Pro
     },
     async (req) => {
       const { limit, cursor, type, task_id } = req.query;
-      const after = decodeCursor(cursor, 2);
+      const after = decodeCursor(cursor, CURSORS.timeAndId);
       const rows = await listArtifacts(ctx.pool, req.params.id, { limit, type, taskId: task_id, after });
       // An empty first page of an unknown project is a 404, not an empty list.
       if (rows.length === 0 && !after && !(await projectExists(ctx.pool, req.params.id))) {

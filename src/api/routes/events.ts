@@ -4,8 +4,7 @@ import { EventFeed, kindMatches } from '../../server/event-feed.js';
 import { openSse } from '../../server/sse.js';
 import { type EventRow, eventsAfter, listEvents } from '../../store/read/tasks.js';
 import type { ApiContext } from '../context.js';
-import { decodeCursor, paginate } from '../cursor.js';
-import { badInput } from '../errors.js';
+import { CURSORS, decodeCursor, paginate } from '../cursor.js';
 import { routeSchema } from '../route-schema.js';
 import { Event, EventListQuery, EventStreamQuery, page } from '../schema.js';
 
@@ -28,15 +27,14 @@ export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     },
     async (req) => {
       const { limit, cursor, project_id, kind, actor_id, order } = req.query;
-      const after = decodeCursor(cursor, 1);
-      if (after && typeof after[0] !== 'number') throw badInput('cursor', 'cursor is not one this server issued');
+      const after = decodeCursor(cursor, CURSORS.serialId);
       const rows = await listEvents(ctx.pool, {
         projectId: project_id,
         kind,
         actorId: actor_id,
         order,
         limit,
-        afterId: after ? (after[0] as number) : null,
+        afterId: after ? after[0] : null,
       });
       return paginate(rows, limit, (r) => [r.id]);
     },

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { DELETABLE, type UserAction } from '../../domain/project-lifecycle.js';
 import { transitionProject } from '../../projects/transition.js';
-import { removeTaskJobs } from '../../queue/jobs.js';
+import { addReplanJob, removeTaskJobs } from '../../queue/jobs.js';
 import { withTransaction } from '../../store/connection.js';
 import type { Actor } from '../../store/events.js';
 import { deleteProject, insertProject, lockProjectForEdit, updateProjectSettings } from '../../store/projects.js';
@@ -17,11 +17,20 @@ import {
 import { openTaskIds } from '../../store/read/tasks.js';
 import { savePrd } from '../../store/revisions.js';
 import { type ApiContext, actorOf } from '../context.js';
-import { decodeCursor, paginate } from '../cursor.js';
+import { CURSORS, decodeCursor, paginate } from '../cursor.js';
 import { ApiError, badInput, conflict, notFound } from '../errors.js';
 import { commitGitHubPrd } from '../github-prd.js';
-import { notifyPrdUpdated, saveApiPrd } from '../prd.js';
-import { assertCloneOf, cloneRepo, findLocalClone, normalizeGitUrl, repoDirName } from '../repo-locate.js';
+import { saveApiPrd } from '../prd.js';
+import {
+  assertCloneOf,
+  type CheckedGitUrl,
+  checkGitUrl,
+  cloneRepo,
+  findLocalClone,
+  projectRootsOf,
+  redactUrl,
+  repoDirName,
+} from '../repo-locate.js';
 import { routeSchema } from '../route-schema.js';
 import {
   IdParams,
@@ -51,7 +60,9 @@ async function locateRepo(
   ctx: ApiContext,
   input: { name: string; git_url: string; working_path?: string | undefined; clone: boolean },
 ): Promise<string | null> {
-  if (input.working_path) return assertCloneOf(input.working_path, input.git_url, 'working_path');
+  if (input.working_path) {
+    return assertCloneOf(input.working_path, input.git_url, 'working_path', projectRootsOf(ctx));
+  }
   const found = await findLocalClone(input.git_url, ctx.repoSearchRoots);
   if (found) return found;
   if (!input.clone) return null;
@@ -59,24 +70,22 @@ async function locateRepo(
   return cloneRepo(input.git_url, dest, ctx.cloneTimeoutMs);
 }
 
-async function assertGitUrlFree(ctx: ApiContext, gitUrl: string): Promise<void> {
-  const existing = await projectIdByGitUrl(ctx.pool, gitUrl);
+/** 409 when the repository is already a project under any spelling of its URL (`/x`, `/x/`, `file:///x`). */
+async function assertGitUrlFree(ctx: ApiContext, git: CheckedGitUrl): Promise<void> {
+  const existing = await projectIdByGitUrl(ctx.pool, [git.url, ...git.spellings]);
   if (existing) {
-    throw new ApiError(409, 'CONFLICT', `a project for ${gitUrl} already exists: ${existing}`, 'git_url');
+    throw new ApiError(409, 'CONFLICT', `a project for ${redactUrl(git.url)} already exists: ${existing}`, 'git_url');
   }
 }
 
-function assertGitUrl(url: string): void {
-  const ok = /^(https?|ssh|git|file):\/\//i.test(url) || /^[^@/\s]+@[^:/\s]+:.+/.test(url) || path.isAbsolute(url);
-  if (!ok) {
-    throw badInput('git_url', 'git_url must be an https://, ssh://, git://, file:// or git@host:org/repo URL');
-  }
-  normalizeGitUrl(url);
+/** git_url validated (no `ext::`, no options, local repositories only where allowed) and in its stored form. */
+function checkedGitUrl(ctx: ApiContext, url: string): CheckedGitUrl {
+  return checkGitUrl(url, { roots: projectRootsOf(ctx), allowLocal: ctx.env.allowLocalGit });
 }
 
 function uniqueViolation(err: unknown, gitUrl: string): never {
   if ((err as { code?: string }).code === '23505') {
-    throw new ApiError(409, 'CONFLICT', `a project for ${gitUrl} already exists`, 'git_url');
+    throw new ApiError(409, 'CONFLICT', `a project for ${redactUrl(gitUrl)} already exists`, 'git_url');
   }
   throw err;
 }
@@ -97,17 +106,16 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
     async (req, reply) => {
       const b = req.body;
-      assertGitUrl(b.git_url);
-      await assertGitUrlFree(ctx, b.git_url);
-      const workingPath = await locateRepo(ctx, b);
+      const git = checkedGitUrl(ctx, b.git_url);
+      await assertGitUrlFree(ctx, git);
+      const workingPath = await locateRepo(ctx, { ...b, git_url: git.url });
       const actor = actorOf(req);
       const created = await createApiProject(
         ctx,
-        { name: b.name, gitUrl: b.git_url, workingPath, config: b.config ?? {}, prd: b.prd ?? null },
+        { name: b.name, gitUrl: git.url, workingPath, config: b.config ?? {}, prd: b.prd ?? null },
         actor,
         { working_path: workingPath },
       );
-      if (created.rev) notifyPrdUpdated(ctx, created.id, created.rev.id, 'api', actor);
       return reply.code(201).send(await projectDetail(ctx, created.id));
     },
   );
@@ -124,7 +132,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
     async (req) => {
       const { limit, cursor, status } = req.query;
-      const rows = await listProjects(ctx.pool, { limit, status, after: decodeCursor(cursor, 2) });
+      const rows = await listProjects(ctx.pool, { limit, status, after: decodeCursor(cursor, CURSORS.timeAndId) });
       return paginate(rows, limit, (r) => [r._ts, r.id]);
     },
   );
@@ -167,7 +175,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         if (p.status === 'archived') throw conflict(`project ${id} is archived and read-only`);
         const workingPath =
           typeof b.working_path === 'string'
-            ? await assertCloneOf(b.working_path, p.git_url, 'working_path')
+            ? await assertCloneOf(b.working_path, p.git_url, 'working_path', projectRootsOf(ctx))
             : b.working_path;
         await updateProjectSettings(db, id, { name: b.name, config: b.config, workingPath }, actor, changed);
       });
@@ -305,17 +313,16 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       const b = req.body;
       const from = await readCloneSource(ctx.pool, req.params.id);
       if (!from) throw notFound('project', req.params.id);
-      assertGitUrl(b.git_url);
-      await assertGitUrlFree(ctx, b.git_url);
-      const workingPath = await locateRepo(ctx, b);
+      const git = checkedGitUrl(ctx, b.git_url);
+      await assertGitUrlFree(ctx, git);
+      const workingPath = await locateRepo(ctx, { ...b, git_url: git.url });
       const actor = actorOf(req);
       const created = await createApiProject(
         ctx,
-        { name: b.name, gitUrl: b.git_url, workingPath, config: from.config, prd: from.prd_content },
+        { name: b.name, gitUrl: git.url, workingPath, config: from.config, prd: from.prd_content },
         actor,
         { cloned_from: req.params.id },
       );
-      if (created.rev) notifyPrdUpdated(ctx, created.id, created.rev.id, 'api', actor);
       return reply.code(201).send(await projectDetail(ctx, created.id));
     },
   );
@@ -331,6 +338,7 @@ async function createApiProject(
   return withTransaction(ctx.pool, async (db) => {
     const id = await insertProject(db, p, actor, eventData).catch((err) => uniqueViolation(err, p.gitUrl));
     const rev = p.prd ? await savePrd(db, id, p.prd, 'api', actor) : null;
+    if (rev) await addReplanJob(db, id, rev.id, actor);
     return { id, rev };
   });
 }

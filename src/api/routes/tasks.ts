@@ -4,7 +4,7 @@ import { retryTask } from '../../projects/retry-task.js';
 import { projectExists } from '../../store/read/projects.js';
 import { listTasks, readTaskDetail, taskInProject } from '../../store/read/tasks.js';
 import { type ApiContext, actorOf } from '../context.js';
-import { decodeCursor, paginate } from '../cursor.js';
+import { CURSORS, decodeCursor, paginate } from '../cursor.js';
 import { notFound } from '../errors.js';
 import { routeSchema } from '../route-schema.js';
 import { IdParams, page, Task, TaskDetail, TaskListQuery, TaskParams } from '../schema.js';
@@ -33,7 +33,7 @@ export async function taskRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     async (req) => {
       const { id } = req.params;
       const { limit, cursor, status, phase, agent_type } = req.query;
-      const after = decodeCursor(cursor, 2);
+      const after = decodeCursor(cursor, CURSORS.priorityAndId);
       const rows = await listTasks(ctx.pool, id, { limit, status, phase, agentType: agent_type, after });
       // An empty first page of an unknown project is a 404, not an empty list.
       if (rows.length === 0 && !after && !(await projectExists(ctx.pool, id))) throw notFound('project', id);

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isWebhookEvent, WEBHOOK_EVENTS } from '../../outgoing-webhooks/events.js';
+import { checkWebhookUrl, urlProblemMessage } from '../../outgoing-webhooks/target-policy.js';
 import { createWebhook, deleteWebhook, listDeliveries, listWebhooks, webhookExists } from '../../store/api.js';
 import { withTransaction } from '../../store/connection.js';
 import { type ApiContext, actorOf } from '../context.js';
-import { decodeCursor, paginate } from '../cursor.js';
+import { CURSORS, decodeCursor, paginate } from '../cursor.js';
 import { badInput, notFound } from '../errors.js';
 import { routeSchema } from '../route-schema.js';
 import {
@@ -34,14 +35,10 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
     async (req, reply) => {
       const b = req.body;
-      let url: URL;
-      try {
-        url = new URL(b.url);
-      } catch {
-        throw badInput('url', 'url is not a valid URL');
-      }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        throw badInput('url', 'url must be http:// or https://');
+      // http(s), no credentials, no literal internal address; host names are checked at each delivery.
+      const checked = checkWebhookUrl(b.url, ctx.env.webhookAllow);
+      if (!checked.ok) throw badInput('url', urlProblemMessage(checked));
+      const url = checked.url;
       const bad = b.events.findIndex((e) => !isWebhookEvent(e));
       if (bad >= 0) {
         throw badInput(
@@ -80,6 +77,8 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       schema: routeSchema({
         tags,
         summary: 'Delivery history of a webhook, newest first',
+        description:
+          'response_body (the first 256 characters of the answer, secrets redacted) is shown to write keys only; read keys get null.',
         params: IdParams,
         query: DeliveryListQuery,
         response: { 200: page(WebhookDelivery) },
@@ -89,9 +88,11 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     async (req) => {
       const { limit, cursor, status } = req.query;
       if (!(await webhookExists(ctx.pool, req.params.id))) throw notFound('webhook', req.params.id);
-      const after = decodeCursor(cursor, 2);
+      const after = decodeCursor(cursor, CURSORS.timeAndId);
       const rows = await listDeliveries(ctx.pool, req.params.id, { limit, status, after });
-      return paginate(rows, limit, (r) => [r._ts, r.id]);
+      // A receiver's answer may be internal data: only write keys see it.
+      const shown = req.apiKey?.scope === 'write' ? rows : rows.map((r) => ({ ...r, response_body: null }));
+      return paginate(shown, limit, (r) => [r._ts, r.id]);
     },
   );
 

@@ -3,9 +3,9 @@ import { loadEnvConfig } from '../../config/env.js';
 import { type GitHubApp, loadGitHubConfig, mountGitHubApp } from '../../github/index.js';
 import { configureLogging } from '../../log/setup.js';
 import { WebhookDispatcher } from '../../outgoing-webhooks/dispatch.js';
-import { runWebhookWorker } from '../../outgoing-webhooks/worker.js';
-import { replanRevision } from '../../reconcile/replan-revision.js';
+import { closePlanner } from '../../planner/thread.js';
 import { buildServer } from '../../server/build.js';
+import { type ServerWork, startServerWork } from '../../server/work.js';
 import { openDatabase } from '../../store/connection.js';
 
 function intFromEnv(name: string, fallback: number): number {
@@ -56,10 +56,6 @@ The API refuses every request but /health until a key exists:
         pool: db.pool,
         env,
         logger: log,
-        // A PRD set through the API or the page re-plans the project (FR-1.5, FR-6.7).
-        onPrdUpdated: async (e) => {
-          await replanRevision(db.pool, e.projectId, e.revisionId, e.actor);
-        },
         ...(githubConfig
           ? {
               commitPrd: (projectId: string, content: string, author: string) => {
@@ -73,12 +69,24 @@ The API refuses every request but /health until a key exists:
       });
       // The GitHub App's webhook endpoint on the same port, when APP_ID is configured (docs/github-app.md).
       if (githubConfig) {
-        github = await mountGitHubApp(app, { pool: db.pool, config: githubConfig, samgitaHome: env.samgitaHome, log });
+        github = await mountGitHubApp(app, {
+          pool: db.pool,
+          config: githubConfig,
+          samgitaHome: env.samgitaHome,
+          log,
+          onRedelivery: () => void work?.recover().catch(() => {}),
+        });
       }
       const dispatcher = opts.webhooks ? new WebhookDispatcher(db.pool, log) : null;
-      const worker = opts.webhooks
-        ? await runWebhookWorker({ pool: db.pool, concurrency: intFromEnv('SAMGITA_WEBHOOK_CONCURRENCY', 8) })
-        : null;
+      // Re-plans of saved PRDs, GitHub deliveries and outgoing webhooks: accepted by the API, worked here.
+      let work: ServerWork | null = null;
+      work = await startServerWork({
+        pool: db.pool,
+        log,
+        webhooks: opts.webhooks,
+        github,
+        concurrency: intFromEnv('SAMGITA_WEBHOOK_CONCURRENCY', 8),
+      });
       await dispatcher?.start();
       const port = opts.port !== undefined ? Number(opts.port) : env.port;
       const address = await app.listen({ port, host: opts.host ?? env.host });
@@ -94,7 +102,8 @@ The API refuses every request but /health until a key exists:
         force.unref();
         await app.close().catch((err) => log.error({ err }, 'server close failed'));
         await dispatcher?.stop().catch(() => {});
-        await worker?.stop().catch(() => {});
+        await work?.stop().catch(() => {});
+        await closePlanner().catch(() => {});
         await db.close();
         process.exit(signal === 'SIGINT' ? 130 : 0);
       };

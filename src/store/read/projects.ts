@@ -149,9 +149,13 @@ export async function projectExists(db: Queryable, id: string): Promise<boolean>
   return (await maybeOne(db, z.object({}), sql`select 1 from projects where id = ${id}`)) !== null;
 }
 
-/** The project registered for a git URL, if any. */
-export async function projectIdByGitUrl(db: Queryable, gitUrl: string): Promise<string | null> {
-  const row = await maybeOne(db, z.object({ id: z.string() }), sql`select id from projects where git_url = ${gitUrl}`);
+/** The project registered under any of these spellings of one git URL, if any. */
+export async function projectIdByGitUrl(db: Queryable, spellings: readonly string[]): Promise<string | null> {
+  const row = await maybeOne(
+    db,
+    z.object({ id: z.string() }),
+    sql`select id from projects where git_url = any(${[...spellings]}::text[]) limit 1`,
+  );
   return row?.id ?? null;
 }
 

@@ -14,6 +14,7 @@ import type { GitHubApp } from '../../../src/github/app.js';
 import type { GitHubConfig } from '../../../src/github/config.js';
 import { mountGitHubApp } from '../../../src/github/mount.js';
 import { createLogger } from '../../../src/log/logger.js';
+import { startServerWork } from '../../../src/server/work.js';
 import { type FakeGitHub, type FakeRepo, startFakeGitHub } from './api-server.js';
 import { type GitServer, startGitServer } from './git-server.js';
 import { type DeliveryResult, deliver, examplePayload, forRepo } from './webhooks.js';
@@ -109,6 +110,14 @@ export async function startGitHubHarness(
     listen: opts.listen ?? true,
     retryEveryMs: opts.retryEveryMs ?? 60_000,
   });
+  // The server's worker carries out accepted deliveries, as in `samgita serve`.
+  const serverWork = await startServerWork({
+    pool,
+    log: createLogger({ level: 'silent' }),
+    webhooks: false,
+    github,
+    pollIntervalMs: 200,
+  });
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
   const webhookUrl = `${address}${config.webhookPath}`;
   const cloneUrl = `${git.url}/acme/widgets.git`;
@@ -134,7 +143,12 @@ export async function startGitHubHarness(
       sh(work, 'push', '-q', 'origin', branch);
       return sh(work, 'rev-parse', 'HEAD');
     },
-    send: (event, payload, o) => deliver(webhookUrl, config.webhookSecret, event, payload, o),
+    // Waits for an accepted delivery's work, so a test reads its effects right after sending.
+    send: async (event, payload, o) => {
+      const r = await deliver(webhookUrl, config.webhookSecret, event, payload, o);
+      if (r.status === 202) await deliveryWorked(pool, r.id);
+      return r;
+    },
     payload: (event, action) => adapt(examplePayload(event, action)),
     pushPayload({ ref, before, after, files }) {
       const p = adapt(examplePayload('push'));
@@ -146,9 +160,25 @@ export async function startGitHubHarness(
       return p;
     },
     async close() {
+      await serverWork.stop();
       await server.close();
       await git.close();
       await api.close();
     },
   };
+}
+
+/** Waits until a delivery's job has finished it, or has failed at least once (its error recorded). */
+export async function deliveryWorked(pool: pg.Pool, id: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pool.query<{ status: string; last_error: string | null }>(
+      'select status, last_error from github_deliveries where delivery_id = $1',
+      [id],
+    );
+    const row = rows[0];
+    if (!row || row.status === 'done' || row.last_error !== null) return;
+    if (Date.now() > deadline) throw new Error(`delivery ${id} was not worked within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
