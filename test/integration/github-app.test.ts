@@ -10,6 +10,7 @@ import { loadGitHubConfig } from '../../src/github/config.js';
 import { buildServer } from '../../src/server/build.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { type GitHubHarness, sh, startGitHubHarness } from '../support/github/harness.js';
+import { deliver } from '../support/github/webhooks.js';
 
 const PRD = `# Widgets
 
@@ -121,6 +122,19 @@ describe('GitHub App webhooks', () => {
     );
     expect(r.status).toBe(401);
     expect(gh.api.requests.length).toBe(n);
+  });
+
+  it('answers a signed body that is not a JSON object with 400 in the one error shape, storing nothing', async () => {
+    const n = (await db.pool.query('select count(*)::int as n from github_deliveries')).rows[0].n;
+    for (const payload of [null, [], 'x', 42]) {
+      const r = await deliver(gh.webhookUrl, gh.config.webhookSecret, 'push', payload);
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'INVALID_INPUT' } });
+    }
+    const bad = await deliver(gh.webhookUrl, 'wrong-secret', 'push', {});
+    expect(bad.status).toBe(401);
+    expect(JSON.parse(bad.body)).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+    expect((await db.pool.query('select count(*)::int as n from github_deliveries')).rows[0].n).toBe(n);
   });
 
   it('answers /samgita status, plan and pause for users with write access', async () => {

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { DELETABLE, type UserAction } from '../../domain/project-lifecycle.js';
+import { errorMessage } from '../../errors.js';
 import { transitionProject } from '../../projects/transition.js';
 import { addReplanJob, removeTaskJobs } from '../../queue/jobs.js';
 import { withTransaction } from '../../store/connection.js';
@@ -272,10 +273,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       let content: string;
       let source: 'api' | 'upload';
       if (req.isMultipart()) {
-        const file = await req.file();
-        if (!file) throw badInput('file', 'the upload has no file part');
-        const buf = await file.toBuffer();
-        content = buf.toString('utf8');
+        content = await readUpload(req);
         source = 'upload';
       } else {
         if (!req.body || typeof req.body.content !== 'string') {
@@ -341,4 +339,19 @@ async function createApiProject(
     if (rev) await addReplanJob(db, id, rev.id, actor);
     return { id, rev };
   });
+}
+
+/** The one file of a multipart PRD upload; a malformed form is the client's error, not a 500. */
+async function readUpload(req: FastifyRequest): Promise<string> {
+  try {
+    const file = await req.file();
+    if (!file) throw badInput('file', 'the upload has no file part');
+    return (await file.toBuffer()).toString('utf8');
+  } catch (err) {
+    if (err instanceof ApiError || (err as { statusCode?: number }).statusCode === 413) throw err;
+    throw badInput(
+      'file',
+      `the multipart upload cannot be read (${errorMessage(err)}); send one file field in multipart/form-data`,
+    );
+  }
 }

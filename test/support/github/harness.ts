@@ -59,7 +59,7 @@ export interface GitHubHarness {
 
 export async function startGitHubHarness(
   pool: pg.Pool,
-  opts: { files?: Record<string, string>; retryEveryMs?: number; listen?: boolean } = {},
+  opts: { files?: Record<string, string>; retryEveryMs?: number; listen?: boolean; work?: boolean } = {},
 ): Promise<GitHubHarness> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'samgita-gh-'));
   const home = path.join(root, 'home');
@@ -111,13 +111,15 @@ export async function startGitHubHarness(
     retryEveryMs: opts.retryEveryMs ?? 60_000,
   });
   // The server's worker carries out accepted deliveries, as in `samgita serve`.
-  const serverWork = await startServerWork({
-    pool,
-    log: createLogger({ level: 'silent' }),
-    webhooks: false,
-    github,
-    pollIntervalMs: 200,
-  });
+  const serverWork = await (opts.work === false
+    ? { stop: async () => {} }
+    : startServerWork({
+        pool,
+        log: createLogger({ level: 'silent' }),
+        webhooks: false,
+        github,
+        pollIntervalMs: 200,
+      }));
   const address = await server.listen({ port: 0, host: '127.0.0.1' });
   const webhookUrl = `${address}${config.webhookPath}`;
   const cloneUrl = `${git.url}/acme/widgets.git`;
