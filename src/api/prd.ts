@@ -4,6 +4,7 @@ import { withTransaction } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
 import { type SavedRevision, savePrd } from '../store/revisions.js';
 import type { ApiContext } from './context.js';
+import { ApiError } from './errors.js';
 
 /**
  * Saves PRD text given through the API or the status page as the project's
@@ -27,3 +28,24 @@ export async function saveApiPrd(
     return rev;
   });
 }
+
+/** 413 past the documented PRD size, whichever way the text came (JSON, upload, the page). */
+export function assertPrdSize(ctx: ApiContext, content: string, field: string): void {
+  const bytes = Buffer.byteLength(content);
+  if (bytes > ctx.prdMaxBytes) {
+    throw new ApiError(
+      413,
+      'PAYLOAD_TOO_LARGE',
+      `the PRD is ${bytes} bytes; at most ${ctx.prdMaxBytes} are accepted`,
+      field,
+      'split the product into several projects, or move reference material out of PRD.md',
+    );
+  }
+}
+
+/**
+ * The body limit of routes that take a PRD as JSON: escaping (every newline is
+ * `\n`) makes the JSON up to twice the text, and the text itself is held to
+ * prdMaxBytes by assertPrdSize once decoded.
+ */
+export const prdBodyLimit = (ctx: Pick<ApiContext, 'prdMaxBytes'>) => ctx.prdMaxBytes * 2 + 1024;

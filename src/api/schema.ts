@@ -336,7 +336,13 @@ export const EventListQuery = z.object({
 export const EventStreamQuery = z.object({
   project_id: uuid.optional(),
   kind: z.string().min(1).max(100).optional(),
-  after: z.number().int().min(0).optional().meta({ description: 'resume after this event id (like Last-Event-ID)' }),
+  after: z
+    .number()
+    .int()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional()
+    .meta({ description: 'resume after this event id (like Last-Event-ID)' }),
 });
 
 export const Runner = z.object({

@@ -5,6 +5,7 @@ import { openSse } from '../../server/sse.js';
 import { type EventRow, eventsAfter, listEvents } from '../../store/read/tasks.js';
 import type { ApiContext } from '../context.js';
 import { CURSORS, decodeCursor, paginate } from '../cursor.js';
+import { badInput } from '../errors.js';
 import { routeSchema } from '../route-schema.js';
 import { Event, EventListQuery, EventStreamQuery, page } from '../schema.js';
 
@@ -60,7 +61,13 @@ export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     async (req, reply) => {
       const { project_id, kind } = req.query;
       const header = req.headers['last-event-id'];
-      const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
+      let fromHeader: number | undefined;
+      if (typeof header === 'string' && header !== '') {
+        fromHeader = Number(header);
+        if (!/^\d{1,16}$/.test(header) || !Number.isSafeInteger(fromHeader)) {
+          throw badInput('Last-Event-ID', 'Last-Event-ID must be the id of an event this server sent (a whole number)');
+        }
+      }
       const resumeFrom = fromHeader ?? req.query.after;
       const matches = (e: EventRow) => (!project_id || e.project_id === project_id) && kindMatches(kind, e.kind);
 
@@ -76,12 +83,20 @@ export async function eventRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       const unsubscribe = feed.subscribe((e) => (live ? send(e) : buffered.push(e)));
       stream.onClose(unsubscribe);
       await ctx.hub.start().catch(() => {});
-      if (resumeFrom !== undefined) {
-        for (;;) {
-          const rows = await eventsAfter(ctx.pool, lastSent, { projectId: project_id, kind }, 1000);
-          for (const e of rows) send(e);
-          if (rows.length < 1000 || stream.closed) break;
+      try {
+        if (resumeFrom !== undefined) {
+          for (;;) {
+            const rows = await eventsAfter(ctx.pool, lastSent, { projectId: project_id, kind }, 1000);
+            for (const e of rows) send(e);
+            if (rows.length < 1000 || stream.closed) break;
+          }
         }
+      } catch (err) {
+        // The client reconnects with its Last-Event-ID; a stream that cannot catch up must not sit half-open.
+        req.log.warn({ err }, 'event stream could not replay; closed');
+        unsubscribe();
+        reply.raw.end();
+        return;
       }
       for (const e of buffered.splice(0)) send(e);
       live = true;

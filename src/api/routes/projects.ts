@@ -21,7 +21,7 @@ import { type ApiContext, actorOf } from '../context.js';
 import { CURSORS, decodeCursor, paginate } from '../cursor.js';
 import { ApiError, badInput, conflict, notFound } from '../errors.js';
 import { commitGitHubPrd } from '../github-prd.js';
-import { saveApiPrd } from '../prd.js';
+import { assertPrdSize, prdBodyLimit, saveApiPrd } from '../prd.js';
 import {
   assertCloneOf,
   type CheckedGitUrl,
@@ -250,7 +250,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
   app.put<{ Params: Params; Body: z.infer<typeof PrdJson> | undefined }>(
     '/api/projects/:id/prd',
     {
-      bodyLimit: ctx.prdMaxBytes + 1024,
+      bodyLimit: prdBodyLimit(ctx),
       schema: routeSchema({
         tags,
         summary: 'Set or replace the PRD (FR-1.4, FR-1.5)',
@@ -283,6 +283,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         source = 'api';
       }
       if (!content.trim()) throw badInput(source === 'upload' ? 'file' : 'content', 'the PRD is empty');
+      assertPrdSize(ctx, content, source === 'upload' ? 'file' : 'content');
       if (content.includes('\u0000')) throw badInput(source === 'upload' ? 'file' : 'content', 'the PRD must be text');
       const actor = actorOf(req);
       const project = await readPrdTarget(ctx.pool, id);

@@ -7,7 +7,7 @@ import { type PrdTarget, readPrdTarget } from '../../store/read/projects.js';
 import { type ApiContext, actorOf } from '../context.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import { commitGitHubPrd } from '../github-prd.js';
-import { saveApiPrd } from '../prd.js';
+import { assertPrdSize, prdBodyLimit, saveApiPrd } from '../prd.js';
 import { routeSchema } from '../route-schema.js';
 import { IdParams, PrdRevision } from '../schema.js';
 
@@ -60,6 +60,7 @@ export async function uiPrdRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   app.post<{ Params: z.infer<typeof IdParams>; Body: z.infer<typeof PrdBody> }>(
     '/api/ui/projects/:id/prd/preview',
     {
+      bodyLimit: prdBodyLimit(ctx),
       config: { auth: 'read' },
       schema: routeSchema({
         tags,
@@ -71,6 +72,7 @@ export async function uiPrdRoutes(app: FastifyInstance, ctx: ApiContext): Promis
       }),
     },
     async (req) => {
+      assertPrdSize(ctx, req.body.content, 'content');
       const project = await loadProject(ctx, req.params.id);
       const result = await reconcileProject(ctx.pool, {
         projectId: project.id,
@@ -108,7 +110,7 @@ export async function uiPrdRoutes(app: FastifyInstance, ctx: ApiContext): Promis
   app.put<{ Params: z.infer<typeof IdParams>; Body: z.infer<typeof PrdBody> }>(
     '/api/ui/projects/:id/prd',
     {
-      bodyLimit: ctx.prdMaxBytes + 1024,
+      bodyLimit: prdBodyLimit(ctx),
       schema: routeSchema({
         tags,
         summary: 'Save a PRD edited on the status page; re-plans the project (FR-6.3, FR-6.7)',
@@ -123,9 +125,7 @@ export async function uiPrdRoutes(app: FastifyInstance, ctx: ApiContext): Promis
     async (req) => {
       const { content, source } = req.body;
       if (!content.trim()) throw badInput('content', 'the PRD is empty');
-      if (Buffer.byteLength(content) > ctx.prdMaxBytes) {
-        throw badInput('content', `the PRD is larger than ${ctx.prdMaxBytes} bytes`);
-      }
+      assertPrdSize(ctx, content, 'content');
       const project = await loadProject(ctx, req.params.id);
       const mode = saveMode(project, Boolean(ctx.commitPrd));
       if (!mode.allowed) throw conflict(mode.message ?? 'the PRD cannot be saved here');
