@@ -41,6 +41,12 @@ export function classifyGitUrl(raw: string): GitUrlKind {
       throw new GitUrlError(`uses an unsupported scheme ${u.protocol.slice(0, 20)}//`);
     }
     if (!u.hostname) throw new GitUrlError('has no host');
+    // A credential in the URL would be stored, shown and logged with the project: it belongs to git's credential store.
+    if (u.password || (u.username && /^https?:$/i.test(u.protocol))) {
+      throw new GitUrlError(
+        'carries credentials (user:token@); give the URL without them and let git find them (a credential helper, or the GitHub App)',
+      );
+    }
     if (u.hostname.startsWith('-') || decodeURIComponent(u.username).startsWith('-')) {
       throw new GitUrlError('has a host or user that starts with "-"');
     }

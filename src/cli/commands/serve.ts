@@ -17,14 +17,19 @@ function intFromEnv(name: string, fallback: number): number {
   return n;
 }
 
-/** `samgita serve`: the REST API, SSE, /metrics, the webhook dispatcher and a webhook delivery pool. */
+/** `samgita serve`: the REST API, SSE, /metrics, the webhook dispatcher and the worker of accepted work. */
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('Run the API server: REST API, OpenAPI docs at /docs, SSE streams, /metrics and webhook delivery.')
+    .description(
+      'Run the API server: REST API, OpenAPI docs at /docs, SSE streams, /metrics, the GitHub App endpoint, and the worker that carries out what it accepts (re-plans, GitHub deliveries, webhook delivery).',
+    )
     .option('--port <port>', 'port to listen on (default PORT or 4000)')
     .option('--host <host>', 'interface to listen on (default HOST or 127.0.0.1)')
-    .option('--no-webhooks', 'do not dispatch or deliver webhooks in this process')
+    .option(
+      '--no-webhooks',
+      'do not dispatch or deliver outgoing webhooks in this process (re-plans and GitHub deliveries are still worked)',
+    )
     .addHelpText(
       'after',
       `
@@ -36,6 +41,11 @@ Environment:
   METRICS_PUBLIC=1             serve /metrics without an API key
   APP_ID, PRIVATE_KEY[_PATH], WEBHOOK_SECRET, GITHUB_URL
                                the GitHub App (webhooks at /api/github/webhooks)
+  SAMGITA_PROJECT_ROOTS        where project paths may be, besides SAMGITA_HOME (colon-separated)
+  SAMGITA_ALLOW_LOCAL_GIT=1    any local path may be a project's git_url
+  SAMGITA_WEBHOOK_ALLOW        internal hosts/CIDRs outgoing webhooks may reach (comma-separated)
+  SAMGITA_TRUST_PROXY          true, or the addresses of reverse proxies to believe X-Forwarded-* from
+  SAMGITA_COOKIE_SECURE=1      the page's session cookie is Secure (default: SAMGITA_PUBLIC_URL is https)
 
 The API refuses every request but /health until a key exists:
   samgita keys create --name ci --scope write`,

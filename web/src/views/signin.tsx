@@ -45,7 +45,10 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: { name: string; scope: 
         <button type="submit" class="btn-primary" disabled={busy || !key.trim()}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
-        <p class="muted small">The key is kept in an httpOnly session cookie; this page never stores it.</p>
+        <p class="muted small">
+          The key is exchanged for a session (12 h, ended by signing out or revoking the key); neither this page nor its
+          cookie keeps the key.
+        </p>
       </form>
     </main>
   );
