@@ -67,7 +67,11 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     // requestTimeout, the headers within headersTimeout; idle keep-alive sockets close after 5 s.
     requestTimeout: opts.requestTimeoutMs ?? 30_000,
     keepAliveTimeout: 5_000,
-    http: { headersTimeout: Math.min(opts.requestTimeoutMs ?? 30_000, 10_000) },
+    http: {
+      headersTimeout: Math.min(opts.requestTimeoutMs ?? 30_000, 10_000),
+      // Node checks the two timeouts above on this interval (default 30 s, which would triple them).
+      connectionsCheckingInterval: Math.min(opts.requestTimeoutMs ?? 30_000, 2_000),
+    },
     frameworkErrors,
     clientErrorHandler,
   }) as unknown as FastifyInstance; // pino's Logger vs fastify's FastifyBaseLogger generic

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_REQUIREMENTS } from '../../src/planner/thread-worker.js';
 import { type Harness, seedProject, startHarness } from './api-harness.js';
@@ -70,5 +71,56 @@ describe('bad input is a 4xx that names the problem, and changes nothing', () =>
     const save = await h.req('PUT', `/api/projects/${id}/prd`, { content: prd });
     expect(save.status).toBe(400);
     expect((await h.db.pool.query('select count(*)::int as n from prd_revisions')).rows[0].n).toBe(0);
+  });
+});
+
+describe('what Node parses and times out answers in the one error shape too', () => {
+  let server: Harness;
+  let port: number;
+  beforeAll(async () => {
+    server = await startHarness({ rateLimit: false, requestTimeoutMs: 1000 });
+    const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    port = Number(new URL(address).port);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  /** Writes raw bytes and reads the whole answer until the server closes the connection. */
+  async function raw(chunks: string[]): Promise<string> {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d) => {
+      answer += d;
+    });
+    const closed = new Promise((r) => socket.once('close', r));
+    socket.on('error', () => {});
+    for (const c of chunks) socket.write(c);
+    await closed;
+    return answer;
+  }
+
+  const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+  test('headers too large: 431 with the error body', async () => {
+    const answer = await raw([`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`]);
+    expect(answer).toMatch(/^HTTP\/1.1 431 /);
+    expect(bodyOf(answer)).toMatchObject({ error: { code: 'INVALID_INPUT' } });
+  });
+
+  test('a slow client (a body that never completes) is cut off with 408, holding nothing', async () => {
+    const answer = await raw([
+      `PUT /api/projects/${id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.write}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na`,
+    ]);
+    expect(answer).toMatch(/^HTTP\/1.1 408 /);
+    expect(bodyOf(answer)).toMatchObject({ error: { code: 'REQUEST_TIMEOUT' } });
+  });
+
+  test('a path parameter past the length limit: 414 with the error body', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/projects/${'a'.repeat(200)}`, {
+      headers: { authorization: `Bearer ${server.write}` },
+    });
+    expect(res.status).toBe(414);
+    expect(await res.json()).toMatchObject({ error: { code: 'INVALID_INPUT' } });
   });
 });
