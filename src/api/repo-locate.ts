@@ -250,15 +250,22 @@ export function repoDirName(name: string): string {
 }
 
 /**
+ * True when `dest` is already a clone of `gitUrl`; false when nothing is
+ * there; 409 when something else is (a project name clashing with a directory).
+ */
+export async function existingCloneOf(dest: string, gitUrl: string): Promise<boolean> {
+  if (!(await isDir(dest))) return false;
+  const origin = await readOrigin(dest);
+  if (origin && normalizeGitUrl(origin) === normalizeGitUrl(gitUrl)) return true;
+  throw new ApiError(409, 'CONFLICT', `${dest} already exists and is not a clone of ${redactUrl(gitUrl)}`, 'name');
+}
+
+/**
  * `git clone` with a timeout the child enforces itself, into a temporary
  * sibling renamed onto `dest` when complete: `dest` exists only as a whole clone.
  */
 export async function cloneRepo(gitUrl: string, dest: string, timeoutMs: number): Promise<string> {
-  if (await isDir(dest)) {
-    const origin = await readOrigin(dest);
-    if (origin && normalizeGitUrl(origin) === normalizeGitUrl(gitUrl)) return dest;
-    throw new ApiError(409, 'CONFLICT', `${dest} already exists and is not a clone of ${redactUrl(gitUrl)}`, 'name');
-  }
+  if (await existingCloneOf(dest, gitUrl)) return dest;
   try {
     await cloneAtomically(gitUrl, dest, { timeoutMs, cloneArgs: ['--quiet'] });
   } catch (err) {

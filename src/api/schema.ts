@@ -131,6 +131,16 @@ export const Integration = z
 
 export const ProjectDetail = Project.extend({
   prd_content: z.string().nullable(),
+  clone: z
+    .object({
+      state: z.enum(['cloning', 'failed']),
+      error: z.string().nullable().meta({ description: 'why the clone failed (credentials removed)' }),
+    })
+    .nullable()
+    .meta({
+      description:
+        'the repository being cloned by the server (a create answered 202), or why that failed; null once working_path is set or when no clone was needed',
+    }),
   provider_wait: ProviderWait.nullable(),
   integration: Integration.nullable(),
   tokens_total: z.number(),

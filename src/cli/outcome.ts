@@ -24,6 +24,8 @@ export interface RunFacts {
   projectStatus: string;
   tasks: { failed: number; unfinished: number };
   interrupted: boolean;
+  /** Of the unfinished tasks, those published and waiting for review (`samgita run --publish`). */
+  awaitingReview?: number;
 }
 
 /** How a `samgita run` ended, from what the database says after it. Pure. */
@@ -32,5 +34,8 @@ export function decideRunOutcome(f: RunFacts): Outcome {
   // Paused by a person, or stopped by auth, billing, budget or a provider outage: a human acts, then resumes.
   if (f.projectStatus === 'paused') return 'action_required';
   if (f.projectStatus === 'completed' && f.tasks.failed === 0 && f.tasks.unfinished === 0) return 'completed';
+  // Published work waits for people in GitHub: the run did all it could when nothing else is left or failed.
+  const review = f.awaitingReview ?? 0;
+  if (review > 0 && f.projectStatus === 'running' && f.tasks.failed === 0) return 'completed';
   return 'failed';
 }

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import pc from 'picocolors';
-import { resolveAgentTypes } from '../agents/catalog.js';
+import { type PhaseName, resolveAgentTypes } from '../agents/catalog.js';
 import { type ClaudeCheck, checkClaude } from '../claude/preflight.js';
 import type { EnvConfig } from '../config/env.js';
 import { inspectRepo, type RepoInfo } from '../git/repo.js';
@@ -41,13 +41,15 @@ export interface ReconciledRepo {
 export async function reconcileLocalRepo(
   env: EnvConfig,
   repoDir: string,
-  opts: { analyze: boolean },
+  opts: { analyze: boolean; phases?: readonly PhaseName[] | undefined },
   out: NodeJS.WritableStream,
 ): Promise<ReconciledRepo> {
   // Everything that can be checked without writing is checked first, so a
   // missing CLI or a bad samgita.yaml leaves nothing half-written behind.
   const repo = await inspectRepo(repoDir);
-  const desired = await readDesiredState(repo.root, repo.headSha);
+  const read = await readDesiredState(repo.root, repo.headSha);
+  // --phases replaces samgita.yaml's list for this run (recorded with the revision, like an edit of the file).
+  const desired = opts.phases ? { ...read, config: { ...read.config, phases: [...opts.phases] } } : read;
   for (const f of desired.uncommitted) {
     process.stderr.write(
       pc.yellow(

@@ -56,6 +56,7 @@ export const EVENT_KINDS = [
   'provider.recovered',
   // GitHub
   'github.pr_opened',
+  'github.pr_adopted',
   'github.publish_deferred',
   'pr.opened',
   'pr.merged',

@@ -19,7 +19,8 @@ import { ensureClone, pushBranch, syncBranch } from './workspace.js';
 
 export interface PublisherDeps {
   pool: pg.Pool;
-  tokens: InstallationTokens;
+  /** Tokens for git over HTTPS: the App's installation tokens, or the one token of a GitHub Action job. */
+  tokens: Pick<InstallationTokens, 'get'>;
   octokit: (installationId: number) => Promise<ProbotOctokit>;
   publicUrl: string | null;
   log: Logger;

@@ -28,8 +28,21 @@ export async function addIntegrationVerifyJob(db: Queryable, projectId: string):
 export const REPLAN_REVISION = 'replan_revision';
 /** The job that handles one GitHub webhook delivery the server has accepted. */
 export const GITHUB_DELIVERY = 'github_delivery';
-/** Jobs only `samgita serve` processes run (they hold a liveness lock; see queue/liveness.ts). */
-export const SERVER_JOBS: readonly string[] = [REPLAN_REVISION, GITHUB_DELIVERY];
+/** The job that clones the repository of a project created through the API. */
+export const CLONE_PROJECT = 'clone_project';
+/** Jobs only `samgita serve` processes run (they hold a liveness lock; see store/liveness.ts). */
+export const SERVER_JOBS: readonly string[] = [REPLAN_REVISION, GITHUB_DELIVERY, CLONE_PROJECT];
+/** Attempts of a clone before the project is marked clone failed. */
+export const CLONE_MAX_ATTEMPTS = 3;
+
+/** Queues the clone of a project's repository into `dest`, in the caller's transaction. */
+export async function addCloneJob(db: Queryable, projectId: string, dest: string): Promise<void> {
+  await db.query(
+    `select graphile_worker.add_job($1, json_build_object('projectId', $2::text, 'dest', $3::text),
+              job_key => 'clone:' || $2, max_attempts => $4)`,
+    [CLONE_PROJECT, projectId, dest, CLONE_MAX_ATTEMPTS],
+  );
+}
 
 /**
  * Queues the re-plan of a project from a revision, in the caller's transaction

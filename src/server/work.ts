@@ -5,12 +5,13 @@ import type { GitHubApp } from '../github/app.js';
 import { workDelivery } from '../github/deliveries.js';
 import type { Logger } from '../log/logger.js';
 import { makeDeliverTask } from '../outgoing-webhooks/deliver.js';
-import { DELIVER_WEBHOOK, GITHUB_DELIVERY, REPLAN_REVISION, SERVER_JOBS } from '../queue/jobs.js';
+import { CLONE_PROJECT, DELIVER_WEBHOOK, GITHUB_DELIVERY, REPLAN_REVISION, SERVER_JOBS } from '../queue/jobs.js';
 import { releaseOrphanedJobs } from '../queue/orphans.js';
 import { type JobHandlers, queueUtils, startWorkerPool, type WorkerEvents } from '../queue/worker.js';
 import { replanRevision } from '../reconcile/replan-revision.js';
 import type { Actor } from '../store/events.js';
 import { holdLiveness } from '../store/liveness.js';
+import { cloneProject } from './clone-project.js';
 
 export interface ServerWorkOptions {
   pool: pg.Pool;
@@ -24,6 +25,8 @@ export interface ServerWorkOptions {
   pollIntervalMs?: number;
   /** How often jobs orphaned by a dead server are looked for (default 10 s). */
   orphanCheckMs?: number;
+  /** Longest one `git clone` of a project created through the API may take (default 120 s). */
+  cloneTimeoutMs?: number;
 }
 
 export interface ServerWork {
@@ -46,6 +49,13 @@ export async function startServerWork(opts: ServerWorkOptions): Promise<ServerWo
       const p = payload as { projectId?: unknown; revisionId?: unknown; actor?: unknown };
       if (typeof p.projectId !== 'string' || typeof p.revisionId !== 'string') return;
       await replanRevision(pool, p.projectId, p.revisionId, (p.actor ?? { type: 'system' }) as Actor);
+    },
+    [CLONE_PROJECT]: async (payload, helpers) => {
+      const p = payload as { projectId?: unknown; dest?: unknown };
+      if (typeof p.projectId !== 'string' || typeof p.dest !== 'string') return;
+      await cloneProject(pool, p.projectId, p.dest, opts.cloneTimeoutMs ?? 120_000, {
+        last: helpers.job.attempts >= helpers.job.max_attempts,
+      });
     },
     ...(opts.webhooks ? { [DELIVER_WEBHOOK]: makeDeliverTask() } : {}),
   };

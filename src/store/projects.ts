@@ -204,6 +204,16 @@ export async function tasksToRun(db: Queryable, projectId: string): Promise<numb
   return r.n;
 }
 
+/** Tasks of the project queued or running right now. */
+export async function tasksInFlight(db: Queryable, projectId: string): Promise<number> {
+  const r = await one(
+    db,
+    z.object({ n: z.number() }),
+    sql`select count(*)::int as n from tasks where project_id = ${projectId} and status in ('queued', 'running')`,
+  );
+  return r.n;
+}
+
 export async function projectStatusOf(db: Queryable, projectId: string): Promise<string | null> {
   const r = await maybeOne(
     db,
@@ -359,5 +369,43 @@ export async function readIntegrationTarget(
     db,
     IntegrationTargetRow,
     sql`select id, status, working_path, config, integration_branch from projects where id = ${projectId}`,
+  );
+}
+
+/** The server is cloning the project's repository (its job was queued in the same transaction). */
+export async function markCloning(db: Queryable, projectId: string): Promise<void> {
+  await exec(
+    db,
+    sql`update projects set clone_state = 'cloning', clone_error = null, updated_at = now() where id = ${projectId}`,
+  );
+}
+
+/** The clone is complete: the project works in it from now on. */
+export async function finishClone(db: Queryable, projectId: string, workingPath: string): Promise<void> {
+  await exec(
+    db,
+    sql`update projects set working_path = ${workingPath}, clone_state = null, clone_error = null, updated_at = now()
+         where id = ${projectId}`,
+  );
+}
+
+/** The clone failed for good (its attempts used up); `error` has no credentials in it. */
+export async function failClone(db: Queryable, projectId: string, error: string): Promise<void> {
+  await exec(
+    db,
+    sql`update projects set clone_state = 'failed', clone_error = ${error.slice(0, 2000)}, updated_at = now()
+         where id = ${projectId}`,
+  );
+}
+
+/** What the clone job needs of its project. */
+export async function cloneTarget(
+  db: Queryable,
+  projectId: string,
+): Promise<{ git_url: string; working_path: string | null; clone_state: string | null } | null> {
+  return maybeOne(
+    db,
+    z.object({ git_url: z.string(), working_path: z.string().nullable(), clone_state: z.string().nullable() }),
+    sql`select git_url, working_path, clone_state from projects where id = ${projectId}`,
   );
 }

@@ -399,3 +399,46 @@ export async function completeDeferredPublish(
       data: { key: t.key, pr_number: pr.prNumber, published_late: true },
     });
 }
+
+/**
+ * A task whose pull request an earlier job already opened (a re-run with a
+ * fresh database): it takes the pull request back instead of running again.
+ * An open one parks the task waiting for review; a merged one completes it.
+ * Only tasks that have not started are adopted. True when the task changed.
+ */
+export async function adoptPullRequest(
+  db: Queryable,
+  projectId: string,
+  taskId: string,
+  pr: { number: number; url: string; branch: string; headSha: string; merged: boolean; mergeSha: string | null },
+  actor: Actor,
+): Promise<boolean> {
+  const n = pr.merged
+    ? await exec(
+        db,
+        sql`update tasks set status = 'completed', completed_at = now(), rarv_step = 'done', error = null,
+                 pr_number = ${pr.number}, pr_url = ${pr.url}, branch = ${pr.branch},
+                 result = coalesce(result, '{}'::jsonb) || jsonb_build_object('branch', ${pr.branch}::text, 'merged', true,
+                          'merge_commit', ${pr.mergeSha}::text, 'pr_number', ${pr.number}::int, 'adopted', true),
+                 merge_state = 'merged', merge_note = 'merged on GitHub before this run',
+                 integrated_sha = coalesce(${pr.mergeSha}::text, integrated_sha), updated_at = now()
+           where id = ${taskId} and status in ('pending', 'blocked') and started_at is null`,
+      )
+    : await exec(
+        db,
+        sql`update tasks set status = 'pending', rarv_step = 'done', pr_number = ${pr.number}, pr_url = ${pr.url},
+                 branch = ${pr.branch}, merge_state = 'waiting', merge_note = ${`waiting for review of ${pr.url} (opened by an earlier run)`},
+                 updated_at = now()
+           where id = ${taskId} and status in ('pending', 'blocked') and started_at is null`,
+      );
+  if (n === 0) return false;
+  await recordEvent(db, {
+    projectId,
+    kind: 'github.pr_adopted',
+    subjectType: 'task',
+    subjectId: taskId,
+    actor,
+    data: { pr_number: pr.number, pr_url: pr.url, branch: pr.branch, head: pr.headSha, merged: pr.merged },
+  });
+  return true;
+}

@@ -137,7 +137,14 @@ describe('samgita run --json', () => {
     const summary = JSON.parse(r.stdout);
     expect(summary.project.status).toBe('completed');
     expect(summary.plan.create).toBe(2);
-    expect(summary.tasks).toEqual({ total: 2, completed: 2, failed: 0, cancelled: 0, unfinished: 0 });
+    expect(summary.tasks).toEqual({
+      total: 2,
+      completed: 2,
+      failed: 0,
+      cancelled: 0,
+      unfinished: 0,
+      awaiting_review: 0,
+    });
     expect(summary.cost_usd).toBeCloseTo(1.0, 6);
     expect(summary.branches).toHaveLength(2);
     expect(r.stderr).toMatch(/Summary/);

@@ -6,6 +6,7 @@ import { createApiKey } from '../../src/auth/keys.js';
 import { loadEnvConfig } from '../../src/config/env.js';
 import { createLogger } from '../../src/log/logger.js';
 import { type BuildServerOptions, buildServer } from '../../src/server/build.js';
+import { startServerWork } from '../../src/server/work.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 export interface Harness {
@@ -28,7 +29,11 @@ export interface Response_ {
   text: string;
 }
 
-export async function startHarness(options: Partial<BuildServerOptions> = {}, withKeys = true): Promise<Harness> {
+export async function startHarness(
+  options: Partial<BuildServerOptions> = {},
+  withKeys = true,
+  extras: { work?: boolean } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   const home = await mkdtemp(path.join(os.tmpdir(), 'samgita-api-'));
   const env = loadEnvConfig({ SAMGITA_HOME: home, LOG_LEVEL: 'silent' });
@@ -39,6 +44,15 @@ export async function startHarness(options: Partial<BuildServerOptions> = {}, wi
     ...options,
   });
   await app.ready();
+  // The worker `samgita serve` runs beside the API: re-plans and clones it accepted.
+  const work = extras.work
+    ? await startServerWork({
+        pool: db.pool,
+        log: createLogger({ level: 'silent' }),
+        webhooks: false,
+        pollIntervalMs: 100,
+      })
+    : null;
   let write = '';
   let read = '';
   let writeId = '';
@@ -72,6 +86,7 @@ export async function startHarness(options: Partial<BuildServerOptions> = {}, wi
       return { status: res.statusCode, body: parsed, headers: res.headers, text: res.body };
     },
     async close() {
+      await work?.stop();
       await app.close();
       await db.drop();
       await rm(home, { recursive: true, force: true });
@@ -108,4 +123,16 @@ export async function seedTask(
     ],
   );
   return rows[0]!.id;
+}
+
+/** The project once the server's worker has finished with its clone (working_path set, or clone.state failed). */
+// biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies loosely
+export async function settledClone(h: Harness, id: string, timeoutMs = 60_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const detail = (await h.req('GET', `/api/projects/${id}`)).body;
+    if (detail.clone === null || detail.clone?.state === 'failed') return detail;
+    if (Date.now() > deadline) throw new Error(`the clone of project ${id} did not settle in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

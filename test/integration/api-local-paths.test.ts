@@ -20,7 +20,7 @@ import { type EnvConfig, loadEnvConfig } from '../../src/config/env.js';
 import { SAMGITA_BIN } from '../support/cli.js';
 import { createTestDatabase } from '../support/db.js';
 import { processesWithEnv } from '../support/processes.js';
-import { type Harness, startHarness } from './api-harness.js';
+import { type Harness, settledClone, startHarness } from './api-harness.js';
 
 /** Issue 14: project paths only under the project roots, safe git URLs, bounded suggestions, crash-safe clones. */
 
@@ -54,7 +54,7 @@ async function req(method: string, url: string, body?: unknown) {
 
 beforeAll(async () => {
   env = loadEnvConfig({ SAMGITA_HOME: home, LOG_LEVEL: 'silent' });
-  h = await startHarness({ env });
+  h = await startHarness({ env }, true, { work: true });
 });
 afterAll(async () => {
   await h?.close();
@@ -148,8 +148,9 @@ describe('git_url', () => {
     env.allowLocalGit = true;
     try {
       const res = await req('POST', '/api/projects', { name: 'loc', git_url: `${repo}/` });
-      expect(res.status).toBe(201);
+      expect(res.status).toBe(202);
       expect(res.body.git_url).toBe(`file://${repo}`);
+      expect(await settledClone(h, res.body.id)).toMatchObject({ clone: null });
       expect(existsSync(path.join(home, 'repos', 'loc', 'README.md'))).toBe(true);
     } finally {
       env.allowLocalGit = false;
@@ -190,7 +191,8 @@ describe('git_url', () => {
     expect(failed.body.error.code).toBe('INVALID_INPUT');
     expect(failed.text).not.toContain(SECRET);
     expect(existsSync(path.join(home, 'repos', 'creds'))).toBe(false);
-    expect(readdirSync(path.join(home, 'repos')).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    const repos = path.join(home, 'repos');
+    expect(existsSync(repos) ? readdirSync(repos).filter((n) => n.includes('.tmp-')) : []).toEqual([]);
   });
 });
 
@@ -347,7 +349,7 @@ describe('crash during a clone', () => {
       }
     });
 
-  test('the git child dies with the server; the repeated create finds no half-made clone', async () => {
+  test('accepted at once; the git child dies with the server; after restart the clone job resumes, and never leaves a half-made clone', async () => {
     db = await createTestDatabase();
     const key = (await createApiKey(db.pool, { name: 'crash', scope: 'write' })).key;
     listener = net.createServer((s) => void sockets.push(s)); // accepts, never answers
@@ -362,7 +364,11 @@ describe('crash during a clone', () => {
 
     let s = await serve();
     server = s.child;
-    const pending = create(s.url).catch((e: unknown) => e);
+    // Answered at once although the clone hangs: the server's worker clones.
+    const accepted = await create(s.url);
+    expect(accepted.status).toBe(202);
+    const project = (await accepted.json()) as { id: string; working_path: string | null; clone: unknown };
+    expect(project).toMatchObject({ working_path: null, clone: { state: 'cloning', error: null } });
     await until('git to connect', () => sockets.length > 0);
     await until('the clone process', () => cloneProcesses().length > 0);
     const repos = path.join(crashHome, 'repos');
@@ -370,20 +376,30 @@ describe('crash during a clone', () => {
     expect(existsSync(path.join(repos, 'hang'))).toBe(false);
 
     s.child.kill('SIGKILL');
-    await pending;
     await until('the orphaned git to die', () => processesWithEnv(mark).length === 0, 10_000);
 
-    // Restart; the remote now refuses connections, so the repeated create must fail, not find a clone.
+    // Restart with the remote refusing connections: the clone job is taken up again (not lost),
+    // fails its remaining attempts, and says so on the project; nothing half-made is left.
     for (const sock of sockets) sock.destroy();
     await new Promise<void>((r) => listener!.close(() => r()));
     listener = undefined;
     s = await serve();
     server = s.child;
-    const res = await create(s.url);
-    const body = (await res.json()) as { error?: { code: string } };
-    expect(res.status, JSON.stringify(body)).toBe(400);
-    expect(body.error?.code).toBe('GIT_FAILED');
+    const state = await until(
+      'the resumed clone to give up',
+      async () => {
+        const { rows } = await db!.pool.query<{ clone_state: string | null; clone_error: string | null }>(
+          'select clone_state, clone_error from projects where id = $1',
+          [project.id],
+        );
+        return rows[0]?.clone_state === 'failed' ? rows[0] : null;
+      },
+      60_000,
+    );
+    expect(state.clone_error).toMatch(/cannot clone/);
     expect(readdirSync(repos)).toEqual([]);
+    const again = await create(s.url);
+    expect(again.status).toBe(409);
     s.child.kill('SIGKILL');
   }, 120_000);
 });

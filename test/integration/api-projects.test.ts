@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { transitionProject } from '../../src/projects/transition.js';
-import { type Harness, seedProject, seedTask, startHarness } from './api-harness.js';
+import { type Harness, seedProject, seedTask, settledClone, startHarness } from './api-harness.js';
 
 let h: Harness;
 /** The queued re-plan of a project: written in the same transaction as its PRD revision. */
@@ -31,7 +31,7 @@ function makeOrigin(name: string): string {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ prdMaxBytes: 2000 });
+  h = await startHarness({ prdMaxBytes: 2000 }, true, { work: true });
 });
 afterAll(async () => {
   await h?.close();
@@ -68,9 +68,12 @@ describe('POST /api/projects', () => {
   test('clones a missing repository into $SAMGITA_HOME/repos/<name>', async () => {
     const url = makeOrigin('beta');
     const res = await h.req('POST', '/api/projects', { name: 'Beta Project', git_url: url });
-    expect(res.status).toBe(201);
-    expect(res.body.working_path).toBe(path.join(h.home, 'repos', 'beta-project'));
-    expect(existsSync(path.join(res.body.working_path, 'README.md'))).toBe(true);
+    // Accepted at once; the server's worker clones.
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ working_path: null, clone: { state: 'cloning', error: null } });
+    const detail = await settledClone(h, res.body.id);
+    expect(detail).toMatchObject({ working_path: path.join(h.home, 'repos', 'beta-project'), clone: null });
+    expect(existsSync(path.join(detail.working_path, 'README.md'))).toBe(true);
   });
 
   test('working_path must be a clone of git_url; clone=false leaves it unset', async () => {
@@ -108,8 +111,11 @@ describe('POST /api/projects', () => {
       name: 'gone',
       git_url: `file://${h.home}/nothing-here`,
     });
-    expect(unreachable.status).toBe(400);
-    expect(unreachable.body.error).toMatchObject({ code: 'GIT_FAILED', field: 'git_url' });
+    // Accepted, then the clone fails in the worker: after its attempts the project says why.
+    expect(unreachable.status).toBe(202);
+    const failed = await settledClone(h, unreachable.body.id);
+    expect(failed).toMatchObject({ working_path: null, clone: { state: 'failed' } });
+    expect(failed.clone.error).toMatch(/cannot clone .*nothing-here/);
   });
 });
 

@@ -3,11 +3,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { DELETABLE, type UserAction } from '../../domain/project-lifecycle.js';
 import { errorMessage } from '../../errors.js';
+import { checkPrd } from '../../planner/thread.js';
 import { transitionProject } from '../../projects/transition.js';
-import { addReplanJob, removeTaskJobs } from '../../queue/jobs.js';
+import { addCloneJob, addReplanJob, removeTaskJobs } from '../../queue/jobs.js';
 import { withTransaction } from '../../store/connection.js';
 import type { Actor } from '../../store/events.js';
-import { deleteProject, insertProject, lockProjectForEdit, updateProjectSettings } from '../../store/projects.js';
+import {
+  deleteProject,
+  insertProject,
+  lockProjectForEdit,
+  markCloning,
+  updateProjectSettings,
+} from '../../store/projects.js';
 import {
   listProjects,
   projectIdByGitUrl,
@@ -26,7 +33,7 @@ import {
   assertCloneOf,
   type CheckedGitUrl,
   checkGitUrl,
-  cloneRepo,
+  existingCloneOf,
   findLocalClone,
   projectRootsOf,
   redactUrl,
@@ -56,19 +63,27 @@ async function projectDetail(ctx: ApiContext, id: string) {
   return detail;
 }
 
-/** Where the repository lives on this machine: given, found under the search roots, or cloned. */
+/**
+ * Where the repository lives on this machine: given, found under the search
+ * roots, or to be cloned by the server's worker into `clone` (the request is
+ * answered at once; a directory already there must be a clone of the URL).
+ */
 async function locateRepo(
   ctx: ApiContext,
   input: { name: string; git_url: string; working_path?: string | undefined; clone: boolean },
-): Promise<string | null> {
+): Promise<{ workingPath: string | null; clone: string | null }> {
   if (input.working_path) {
-    return assertCloneOf(input.working_path, input.git_url, 'working_path', projectRootsOf(ctx));
+    return {
+      workingPath: await assertCloneOf(input.working_path, input.git_url, 'working_path', projectRootsOf(ctx)),
+      clone: null,
+    };
   }
   const found = await findLocalClone(input.git_url, ctx.repoSearchRoots);
-  if (found) return found;
-  if (!input.clone) return null;
+  if (found) return { workingPath: found, clone: null };
+  if (!input.clone) return { workingPath: null, clone: null };
   const dest = path.join(ctx.env.samgitaHome, 'repos', repoDirName(input.name));
-  return cloneRepo(input.git_url, dest, ctx.cloneTimeoutMs);
+  if (await existingCloneOf(dest, input.git_url)) return { workingPath: dest, clone: null };
+  return { workingPath: null, clone: dest };
 }
 
 /** 409 when the repository is already a project under any spelling of its URL (`/x`, `/x/`, `file:///x`). */
@@ -99,9 +114,9 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         tags,
         summary: 'Create a project from a name and git URL (FR-1.1–1.4)',
         description:
-          'Uses working_path when given (it must be a clone of git_url), else looks for a clone under the search roots, else clones into $SAMGITA_HOME/repos/<name> (unless clone=false). An optional prd becomes the first PRD revision.',
+          'Uses working_path when given (it must be a clone of git_url), else looks for a clone under the search roots (201). Else, unless clone=false, the server clones it into $SAMGITA_HOME/repos/<name>: the answer is 202 at once with `clone.state: cloning`, and the project gets its working_path when the clone completes (`clone.state: failed` with the reason after 3 attempts). An optional prd becomes the first PRD revision, its re-plan queued with it.',
         body: ProjectCreate,
-        response: { 201: ProjectDetail },
+        response: { 201: ProjectDetail, 202: ProjectDetail },
         errors: [409],
       }),
     },
@@ -109,15 +124,22 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       const b = req.body;
       const git = checkedGitUrl(ctx, b.git_url);
       await assertGitUrlFree(ctx, git);
-      const workingPath = await locateRepo(ctx, { ...b, git_url: git.url });
+      const where = await locateRepo(ctx, { ...b, git_url: git.url });
       const actor = actorOf(req);
       const created = await createApiProject(
         ctx,
-        { name: b.name, gitUrl: git.url, workingPath, config: b.config ?? {}, prd: b.prd ?? null },
+        {
+          name: b.name,
+          gitUrl: git.url,
+          workingPath: where.workingPath,
+          clone: where.clone,
+          config: b.config ?? {},
+          prd: b.prd ?? null,
+        },
         actor,
-        { working_path: workingPath },
+        { working_path: where.workingPath, clone: where.clone !== null },
       );
-      return reply.code(201).send(await projectDetail(ctx, created.id));
+      return reply.code(where.clone ? 202 : 201).send(await projectDetail(ctx, created.id));
     },
   );
 
@@ -304,7 +326,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         summary: 'Create a new project with the same config and PRD, under a new name and git URL (FR-1.9)',
         params: IdParams,
         body: ProjectClone,
-        response: { 201: ProjectDetail },
+        response: { 201: ProjectDetail, 202: ProjectDetail },
         errors: [404, 409],
       }),
     },
@@ -314,28 +336,51 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       if (!from) throw notFound('project', req.params.id);
       const git = checkedGitUrl(ctx, b.git_url);
       await assertGitUrlFree(ctx, git);
-      const workingPath = await locateRepo(ctx, { ...b, git_url: git.url });
+      const where = await locateRepo(ctx, { ...b, git_url: git.url });
       const actor = actorOf(req);
       const created = await createApiProject(
         ctx,
-        { name: b.name, gitUrl: git.url, workingPath, config: from.config, prd: from.prd_content },
+        {
+          name: b.name,
+          gitUrl: git.url,
+          workingPath: where.workingPath,
+          clone: where.clone,
+          config: from.config,
+          prd: from.prd_content,
+        },
         actor,
-        { cloned_from: req.params.id },
+        { cloned_from: req.params.id, clone: where.clone !== null },
       );
-      return reply.code(201).send(await projectDetail(ctx, created.id));
+      return reply.code(where.clone ? 202 : 201).send(await projectDetail(ctx, created.id));
     },
   );
 }
 
-/** Inserts a project made through the API, its audit event and first PRD revision, in one transaction. */
+/**
+ * Inserts a project made through the API, its audit event, its first PRD
+ * revision with its re-plan and, when its repository must be cloned, the
+ * clone job, in one transaction: nothing accepted is lost to a crash.
+ */
 async function createApiProject(
   ctx: ApiContext,
-  p: { name: string; gitUrl: string; workingPath: string | null; config: unknown; prd: string | null },
+  p: {
+    name: string;
+    gitUrl: string;
+    workingPath: string | null;
+    clone: string | null;
+    config: unknown;
+    prd: string | null;
+  },
   actor: Actor,
   eventData: Record<string, unknown>,
 ): Promise<{ id: string; rev: { id: string } | null }> {
+  if (p.prd) await checkPrd(p.prd);
   return withTransaction(ctx.pool, async (db) => {
     const id = await insertProject(db, p, actor, eventData).catch((err) => uniqueViolation(err, p.gitUrl));
+    if (p.clone) {
+      await markCloning(db, id);
+      await addCloneJob(db, id, p.clone);
+    }
     const rev = p.prd ? await savePrd(db, id, p.prd, 'api', actor) : null;
     if (rev) await addReplanJob(db, id, rev.id, actor);
     return { id, rev };

@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { PHASES, type PhaseName } from '../../agents/catalog.js';
 import { loadEnvConfig } from '../../config/env.js';
 import { SamgitaError } from '../../errors.js';
 import { configureLogging } from '../../log/setup.js';
-import { runProject } from '../../projects/transition.js';
+import { holdProject, runProject } from '../../projects/transition.js';
 import { proposePerpetualCycle } from '../../reconcile/perpetual.js';
 import type { reconcileProject } from '../../reconcile/reconcile.js';
 import { startRunner } from '../../runner/runner.js';
-import { projectStatusOf, tasksToRun } from '../../store/projects.js';
+import { withTransaction } from '../../store/connection.js';
+import { projectStatusOf, tasksInFlight, tasksToRun } from '../../store/projects.js';
 import { countVerifyStatuses, UNVERIFIED_HINT, UNVERIFIED_SUMMARY } from '../../verify/status.js';
 import { decideRunOutcome, EXIT_CODES, type Outcome } from '../outcome.js';
 import {
@@ -18,6 +20,7 @@ import {
   startProgress,
   type TaskLine,
 } from '../progress.js';
+import { preparePublishing } from '../publish-github.js';
 import { CLI_ACTOR, reconcileLocalRepo } from '../reconcile-local.js';
 
 interface RunOptions {
@@ -25,6 +28,9 @@ interface RunOptions {
   progress: boolean;
   json?: boolean;
   analyze?: boolean;
+  publish?: boolean;
+  budgetUsd?: string;
+  phases?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -39,6 +45,12 @@ export function registerRunCommand(program: Command): void {
       '--analyze',
       'ask Claude Code for a structured work breakdown of the PRD (once per PRD + samgita.yaml content) and merge its tasks into the plan',
     )
+    .option(
+      '--publish',
+      'push verified task branches to GITHUB_REPOSITORY and open one pull request per task with GITHUB_TOKEN (the GitHub Action); pull requests an earlier run opened are adopted, not duplicated, and the run ends when what is left waits for review',
+    )
+    .option('--budget-usd <usd>', 'stop this run (outcome action_required) once it has spent this much on Claude')
+    .option('--phases <list>', "phases to run instead of samgita.yaml's `phases` (comma-separated)")
     .addHelpText(
       'after',
       `
@@ -66,7 +78,9 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
     json: opts.json === true,
   });
 
-  const local = await reconcileLocalRepo(env, repoDir, { analyze: opts.analyze === true }, out);
+  const phases = opts.phases === undefined ? undefined : parsePhases(opts.phases);
+  const budgetUsd = opts.budgetUsd === undefined ? null : parseBudget(opts.budgetUsd);
+  const local = await reconcileLocalRepo(env, repoDir, { analyze: opts.analyze === true, phases }, out);
   const { db, project, result, desired, claudeEnv } = local;
   const concurrency = opts.concurrency ? Number(opts.concurrency) : desired.config.limits.max_concurrent_agents;
   const actor = CLI_ACTOR;
@@ -81,6 +95,20 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
       );
     }
     let interrupted = false;
+    const publisher = opts.publish
+      ? await preparePublishing(
+          db.pool,
+          {
+            id: project.id,
+            root: local.repo.root,
+            defaultBranch: local.repo.branch,
+            branchPrefix: desired.config.git.branch_prefix,
+          },
+          logs.logger,
+          actor,
+          out,
+        )
+      : undefined;
     if ((await tasksToRun(db.pool, project.id)) > 0) {
       await runProject(db.pool, project.id, actor, { resumePaused: true });
 
@@ -93,9 +121,26 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
         name: `samgita run ${process.pid}`,
         // Ctrl-C: a running step gets a few seconds to reach its checkpoint, then its CLI is stopped.
         drainTimeoutMs: INTERRUPT_GRACE_MS,
+        ...(publisher ? { publisher } : {}),
       });
       const progress = await startProgress(db.pool, project.id, out);
-      interrupted = await waitForProject(db.pool, project.id, () => runner.abort());
+      const startCost = (await readProgress(db.pool, project.id)).project.cost_usd;
+      interrupted = await waitForProject(db.pool, project.id, () => runner.abort(), {
+        // Published work waits for review in GitHub: the run ends when nothing is left that it can do.
+        idle: publisher
+          ? async () => runner.inFlight() === 0 && (await tasksInFlight(db.pool, project.id)) === 0
+          : null,
+        budget:
+          budgetUsd === null
+            ? null
+            : {
+                check: async () => (await readProgress(db.pool, project.id)).project.cost_usd - startCost >= budgetUsd,
+                stop: async () => {
+                  await holdForBudget(db.pool, project.id, budgetUsd);
+                  runner.abort();
+                },
+              },
+      });
       if (interrupted)
         out.write(
           pc.yellow(
@@ -112,6 +157,7 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
       projectStatus: summary.project.status,
       tasks: { failed: summary.failed.length, unfinished: summary.unfinished.length },
       interrupted,
+      awaitingReview: opts.publish ? summary.review.length : 0,
     });
     out.write(formatSummary(summary, outcome));
     if (logs.file) out.write(pc.dim(`  logs: ${logs.file}\n`));
@@ -124,13 +170,27 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
 
 const INTERRUPT_GRACE_MS = 5_000;
 
+interface WaitOptions {
+  /** True when nothing this run can do is left (published work waits for review); two checks in a row end the wait. */
+  idle: (() => Promise<boolean>) | null;
+  /** This run's spending cap: `check` is true once reached, `stop` holds the project. */
+  budget: { check(): Promise<boolean>; stop(): Promise<void> } | null;
+}
+
 /**
  * Resolves when the project is no longer running, or on Ctrl-C (true). A
  * second Ctrl-C calls `abortNow`: running CLI processes are stopped at once.
  */
-async function waitForProject(pool: import('pg').Pool, projectId: string, abortNow: () => void): Promise<boolean> {
+async function waitForProject(
+  pool: import('pg').Pool,
+  projectId: string,
+  abortNow: () => void,
+  opts: WaitOptions = { idle: null, budget: null },
+): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     let done = false;
+    let idleChecks = 0;
+    let busy = false;
     const finish = (interrupted: boolean) => {
       if (done) return;
       done = true;
@@ -147,14 +207,29 @@ async function waitForProject(pool: import('pg').Pool, projectId: string, abortN
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(sig);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const timer = setInterval(async () => {
+    const tick = async () => {
       const status = await projectStatusOf(pool, projectId).catch(() => null);
       if (status === 'completed') {
         // Perpetual mode (FR-4.4): a finished project gets its next improvement cycle, within budget.
         const next = await proposePerpetualCycle(pool, projectId).catch(() => null);
         if (next?.kind === 'proposed') return;
       }
-      if (status && status !== 'running') finish(false);
+      if (status && status !== 'running') return finish(false);
+      if (opts.budget && (await opts.budget.check().catch(() => false))) {
+        await opts.budget.stop().catch(() => {});
+        return;
+      }
+      if (opts.idle) {
+        idleChecks = (await opts.idle().catch(() => false)) ? idleChecks + 1 : 0;
+        if (idleChecks >= 2) finish(false);
+      }
+    };
+    const timer = setInterval(() => {
+      if (busy || done) return;
+      busy = true;
+      void tick().finally(() => {
+        busy = false;
+      });
     }, 300);
   });
 }
@@ -165,6 +240,8 @@ interface RunSummary {
   done: TaskLine[];
   failed: TaskLine[];
   unfinished: TaskLine[];
+  /** Published, their pull request waiting for review. */
+  review: TaskLine[];
   cancelled: TaskLine[];
 }
 
@@ -177,6 +254,7 @@ async function readSummary(pool: import('pg').Pool, projectId: string): Promise<
     done: by('completed'),
     failed: [...by('failed'), ...by('dead_letter')],
     unfinished: tasks.filter((t) => ['pending', 'blocked', 'queued', 'running'].includes(t.status)),
+    review: tasks.filter((t) => t.status === 'pending' && t.pr_number !== null && t.merge_state === 'waiting'),
     cancelled: by('cancelled'),
   };
 }
@@ -194,7 +272,7 @@ function formatSummary(s: RunSummary, outcome: Outcome): string {
   const lines = [
     '',
     `${pc.bold('Summary')} ${project.name}: ${project.status}${project.status_reason ? ` (${project.status_reason})` : ''}`,
-    `  tasks: ${s.done.length} done, ${s.failed.length} failed, ${s.unfinished.length} not finished, ${s.cancelled.length} cancelled`,
+    `  tasks: ${s.done.length} done, ${s.failed.length} failed, ${s.unfinished.length} not finished${s.review.length ? ` (${s.review.length} waiting for review)` : ''}, ${s.cancelled.length} cancelled`,
     ...verifyLines(s.tasks),
     `  cost: ${formatUsd(project.cost_usd)} · tokens: ${formatTokens(project.tokens)}`,
   ];
@@ -294,6 +372,7 @@ function summaryJson(
       failed: s.failed.length,
       cancelled: s.cancelled.length,
       unfinished: s.unfinished.length,
+      awaiting_review: s.review.length,
     },
     // Tasks per verify status (passed, failed, unverified, not_run): unverified is never counted as passed.
     verify: countVerifyStatuses(tasks.map((t) => t.verify_status)),
@@ -303,7 +382,39 @@ function summaryJson(
     pull_requests: tasks
       .filter((t) => t.pr_url)
       .sort((a, b) => a.key.localeCompare(b.key))
-      .map((t) => ({ task: t.key, url: t.pr_url })),
+      .map((t) => ({ task: t.key, number: t.pr_number, url: t.pr_url })),
     failures: s.failed.map((t) => ({ task: t.key, error: t.error?.message ?? null })),
   };
+}
+
+function parsePhases(raw: string): PhaseName[] {
+  const names = raw.split(/[\s,]+/).filter(Boolean);
+  const unknown = names.filter((n) => !(PHASES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length) {
+    throw new SamgitaError(
+      'INVALID_INPUT',
+      `--phases: ${unknown.length ? `unknown phase ${unknown.join(', ')}` : 'no phase given'}`,
+      {
+        hint: `phases are ${PHASES.join(', ')}`,
+      },
+    );
+  }
+  return names as PhaseName[];
+}
+
+function parseBudget(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new SamgitaError('INVALID_INPUT', `--budget-usd must be a positive number of dollars, got ${raw}`, {
+      hint: 'for example --budget-usd 5',
+    });
+  }
+  return n;
+}
+
+/** This run's budget is spent: the project is held (paused) for a person, like a samgita.yaml budget. */
+async function holdForBudget(pool: import('pg').Pool, projectId: string, usd: number): Promise<void> {
+  await withTransaction(pool, (db) =>
+    holdProject(db, projectId, CLI_ACTOR, 'budget', `this run's budget of ${formatUsd(usd)} (--budget-usd) is spent`),
+  );
 }

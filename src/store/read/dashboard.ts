@@ -315,7 +315,10 @@ const TaskLineRow = z.object({
   started_at: z.date().nullable(),
   run_after: z.date().nullable(),
   branch: z.string().nullable(),
+  pr_number: z.number().nullable(),
   pr_url: z.string().nullable(),
+  /** The merge queue's state (`waiting`: its pull request waits for review). */
+  merge_state: z.string().nullable(),
   error: z.object({ message: z.string().optional() }).loose().nullable(),
   /** How verify judged the task: its result's once completed, else its last verify; null before any. */
   verify_status: z.unknown().transform(verifyStatusOf),
@@ -361,7 +364,7 @@ export async function readTaskLines(db: Queryable, projectId: string): Promise<T
     db,
     TaskLineRow,
     sql`select id, key, title, phase, agent_type, status, rarv_step, attempts, cost_usd::float8 as cost_usd, tokens_used,
-               started_at, run_after, branch, pr_url, error,
+               started_at, run_after, branch, pr_number, pr_url, merge_state, error,
                coalesce(result->'verify', checkpoint->'verify') as verify_status
           from tasks where project_id = ${projectId} order by priority, key`,
   );

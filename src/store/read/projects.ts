@@ -63,6 +63,8 @@ const DetailRow = ProjectRow.extend({
   integration_branch: z.string().nullable(),
   integration_head: z.string().nullable(),
   integration_verify: z.custom<IntegrationVerify>((v) => typeof v === 'object').nullable(),
+  clone_state: z.enum(['cloning', 'failed']).nullable(),
+  clone_error: z.string().nullable(),
 });
 
 const QueueRow = z.object({
@@ -85,8 +87,9 @@ export interface Integration {
 
 export type ProjectDetail = Omit<
   z.output<typeof DetailRow>,
-  'integration_branch' | 'integration_head' | 'integration_verify'
+  'integration_branch' | 'integration_head' | 'integration_verify' | 'clone_state' | 'clone_error'
 > & {
+  clone: { state: 'cloning' | 'failed'; error: string | null } | null;
   tasks_total: number;
   provider_wait: ProviderWait | null;
   integration: Integration | null;
@@ -129,16 +132,17 @@ export async function readProjectDetail(db: Queryable, id: string): Promise<Proj
   const row = await maybeOne(
     db,
     DetailRow,
-    sql`select ${COLUMNS}, prd_content, integration_branch, integration_head, integration_verify,
+    sql`select ${COLUMNS}, prd_content, integration_branch, integration_head, integration_verify, clone_state, clone_error,
           input_tokens + output_tokens + cache_read_tokens + cache_write_tokens as tokens_total,
           coalesce((select json_object_agg(status, n) from
             (select status, count(*)::int as n from tasks where project_id = p.id group by status) c), '{}') as task_counts
         from projects p where id = ${id}`,
   );
   if (!row) return null;
-  const { integration_branch, integration_head, integration_verify, ...rest } = row;
+  const { integration_branch, integration_head, integration_verify, clone_state, clone_error, ...rest } = row;
   return {
     ...rest,
+    clone: clone_state ? { state: clone_state, error: clone_error } : null,
     tasks_total: Object.values(row.task_counts).reduce((a, b) => a + b, 0),
     provider_wait: row.status === 'running' ? await readProviderWait(db) : null,
     integration: await integrationOf(db, { id: row.id, integration_branch, integration_head, integration_verify }),

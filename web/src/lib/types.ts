@@ -47,6 +47,8 @@ export interface ProjectDetail {
   name: string;
   git_url: string;
   working_path: string | null;
+  /** The server is cloning the repository (or failed to); null once working_path is set. */
+  clone: { state: 'cloning' | 'failed'; error: string | null } | null;
   default_branch: string | null;
   source: string;
   phase: string;

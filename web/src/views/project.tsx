@@ -88,6 +88,12 @@ export function ProjectView({
           </p>
           <h1 id="project-title">{p?.name ?? ' '}</h1>
           <p class="muted small url">{p ? `${p.git_url}${p.working_path ? ` · ${p.working_path}` : ''}` : ' '}</p>
+          {p?.clone?.state === 'cloning' && <p class="muted small">Cloning the repository on the server…</p>}
+          {p?.clone?.state === 'failed' && (
+            <p class="error small" role="alert">
+              The clone failed: {p.clone.error ?? 'unknown error'}
+            </p>
+          )}
         </div>
         <dl class="stats">
           <div>
