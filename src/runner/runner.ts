@@ -16,6 +16,7 @@ import {
 } from '../queue/worker.js';
 import { probeSandbox } from '../sandbox/bwrap.js';
 import { listenToEvents, pauseAborts, recordEvent } from '../store/events.js';
+import { holdLiveness } from '../store/liveness.js';
 import {
   declareDeadRunners,
   heartbeatRunner,
@@ -39,8 +40,12 @@ export interface RunnerOptions {
   /** How many tasks this runner works on at once. */
   concurrency: number;
   name?: string;
+  /** Heartbeat interval (default 2 s). */
   heartbeatMs?: number;
-  /** A runner silent for this long is declared dead and its jobs released. */
+  /**
+   * A runner silent for this long is declared dead whatever PostgreSQL says of its session
+   * (default 120 s: wedged but connected). One whose session is gone is dead after 2.5 heartbeats.
+   */
   deadAfterMs?: number;
   /** How long a drain waits for running steps to reach a checkpoint. */
   drainTimeoutMs?: number;
@@ -78,16 +83,23 @@ export interface RunningRunner {
   inFlight(): number;
 }
 
+/** Heartbeat interval: a dead runner's tasks run again within about three of these. */
+export const DEFAULT_HEARTBEAT_MS = 2_000;
+/** Silence after which a runner is dead even while PostgreSQL still holds its session. */
+export const DEFAULT_DEAD_AFTER_MS = 120_000;
+
 /**
  * A runner process's worker: registers itself, heartbeats, claims `run_task`
- * jobs through graphile-worker, and declares silent runners dead so their jobs
+ * jobs through graphile-worker, and declares dead the runners PostgreSQL no longer holds a session for so their jobs
  * are released and resumed elsewhere.
  */
 export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const log = (opts.log ?? logger()).child({ component: 'runner' });
   const host = os.hostname();
-  const heartbeatMs = opts.heartbeatMs ?? 5_000;
-  const deadAfterMs = opts.deadAfterMs ?? 30_000;
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const deadAfterMs = opts.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
+  // Silence that, with a free liveness lock, means dead: long enough for a live runner to beat again.
+  const graceMs = Math.max(Math.round(heartbeatMs * 2.5), 1_000);
   const sandbox = await runnerSandbox(opts.sandboxOff ?? false);
   if (sandbox.state === 'unavailable')
     log.warn(
@@ -102,6 +114,9 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     version: process.env.npm_package_version ?? null,
     sandbox,
   });
+  // PostgreSQL holds this lock for exactly as long as this process's session lives: when it dies,
+  // other runners see the lock free and take its tasks back within a couple of heartbeats.
+  const liveness = await holdLiveness(opts.pool, runnerId);
   await recordEvent(opts.pool, {
     kind: 'runner.started',
     subjectType: 'runner',
@@ -208,7 +223,12 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const beat = async () => {
     try {
       await heartbeatRunner(opts.pool, runnerId, [...workerIds]);
-      await reapDeadRunners(opts.pool, utils, runnerId, deadAfterMs, log);
+      // Only with a lock held for a while: after PostgreSQL restarts, every runner's lock is gone until
+      // it reconnects, and none must be taken for dead in that moment.
+      const held = liveness.heldSince();
+      if (held !== null && Date.now() - held >= graceMs) {
+        await reapDeadRunners(opts.pool, utils, runnerId, { graceMs, deadAfterMs }, log);
+      }
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'heartbeat failed; will retry');
     }
@@ -234,6 +254,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       await utils.forceUnlockWorkers([...workerIds]).catch(() => {});
       await Promise.resolve(utils.release()).catch(() => {});
       await markRunnerStopped(opts.pool, runnerId).catch(() => {});
+      await liveness.release();
       await recordEvent(opts.pool, {
         kind: 'runner.stopped',
         subjectType: 'runner',
@@ -328,7 +349,9 @@ async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): P
 }
 
 /**
- * Declares runners silent for longer than `deadAfterMs` dead and releases
+ * Declares dead the runners whose session PostgreSQL has closed (their liveness
+ * lock is free and they are silent past `graceMs`), or that are silent past
+ * `deadAfterMs` whatever their session, and releases
  * their graphile-worker locks, so their tasks resume on a live runner from
  * their last checkpoint instead of waiting hours for the lock to expire.
  */
@@ -336,10 +359,10 @@ export async function reapDeadRunners(
   pool: pg.Pool,
   utils: WorkerUtils,
   selfId: string,
-  deadAfterMs: number,
+  timing: { graceMs: number; deadAfterMs: number },
   log: Logger,
 ): Promise<string[]> {
-  const dead = await declareDeadRunners(pool, selfId, deadAfterMs);
+  const dead = await declareDeadRunners(pool, selfId, timing);
   for (const r of dead) {
     if (r.worker_ids.length) await utils.forceUnlockWorkers(r.worker_ids);
     log.warn({ runner: r.id, host: r.host, pid: r.pid }, 'runner declared dead; its jobs were released');

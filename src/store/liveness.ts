@@ -7,26 +7,91 @@
  * at once, instead of after graphile-worker's 4-hour lock expiry.
  */
 
-import type pg from 'pg';
+import pg from 'pg';
+import type { Queryable } from './connection.js';
 
 /** Advisory-lock namespace of Samgita's worker liveness locks (the first key of the two-int form). */
 const LIVENESS_NS = 0x5a6e;
 
-/** Holds the liveness lock of a worker pool until `release` (or until the connection dies). */
-export async function holdLiveness(pool: pg.Pool, workerPoolId: string): Promise<{ release(): Promise<void> }> {
-  const client = await pool.connect();
-  // A connection error must not crash the process; the lock is gone with it, which is the point.
-  client.on('error', () => {});
-  await client.query('select pg_advisory_lock($1, hashtext($2))', [LIVENESS_NS, workerPoolId]);
+export interface Liveness {
+  /** When the lock was (re)acquired on a live connection; null while reconnecting. */
+  heldSince(): number | null;
+  release(): Promise<void>;
+}
+
+/**
+ * Holds the liveness lock of `id` (a runner, a worker pool) on a connection of
+ * its own, outside the pool (a busy pool never starves it). The server is told
+ * to drop that session after ~11 s of network silence (TCP keepalives), so a
+ * machine that vanishes frees its lock as surely as a killed process. A lost
+ * connection (PostgreSQL restarted) is re-established and the lock taken again.
+ */
+export async function holdLiveness(pool: pg.Pool, id: string): Promise<Liveness> {
+  let client: pg.Client | null = null;
+  let since: number | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | null = null;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ ...(pool.options as pg.ClientConfig), keepAlive: true });
+    c.on('error', () => {
+      // The lock went with the connection: take it again on a new one.
+      if (client === c) lost();
+    });
+    await c.connect();
+    await c.query('set tcp_keepalives_idle = 5; set tcp_keepalives_interval = 2; set tcp_keepalives_count = 3');
+    await c.query('select pg_advisory_lock($1, hashtext($2))', [LIVENESS_NS, id]);
+    if (closed) {
+      await c.end().catch(() => {});
+      return;
+    }
+    client = c;
+    since = Date.now();
+  };
+  const lost = () => {
+    const c = client;
+    client = null;
+    since = null;
+    void c?.end().catch(() => {});
+    schedule(500);
+  };
+  const schedule = (ms: number) => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = null;
+      connect().catch(() => schedule(Math.min(ms * 2, 5_000)));
+    }, ms);
+    retry.unref();
+  };
+  await connect();
   return {
+    heldSince: () => since,
     release: async () => {
-      try {
-        await client.query('select pg_advisory_unlock($1, hashtext($2))', [LIVENESS_NS, workerPoolId]);
-      } finally {
-        client.release();
-      }
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = null;
+      since = null;
+      if (!c) return;
+      await c.query('select pg_advisory_unlock($1, hashtext($2))', [LIVENESS_NS, id]).catch(() => {});
+      await c.end().catch(() => {});
     },
   };
+}
+
+/**
+ * Of these ids, the ones whose liveness lock is free, asked inside the
+ * caller's transaction (transaction-level try-locks, released at its end).
+ */
+export async function freeLiveness(db: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  const free = new Set<string>();
+  for (const id of ids) {
+    const { rows } = await db.query<{ free: boolean }>('select pg_try_advisory_xact_lock($1, hashtext($2)) as free', [
+      LIVENESS_NS,
+      id,
+    ]);
+    if (rows[0]?.free) free.add(id);
+  }
+  return free;
 }
 
 /** Of these worker pool ids, the ones whose liveness lock is free: their connection, and so their process, is gone. */

@@ -23,6 +23,7 @@ import {
   withTransaction,
 } from './connection.js';
 import { recordEvent } from './events.js';
+import { freeLiveness } from './liveness.js';
 
 /** `bubblewrap`: agents run sandboxed; `off`: --no-sandbox; `unavailable`: only projects with the sandbox off run. */
 export interface RunnerSandbox {
@@ -85,16 +86,30 @@ export type DeadRunner = z.output<typeof DeadRow>;
  * Returns them, for their graphile-worker locks to be released after commit.
  * `skip locked` lets many runners sweep at once without fighting.
  */
-export async function declareDeadRunners(pool: Pool, selfId: string, deadAfterMs: number): Promise<DeadRunner[]> {
+export async function declareDeadRunners(
+  pool: Pool,
+  selfId: string,
+  timing: { graceMs: number; deadAfterMs: number },
+): Promise<DeadRunner[]> {
   return withTransaction(pool, async (db) => {
-    const dead = await rows(
+    // Silent for a moment: dead when PostgreSQL says its session is gone (its liveness lock is free),
+    // or, whatever its session, when silent for longer than deadAfterMs (wedged, or a runner without one).
+    const silent = await rows(
       db,
-      DeadRow,
-      sql`select id, worker_ids, host, pid from runners
+      DeadRow.extend({ overdue: z.boolean() }),
+      sql`select id, worker_ids, host, pid,
+                 heartbeat_at < now() - make_interval(secs => ${timing.deadAfterMs}::float8 / 1000) as overdue
+            from runners
            where status in ('active', 'draining') and id <> ${selfId}
-             and heartbeat_at < now() - make_interval(secs => ${deadAfterMs}::float8 / 1000)
+             and heartbeat_at < now() - make_interval(secs => ${timing.graceMs}::float8 / 1000)
+             and started_at < now() - make_interval(secs => ${timing.graceMs}::float8 / 1000)
            for update skip locked`,
     );
+    const free = await freeLiveness(
+      db,
+      silent.filter((r) => !r.overdue).map((r) => r.id),
+    );
+    const dead = silent.filter((r) => r.overdue || free.has(r.id)).map(({ overdue: _o, ...r }) => r);
     for (const r of dead) {
       await exec(db, sql`update runners set status = 'dead', stopped_at = now() where id = ${r.id}`);
       await failRunsOfRunner(db, r.id);

@@ -106,6 +106,18 @@ describe('failures and retries', () => {
         (await q(`select 1 from events where kind = 'task.retrying' and subject_id = $1`, [ids.get('slow')])).length >
         0,
     );
+    // The first attempt's job must be settled (unlocked, waiting for its retry time) before it is moved:
+    // moving a job its runner still holds leaves two.
+    await waitFor(
+      'the retry to be scheduled',
+      async () =>
+        (
+          await q(
+            `select 1 from graphile_worker.jobs where key = $1 and locked_at is null and run_at > now() + interval '1 minute'`,
+            [`task:${ids.get('slow')}`],
+          )
+        ).length > 0,
+    );
     await db.pool.query(
       `update projects set config = jsonb_set(config, '{limits,task_timeout}', '600000') where id = $1`,
       [projectId],

@@ -6,7 +6,7 @@ import { createGitHubApp, loadGitHubConfig } from '../../github/index.js';
 import { logger } from '../../log/logger.js';
 import { configureLogging } from '../../log/setup.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
-import { startRunner } from '../../runner/runner.js';
+import { DEFAULT_DEAD_AFTER_MS, DEFAULT_HEARTBEAT_MS, startRunner } from '../../runner/runner.js';
 import { openDatabase } from '../../store/connection.js';
 import type { RunnerSandbox } from '../../store/runners.js';
 
@@ -45,8 +45,12 @@ export function registerRunnerCommand(program: Command): void {
       'agents this runner works on at once (default: SAMGITA_RUNNER_CONCURRENCY, else 4)',
     )
     .option('--name <name>', 'name shown in the runners table (default: <host>:<pid>)')
-    .option('--heartbeat <ms>', 'heartbeat interval in milliseconds', '5000')
-    .option('--dead-after <ms>', 'declare another runner dead after this long without a heartbeat', '30000')
+    .option('--heartbeat <ms>', 'heartbeat interval in milliseconds', String(DEFAULT_HEARTBEAT_MS))
+    .option(
+      '--dead-after <ms>',
+      'declare another runner dead after this long without a heartbeat even while PostgreSQL still holds its session (one whose session is gone is dead after 2.5 heartbeats)',
+      String(DEFAULT_DEAD_AFTER_MS),
+    )
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running steps may take to reach a checkpoint', '30000')
     .option('--poll-interval <ms>', 'queue poll interval (new jobs are also pushed with LISTEN/NOTIFY)', '1000')
     .option('--pool-size <n>', 'PostgreSQL connections (default: concurrency + 4, at most 40)')
@@ -59,8 +63,10 @@ export function registerRunnerCommand(program: Command): void {
       'after',
       `
 Start one per machine (or more), all against the same DATABASE_URL. Each runner
-registers itself, heartbeats, and releases the jobs of runners that stopped
-heartbeating (--dead-after), so their tasks resume from their last checkpoint.
+registers itself, holds a PostgreSQL advisory lock for as long as its session
+lives, heartbeats, and releases the jobs of runners whose session is gone (a
+killed process, a lost machine: within a few seconds) or that stayed silent
+past --dead-after, so their tasks resume from their last checkpoint.
 SIGTERM or SIGINT drains: no new claims, running steps finish (bounded by
 --drain-timeout) and hand their task back, then the process exits 0 (SIGTERM)
 or 130 (SIGINT); a second signal exits at once.
@@ -90,7 +96,7 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
       'INVALID_INPUT',
       `--dead-after (${deadAfterMs} ms) must exceed twice --heartbeat (${heartbeatMs} ms)`,
       {
-        hint: 'otherwise a slow heartbeat declares a live runner dead; e.g. --heartbeat 5000 --dead-after 30000',
+        hint: 'otherwise a slow heartbeat declares a live runner dead; e.g. --heartbeat 2000 --dead-after 120000',
       },
     );
   const claudeEnv = claudeEnvFromProcess();

@@ -286,6 +286,14 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
       html_url: `${htmlBase}/${c.repo}/runs/${c.id}`,
     };
   };
+  const commentJson = (repo: FakeRepo, n: number, c: { id: number; body: string }) => ({
+    ...api.example('issue-comment'),
+    id: c.id,
+    body: c.body,
+    html_url: `${htmlBase}/${repo.fullName}/issues/${n}#issuecomment-${c.id}`,
+    url: `${url}/repos/${repo.fullName}/issues/comments/${c.id}`,
+    issue_url: `${url}/repos/${repo.fullName}/issues/${n}`,
+  });
   const findPull = (repo: FakeRepo, n: string) => {
     const p = state.pulls.find((x) => x.repo === repo.fullName && x.number === Number(n));
     if (!p) throw new HttpError(404, 'Not Found');
@@ -517,6 +525,30 @@ export async function startFakeGitHub(opts: { appId: number; privateKey: string 
           html_url: `${htmlBase}/${repo!.fullName}/issues/${n}#issuecomment-${comment.id}`,
         },
       };
+    },
+    'issues/list-comments': ({ repo, params, query }) => {
+      const n = Number(params.issue_number);
+      const issue = state.issues.find((x) => x.repo === repo!.fullName && x.number === n);
+      if (!issue && !state.pulls.some((p) => p.repo === repo!.fullName && p.number === n))
+        throw new HttpError(404, 'Not Found');
+      const perPage = Math.min(Number(query.get('per_page') ?? 30), 100);
+      const page = Math.max(Number(query.get('page') ?? 1), 1);
+      const all = issue?.comments ?? [];
+      return {
+        status: 200,
+        body: all.slice((page - 1) * perPage, page * perPage).map((c) => commentJson(repo!, n, c)),
+      };
+    },
+    'issues/update-comment': ({ repo, params, body }) => {
+      const id = Number(params.comment_id);
+      for (const i of state.issues) {
+        if (i.repo !== repo!.fullName) continue;
+        const c = i.comments.find((x) => x.id === id);
+        if (!c) continue;
+        c.body = String(body.body);
+        return { status: 200, body: commentJson(repo!, i.number, c) };
+      }
+      throw new HttpError(404, 'Not Found');
     },
     'checks/create': ({ repo, body }) => {
       const c: FakeCheckRun = {
