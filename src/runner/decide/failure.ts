@@ -2,7 +2,7 @@
 import type { Outcome } from './outcome.js';
 
 const INFRASTRUCTURE =
-  /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|too many clients|the database system is (starting|shutting)|deadlock detected|could not serialize/i;
+  /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|too many clients|the database system is (starting|shutting|in recovery)|terminating connection due to administrator command|Client has encountered a connection error|Connection ended unexpectedly|deadlock detected|could not serialize/i;
 
 /** The database or its pool failed us (or a transient lock conflict), not the task: such an attempt is not counted. */
 export function isInfrastructureError(message: string): boolean {

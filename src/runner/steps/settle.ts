@@ -25,6 +25,7 @@ import type { Outcome } from '../decide/outcome.js';
 import { planSettle, type SettlePlan, type TaskWrite } from '../decide/settle.js';
 import { recordFailureIn } from '../provider.js';
 import { runnerActor, type TaskRunContext } from '../task-run.js';
+import { untilDatabaseAnswers } from '../until-database.js';
 import { wakeCappedTasks } from './claim.js';
 
 /** `agentRunId`: null when the task was never claimed (held back before the claim). */
@@ -35,7 +36,34 @@ export async function settle(
   outcome: Outcome,
 ): Promise<SettlePlan> {
   const actor = runnerActor(ctx);
-  const plan = await withTransaction(ctx.pool, async (db) => {
+  // The outcome must be recorded even across a PostgreSQL restart: a task left `running` with an open
+  // agent run on a live runner is finished by nobody.
+  const plan = await untilDatabaseAnswers('settle', () => settleIn(ctx, task, agentRunId, outcome, actor), {
+    log: ctx.log,
+  });
+  ctx.onSettled?.(task.id, plan.status);
+  if (plan.advance)
+    await untilDatabaseAnswers('advance the project', () => advanceProject(ctx.pool, task.project_id, actor), {
+      log: ctx.log,
+    });
+  // This task's agent run ended, so a slot is free for a task waiting at a cap, and its areas for those waiting on them.
+  if (agentRunId)
+    await wakeCappedTasks(ctx.pool, task.project_id, {
+      agentType: task.agent_type,
+      areas: task.payload.areas ?? [],
+    }).catch(() => {});
+  return plan;
+}
+
+/** The settle transaction: the task row, its agent run, the events, a hold and the next job, together. */
+function settleIn(
+  ctx: TaskRunContext,
+  task: TaskRecord,
+  agentRunId: string | null,
+  outcome: Outcome,
+  actor: ReturnType<typeof runnerActor>,
+): Promise<SettlePlan> {
+  return withTransaction(ctx.pool, async (db) => {
     const row = await lockSettlingTask(db, task.id);
     // Provider trouble is a fact about the provider whatever became of the task: recorded first.
     const settled =
@@ -68,15 +96,6 @@ export async function settle(
       );
     return plan;
   });
-  ctx.onSettled?.(task.id, plan.status);
-  if (plan.advance) await advanceProject(ctx.pool, task.project_id, actor);
-  // This task's agent run ended, so a slot is free for a task waiting at a cap, and its areas for those waiting on them.
-  if (agentRunId)
-    await wakeCappedTasks(ctx.pool, task.project_id, {
-      agentType: task.agent_type,
-      areas: task.payload.areas ?? [],
-    }).catch(() => {});
-  return plan;
 }
 
 async function writeTask(db: PoolClient, taskId: string, w: TaskWrite): Promise<void> {
