@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type pg from 'pg';
@@ -26,11 +27,13 @@ import {
   registerRunner,
   setRunnerWorkers,
 } from '../store/runners.js';
+import { isInfrastructureError } from './decide/failure.js';
 import { Gate } from './gate.js';
 import { verifyIntegration } from './integration-check.js';
 import type { ProviderBackoff } from './provider.js';
 import type { TaskPublisher } from './publisher.js';
 import { runTask } from './run-task.js';
+import { untilDatabaseAnswers } from './until-database.js';
 
 export interface RunnerOptions {
   pool: pg.Pool;
@@ -106,7 +109,13 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       { reason: sandbox.detail },
       'agents cannot be sandboxed here: only projects with `sandbox: { enabled: false }` will run; install bubblewrap, or start with --no-sandbox',
     );
-  const runnerId = await registerRunner(opts.pool, {
+  // PostgreSQL holds this lock for exactly as long as this process's session lives: when it dies,
+  // other runners see the lock free and take its tasks back within a couple of heartbeats. It is
+  // taken before the runner's row exists, so no runner ever sees the row without the lock.
+  const runnerId = randomUUID();
+  const liveness = await holdLiveness(opts.pool, runnerId);
+  await registerRunner(opts.pool, {
+    id: runnerId,
     name: opts.name ?? `${host}:${process.pid}`,
     host,
     pid: process.pid,
@@ -114,9 +123,6 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     version: process.env.npm_package_version ?? null,
     sandbox,
   });
-  // PostgreSQL holds this lock for exactly as long as this process's session lives: when it dies,
-  // other runners see the lock free and take its tasks back within a couple of heartbeats.
-  const liveness = await holdLiveness(opts.pool, runnerId);
   await recordEvent(opts.pool, {
     kind: 'runner.started',
     subjectType: 'runner',
@@ -202,22 +208,24 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   events.on('worker:create', ({ worker: w }) => {
     workerIds.add(w.workerId);
   });
-  const worker: WorkerRunner = await startWorkerPool(opts.pool, {
-    events,
-    concurrency: opts.concurrency,
-    pollInterval: opts.pollIntervalMs ?? 1_000,
-    taskList,
-    // graphile-worker runs each cron slot once across all runners.
-    crontab: SNAPSHOT_CRONTAB,
-    gracefulShutdownAbortTimeout: opts.drainTimeoutMs ?? 30_000,
-    // With many workers, each polls for its own job (1,000 get_job queries a second
-    // from an idle runner of concurrency 1,000); from LOCAL_QUEUE_FROM the pool fetches
-    // for them. Batches stay small and short-lived: jobs in a local queue are locked to
-    // this runner, and another runner with free slots must not wait long for them.
-    ...(opts.concurrency >= LOCAL_QUEUE_FROM
-      ? { preset: { worker: { localQueue: { size: LOCAL_QUEUE_SIZE, ttl: 10_000 } } } }
-      : {}),
-  });
+  const startPool = () =>
+    startWorkerPool(opts.pool, {
+      events,
+      concurrency: opts.concurrency,
+      pollInterval: opts.pollIntervalMs ?? 1_000,
+      taskList,
+      // graphile-worker runs each cron slot once across all runners.
+      crontab: SNAPSHOT_CRONTAB,
+      gracefulShutdownAbortTimeout: opts.drainTimeoutMs ?? 30_000,
+      // With many workers, each polls for its own job (1,000 get_job queries a second
+      // from an idle runner of concurrency 1,000); from LOCAL_QUEUE_FROM the pool fetches
+      // for them. Batches stay small and short-lived: jobs in a local queue are locked to
+      // this runner, and another runner with free slots must not wait long for them.
+      ...(opts.concurrency >= LOCAL_QUEUE_FROM
+        ? { preset: { worker: { localQueue: { size: LOCAL_QUEUE_SIZE, ttl: 10_000 } } } }
+        : {}),
+    });
+  let worker: WorkerRunner = await startPool();
   await setRunnerWorkers(opts.pool, runnerId, [...workerIds]);
 
   const beat = async () => {
@@ -265,12 +273,35 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     return stopping;
   };
 
+  // graphile-worker's pool ends when it loses PostgreSQL (a restart, a failover): the runner waits for
+  // the database and starts a new pool, instead of exiting and leaving its machine idle.
+  const supervised = (async () => {
+    for (;;) {
+      try {
+        await worker.promise;
+        return;
+      } catch (err) {
+        const message = errorMessage(err);
+        if (stopping || !isInfrastructureError(message)) throw err;
+        log.warn({ err: message }, 'the job queue lost PostgreSQL; starting it again once the database answers');
+        await untilDatabaseAnswers(
+          'restart the job queue',
+          async () => {
+            worker = await startPool();
+          },
+          { log, maxMs: 60 * 60_000 },
+        );
+        await setRunnerWorkers(opts.pool, runnerId, [...workerIds]).catch(() => {});
+      }
+    }
+  })();
+
   return {
     id: runnerId,
     sandbox,
     stop,
     abort: () => shutdown.abort(),
-    done: worker.promise.then(() => stopping ?? undefined),
+    done: supervised.then(() => stopping ?? undefined),
     inFlight: () => inFlight.size,
   };
 }

@@ -38,6 +38,8 @@ export interface RunnerSandbox {
 export async function registerRunner(
   db: Queryable,
   r: {
+    /** Chosen by the runner, so its liveness lock is held before any other runner can see the row. */
+    id: string;
     name: string;
     host: string;
     pid: number;
@@ -50,8 +52,8 @@ export async function registerRunner(
   const row = await one(
     db,
     z.object({ id: z.string() }),
-    sql`insert into runners (name, host, pid, capacity, version, status, meta)
-        values (${r.name}, ${r.host}, ${r.pid}, ${r.capacity}, ${r.version}, 'active',
+    sql`insert into runners (id, name, host, pid, capacity, version, status, meta)
+        values (${r.id}, ${r.name}, ${r.host}, ${r.pid}, ${r.capacity}, ${r.version}, 'active',
                 ${JSON.stringify({ sandbox: r.sandbox })}::jsonb) returning id`,
   );
   return row.id;

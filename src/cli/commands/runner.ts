@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { checkClaude } from '../../claude/preflight.js';
 import { loadEnvConfig } from '../../config/env.js';
-import { SamgitaError } from '../../errors.js';
+import { errorMessage, SamgitaError } from '../../errors.js';
 import { createGitHubApp, loadGitHubConfig } from '../../github/index.js';
 import { logger } from '../../log/logger.js';
 import { configureLogging } from '../../log/setup.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
+import { isInfrastructureError } from '../../runner/decide/failure.js';
 import { DEFAULT_DEAD_AFTER_MS, DEFAULT_HEARTBEAT_MS, startRunner } from '../../runner/runner.js';
 import { openDatabase } from '../../store/connection.js';
 import type { RunnerSandbox } from '../../store/runners.js';
@@ -109,6 +110,18 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
     const publisher = github
       ? createGitHubApp({ pool: db.pool, config: github, samgitaHome: env.samgitaHome, log: logger() }).publisher
       : undefined;
+    // A background database call of the job queue (graphile-worker failing jobs in a batch) that finds
+    // PostgreSQL gone must not end the process: the queue is restarted and settles retry. Anything else
+    // still ends it, as Node would.
+    process.on('unhandledRejection', (reason) => {
+      const message = errorMessage(reason);
+      if (isInfrastructureError(message)) {
+        logger().warn({ err: message }, 'a background database call failed; carrying on');
+        return;
+      }
+      logger().error({ err: reason }, 'unhandled rejection');
+      process.exit(1);
+    });
     const runner = await startRunner({
       pool: db.pool,
       samgitaHome: env.samgitaHome,
