@@ -23,6 +23,18 @@ export async function preparePublishing(
   // Like the App's clones, the working copy's HEAD is detached (same commit, same files), so the
   // default branch's ref can follow GitHub's as pull requests are merged during the run.
   await git(project.root, ['checkout', '--quiet', '--detach']);
+  // actions/checkout persists the job token as an extra Authorization header; Samgita sends its own
+  // on every push and fetch, and GitHub refuses a request that carries two.
+  const persisted = await git(project.root, [
+    'config',
+    '--local',
+    '--name-only',
+    '--get-regexp',
+    '^http\\..*extraheader$',
+  ]).catch(() => '');
+  for (const key of new Set(persisted.split('\n').filter(Boolean))) {
+    await git(project.root, ['config', '--local', '--unset-all', key]);
+  }
   await linkTokenRepo(pool, project.id, gh, project.defaultBranch);
   const open = (await readTaskLines(pool, project.id)).filter((t) => t.status === 'pending' || t.status === 'blocked');
   const adopted = await adoptPublishedWork(pool, gh, log, project, open, actor);

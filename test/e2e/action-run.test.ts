@@ -141,6 +141,8 @@ beforeAll(async () => {
     `${gh.git.url}/acme/widgets.git`,
     checkout,
   ]);
+  // As actions/checkout leaves it: the job token persisted as an extra header for the remote.
+  sh(checkout, 'config', '--local', `http.${gh.git.url}/.extraheader`, auth);
   sh(checkout, 'config', 'user.email', 'ci@example.com');
   sh(checkout, 'config', 'user.name', 'CI');
 }, 120_000);
@@ -155,6 +157,8 @@ describe('the action, mode run', () => {
       claudeEnv(server),
     );
     expect(first.code, first.stderr).toBe(0);
+    // Samgita authenticates its own pushes; the persisted header is gone (GitHub refuses two).
+    expect(() => sh(checkout, 'config', '--local', '--get-regexp', 'extraheader')).toThrow();
     expect(first.outputs.outcome).toBe('completed');
     const prs = JSON.parse(first.outputs['pull-requests'] ?? '[]') as { task: string; number: number; url: string }[];
     expect(prs).toHaveLength(1);

@@ -123,7 +123,12 @@ describe('a server killed mid-work', () => {
     s = track(await spawnServe(appEnv(gh.api.url), ['--no-webhooks']));
     const again = await hook(s.url, first.id);
     expect(again.status).toBe(202);
-    await until('the project to be registered', async () => (await projects()).length > 0, 60_000);
+    // Registered and linked (the link is written after the project row): wait for the whole of it.
+    await until(
+      'the project to be registered',
+      async () => (await projects()).some((p) => p.github_repo === 'acme/widgets'),
+      60_000,
+    );
     expect(await projects()).toEqual([{ github_repo: 'acme/widgets' }]);
     await until('the delivery to be done', async () => {
       const { rows } = await gdb.pool.query('select status from github_deliveries where delivery_id = $1', [first.id]);
