@@ -20182,7 +20182,6 @@ function exec(cmd, args, opts = {}) {
   });
 }
 async function install(root) {
-  const lock = import_node_path.default.join(root, "package-lock.json");
   const installed = import_node_path.default.join(root, "node_modules", ".package-lock.json");
   if (!(0, import_node_fs.existsSync)(installed) || !(0, import_node_fs.existsSync)(import_node_path.default.join(root, "node_modules", "tsx"))) {
     await core2.group("Install Samgita (npm ci)", async () => {
@@ -20190,7 +20189,6 @@ async function install(root) {
       if (r.code !== 0) throw new Error(`npm ci in ${root} failed (exit ${r.code}); see the log above`);
     });
   } else core2.info(`Samgita's dependencies are installed (${import_node_path.default.relative(process.cwd(), installed) || installed})`);
-  void lock;
   if (process.env.SAMGITA_CLAUDE_BIN) return { claudeBin: process.env.SAMGITA_CLAUDE_BIN };
   const toolDir = import_node_path.default.join(
     process.env.RUNNER_TOOL_CACHE ?? process.env.RUNNER_TEMP ?? root,

@@ -42,7 +42,6 @@ export function exec(cmd: string, args: string[], opts: { cwd?: string; env?: No
  * re-run), and the Claude Code CLI at the pinned version in a tool directory.
  */
 export async function install(root: string): Promise<{ claudeBin: string }> {
-  const lock = path.join(root, 'package-lock.json');
   const installed = path.join(root, 'node_modules', '.package-lock.json');
   if (!existsSync(installed) || !existsSync(path.join(root, 'node_modules', 'tsx'))) {
     await core.group('Install Samgita (npm ci)', async () => {
@@ -50,7 +49,6 @@ export async function install(root: string): Promise<{ claudeBin: string }> {
       if (r.code !== 0) throw new Error(`npm ci in ${root} failed (exit ${r.code}); see the log above`);
     });
   } else core.info(`Samgita's dependencies are installed (${path.relative(process.cwd(), installed) || installed})`);
-  void lock;
   if (process.env.SAMGITA_CLAUDE_BIN) return { claudeBin: process.env.SAMGITA_CLAUDE_BIN };
   const toolDir = path.join(
     process.env.RUNNER_TOOL_CACHE ?? process.env.RUNNER_TEMP ?? root,

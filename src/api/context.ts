@@ -15,11 +15,6 @@ export interface ApiContext {
   prdMaxBytes: number;
   repoSearchRoots: readonly string[];
   cloneTimeoutMs: number;
-  /**
-   * Where project working paths (and local git URLs) may be; unset → SAMGITA_HOME, its repos/ and
-   * env.projectRoots (SAMGITA_PROJECT_ROOTS). See projectRootsOf in repo-locate.ts.
-   */
-  projectRoots?: readonly string[];
   /** Commits PRD.md of a GitHub-driven project to its default branch (set when the GitHub App runs). */
   commitPrd: ((projectId: string, content: string, author: string) => Promise<{ commitSha: string }>) | undefined;
 }

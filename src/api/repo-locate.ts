@@ -111,12 +111,8 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 /** Where project working paths and local git URLs may be: SAMGITA_HOME, its repos/, SAMGITA_PROJECT_ROOTS. */
-export function projectRootsOf(ctx: Pick<ApiContext, 'env' | 'projectRoots'>): string[] {
-  const roots = ctx.projectRoots ?? [
-    ctx.env.samgitaHome,
-    path.join(ctx.env.samgitaHome, 'repos'),
-    ...(ctx.env.projectRoots ?? []),
-  ];
+export function projectRootsOf(ctx: Pick<ApiContext, 'env'>): string[] {
+  const roots = [ctx.env.samgitaHome, path.join(ctx.env.samgitaHome, 'repos'), ...ctx.env.projectRoots];
   return [...new Set(roots.map((r) => realpathLoose(r)))];
 }
 

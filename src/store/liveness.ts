@@ -8,7 +8,7 @@
  */
 
 import pg from 'pg';
-import type { Queryable } from './connection.js';
+import { type Queryable, withTransaction } from './connection.js';
 
 /** Advisory-lock namespace of Samgita's worker liveness locks (the first key of the two-int form). */
 const LIVENESS_NS = 0x5a6e;
@@ -97,20 +97,5 @@ export async function freeLiveness(db: Queryable, ids: readonly string[]): Promi
 /** Of these worker pool ids, the ones whose liveness lock is free: their connection, and so their process, is gone. */
 export async function deadHolders(pool: pg.Pool, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const dead: string[] = [];
-  const client = await pool.connect();
-  try {
-    for (const id of ids) {
-      const { rows } = await client.query<{ free: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as free', [
-        LIVENESS_NS,
-        id,
-      ]);
-      if (!rows[0]?.free) continue;
-      await client.query('select pg_advisory_unlock($1, hashtext($2))', [LIVENESS_NS, id]);
-      dead.push(id);
-    }
-  } finally {
-    client.release();
-  }
-  return dead;
+  return [...(await withTransaction(pool, (db) => freeLiveness(db, ids)))];
 }

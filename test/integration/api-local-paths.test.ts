@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -17,9 +17,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../../src/auth/keys.js';
 import { type EnvConfig, loadEnvConfig } from '../../src/config/env.js';
-import { SAMGITA_BIN } from '../support/cli.js';
 import { createTestDatabase } from '../support/db.js';
 import { processesWithEnv } from '../support/processes.js';
+import { type ServeProcess, spawnServe, until } from '../support/serve.js';
 import { type Harness, settledClone, startHarness } from './api-harness.js';
 
 /** Issue 14: project paths only under the project roots, safe git URLs, bounded suggestions, crash-safe clones. */
@@ -287,58 +287,24 @@ test('no response body carried the secret', () => {
 
 describe('crash during a clone', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let server: ChildProcess | undefined;
+  let server: ServeProcess | undefined;
   let listener: net.Server | undefined;
   const sockets: net.Socket[] = [];
   const crashHome = mkdtempSync(path.join(os.tmpdir(), 'samgita-crash-'));
   const mark = `SAMGITA_TEST_MARK=${randomBytes(8).toString('hex')}`;
 
   afterAll(async () => {
-    server?.kill('SIGKILL');
+    await server?.kill();
     for (const s of sockets) s.destroy();
     listener?.close();
     await db?.drop();
     rmSync(crashHome, { recursive: true, force: true });
   });
 
-  async function until<T>(what: string, fn: () => T | Promise<T>, ms = 20_000): Promise<NonNullable<T>> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  async function serve(): Promise<{ child: ChildProcess; url: string }> {
+  const serve = () => {
     const [k, v] = mark.split('=') as [string, string];
-    const child = spawn(process.execPath, [SAMGITA_BIN, 'serve', '--port', '0', '--no-webhooks'], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATABASE_URL: db!.url,
-        SAMGITA_HOME: crashHome,
-        SAMGITA_FROM_SOURCE: '1',
-        LOG_LEVEL: 'warn',
-        [k]: v,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr!.on('data', (d) => {
-      err += d;
-    });
-    const url = await until(
-      'samgita serve to listen',
-      () => {
-        if (child.exitCode !== null) throw new Error(`serve exited: ${err}`);
-        return /listening on (http:\/\/\S+)/.exec(err)?.[1];
-      },
-      45_000,
-    );
-    return { child, url };
-  }
+    return spawnServe({ DATABASE_URL: db!.url, SAMGITA_HOME: crashHome, [k]: v }, ['--no-webhooks']);
+  };
 
   const cloneProcesses = () =>
     processesWithEnv(mark).filter((pid) => {
@@ -363,7 +329,7 @@ describe('crash during a clone', () => {
       });
 
     let s = await serve();
-    server = s.child;
+    server = s;
     // Answered at once although the clone hangs: the server's worker clones.
     const accepted = await create(s.url);
     expect(accepted.status).toBe(202);
@@ -375,7 +341,7 @@ describe('crash during a clone', () => {
     expect(readdirSync(repos).filter((n) => n.startsWith('hang.tmp-'))).toHaveLength(1);
     expect(existsSync(path.join(repos, 'hang'))).toBe(false);
 
-    s.child.kill('SIGKILL');
+    await s.kill();
     await until('the orphaned git to die', () => processesWithEnv(mark).length === 0, 10_000);
 
     // Restart with the remote refusing connections: the clone job is taken up again (not lost),
@@ -384,7 +350,7 @@ describe('crash during a clone', () => {
     await new Promise<void>((r) => listener!.close(() => r()));
     listener = undefined;
     s = await serve();
-    server = s.child;
+    server = s;
     const state = await until(
       'the resumed clone to give up',
       async () => {
@@ -400,6 +366,6 @@ describe('crash during a clone', () => {
     expect(readdirSync(repos)).toEqual([]);
     const again = await create(s.url);
     expect(again.status).toBe(409);
-    s.child.kill('SIGKILL');
+    await s.kill();
   }, 120_000);
 });
