@@ -28,6 +28,7 @@ export interface ContextInput {
   prdExcerpt: string;
   /** Earlier loops' lessons for this task: verify failures, review comments, reflections. Newest last. */
   continuity: string[];
+  /** Project memories, most relevant first (src/memory/relevance.ts). */
   memories: string[];
   repo: { branch: string; changedFiles: string[]; recentCommits: string[] };
   /** What earlier tasks integrated since this task's branch started; null or absent: nothing. */
@@ -53,6 +54,8 @@ export interface ContextSection {
   text: string;
   tokens: number;
   truncated: boolean;
+  /** Of a list given best first (memories): the indexes of the items that went in. */
+  included?: number[];
 }
 
 export interface BuiltContext {
@@ -88,6 +91,31 @@ function newestThatFit(items: string[], maxTokens: number): { text: string; trun
     used += t;
   }
   return { text: kept.map((k) => `- ${k}`).join('\n'), truncated: false };
+}
+
+/**
+ * Keeps the best items that fit, in order; one too long for what is left is
+ * skipped rather than ending the list, so a long memory does not crowd out
+ * the shorter relevant ones after it.
+ */
+function bestThatFit(items: string[], maxTokens: number): { text: string; truncated: boolean; included: number[] } {
+  const included: number[] = [];
+  let used = 0;
+  for (const [i, item] of items.entries()) {
+    const t = estimateTokens(item) + 2;
+    if (used + t > maxTokens) continue;
+    included.push(i);
+    used += t;
+  }
+  // Nothing fits whole: the best one, clipped, rather than nothing.
+  const first = items[0];
+  if (included.length === 0 && first !== undefined)
+    return { text: `- ${clip(first, maxTokens).text}`, truncated: true, included: [0] };
+  return {
+    text: included.map((i) => `- ${items[i]}`).join('\n'),
+    truncated: included.length < items.length,
+    included,
+  };
 }
 
 // Shares of the budget; the task itself always goes in whole (it is small and essential).
@@ -132,8 +160,9 @@ function integratedText(done: Integrated): string {
 
 export function buildContext(input: ContextInput, budgetTokens = 12_000): BuiltContext {
   const sections: ContextSection[] = [];
-  const add = (name: string, text: string, truncated = false) => {
-    if (text.trim()) sections.push({ name, text, tokens: estimateTokens(text), truncated });
+  const add = (name: string, text: string, truncated = false, included?: number[]) => {
+    if (text.trim())
+      sections.push({ name, text, tokens: estimateTokens(text), truncated, ...(included ? { included } : {}) });
   };
   const t = input.task;
   const description = withoutCriteria(t.description, t.acceptanceCriteria);
@@ -170,8 +199,8 @@ export function buildContext(input: ContextInput, budgetTokens = 12_000): BuiltC
     add('continuity', `What earlier attempts at this task learned (fix these first):\n${c.text}`, c.truncated);
   }
   if (input.memories.length) {
-    const m = newestThatFit(input.memories, budgetTokens * SHARES.memories);
-    add('memories', `Project knowledge from other tasks:\n${m.text}`, m.truncated);
+    const m = bestThatFit(input.memories, budgetTokens * SHARES.memories);
+    add('memories', `Project knowledge from other tasks, most relevant first:\n${m.text}`, m.truncated, m.included);
   }
   // The working context.
   const areas = t.areas ?? [];

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { SamgitaConfig } from '../config/samgita-yaml/schema.js';
 import type { BackoffPolicy } from '../domain/provider-gate.js';
+import type { Embedder } from '../embeddings/client.js';
 import type { WorktreeSpares } from '../git/worktree-spares.js';
 import type { Logger } from '../log/logger.js';
 import type { Actor } from '../store/events.js';
@@ -49,6 +50,8 @@ export interface TaskRunContext {
   spares?: WorktreeSpares;
   /** Bounds how many tasks do database/git work at once (see Gate); absent: unbounded. */
   gate?: Gate;
+  /** The embeddings endpoint for memories; absent: from SAMGITA_EMBEDDINGS_*, null: none (full text only). */
+  embedder?: Embedder | null;
 }
 
 /** One claimed attempt at a task. */

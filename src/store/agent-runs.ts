@@ -1,10 +1,10 @@
 /**
  * What an agent run leaves behind: the run itself, its RARV steps, its log,
- * the artifacts its commits touched, and the memories it recorded.
+ * and the artifacts its commits touched (its memories: src/store/memories.ts).
  */
 import { z } from 'zod';
 import type { ClaudeUsage } from '../claude/accumulate.js';
-import { exec, one, type Queryable, rows, sql } from './connection.js';
+import { exec, one, type Queryable, sql } from './connection.js';
 
 /**
  * The agent_runs record: one row per attempt of a task on a runner. It is
@@ -143,30 +143,5 @@ export async function addArtifact(db: Queryable, a: ArtifactInput): Promise<void
         values (${a.projectId}, ${a.taskId}, ${a.type}, ${a.path}, ${a.content}, ${a.contentHash},
                 ${JSON.stringify(a.metadata)})
         on conflict do nothing`,
-  );
-}
-
-/** The memories record: what agents learned, read back into later tasks' Reason step. */
-export type MemoryType = 'episodic' | 'semantic' | 'procedural';
-
-/** The project's most important, most recent memories, other than the task's own. */
-export async function recallMemories(db: Queryable, projectId: string, taskId: string, limit = 8): Promise<string[]> {
-  const found = await rows(
-    db,
-    z.object({ content: z.string() }),
-    sql`select content from memories where project_id = ${projectId} and (task_id is null or task_id <> ${taskId})
-         order by importance desc, inserted_at desc limit ${limit}`,
-  );
-  return found.map((m) => m.content);
-}
-
-export async function addMemory(
-  db: Queryable,
-  m: { projectId: string; taskId: string; type: MemoryType; content: string; importance: number },
-): Promise<void> {
-  await exec(
-    db,
-    sql`insert into memories (project_id, task_id, type, content, importance)
-        values (${m.projectId}, ${m.taskId}, ${m.type}, ${m.content}, ${m.importance})`,
   );
 }

@@ -1,9 +1,10 @@
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isSamgitaError } from '../../src/errors.js';
-import { MIGRATIONS_DIR, migrate } from '../../src/store/connection.js';
+import { MIGRATIONS_DIR, migrate, readMigrations } from '../../src/store/connection.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let db: TestDatabase;
@@ -73,6 +74,51 @@ describe('schema constraints', () => {
       expect(payload.kind).toBe('task.completed');
     } finally {
       client.release();
+    }
+  });
+});
+
+describe('0900_memory_relevance', () => {
+  it('collapses memories stored twice into the most important one', async () => {
+    const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+    await admin.connect();
+    const name = `samgita_mig0900_${process.pid}`;
+    await admin.query(`drop database if exists ${name}`);
+    await admin.query(`create database ${name}`);
+    const url = new URL(inject('adminDatabaseUrl'));
+    url.pathname = `/${name}`;
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    const before = await mkdtemp(path.join(os.tmpdir(), 'samgita-mig-'));
+    try {
+      for (const m of await readMigrations())
+        if (m.name < '0900') await cp(path.join(MIGRATIONS_DIR, m.name), path.join(before, m.name));
+      await migrate(pool, before);
+      const p = await pool.query(
+        `insert into projects (name, git_url, status) values ('m', 'file:///m', 'running') returning id`,
+      );
+      for (const [content, importance] of [
+        ['Use npm test.', 0.5],
+        ['use NPM  test', 0.9],
+        ['use npm test!', 0.7],
+        ['other', 0.5],
+      ] as const)
+        await pool.query(
+          `insert into memories (project_id, type, content, importance) values ($1, 'semantic', $2, $3)`,
+          [p.rows[0].id, content, importance],
+        );
+      await migrate(pool);
+      const { rows } = await pool.query('select content, importance from memories order by content');
+      expect(rows).toEqual([
+        { content: 'other', importance: 0.5 },
+        { content: 'use NPM  test', importance: 0.9 },
+      ]);
+      const search = await pool.query(`select count(*)::int as n from memories where search @@ 'npm'::tsquery`);
+      expect(search.rows[0].n).toBe(1);
+    } finally {
+      await pool.end();
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+      await rm(before, { recursive: true, force: true });
     }
   });
 });

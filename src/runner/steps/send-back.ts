@@ -5,7 +5,7 @@
  * `limits.rarv_loops` loops at a tier the model escalates, and at the
  * strongest tier the attempt fails (decide/verify.ts decides which).
  */
-import { addMemory } from '../../store/agent-runs.js';
+import { rememberMemory } from '../../store/memories.js';
 import { saveStep } from '../../store/task-attempts.js';
 import { type AgentSettings, agentSettings } from '../agent-settings.js';
 import { type Next, stop } from '../decide/outcome.js';
@@ -41,7 +41,8 @@ export async function sendBack(a: Attempt, state: RarvState, settings: AgentSett
     ...(state.checkpoint.continuity ?? []),
     why.continuity ?? `Loop ${state.loop + 1}: ${failure}`,
   ];
-  await addMemory(ctx.pool, {
+  // Without an embedding: send-backs are frequent and must not wait on an endpoint; a later Reflect embeds it.
+  await rememberMemory(ctx.pool, {
     projectId: task.project_id,
     taskId: task.id,
     type: 'procedural',
