@@ -59,6 +59,27 @@ export async function recordEvent(db: Queryable, e: EventInput): Promise<number>
   return rows[0]!.id;
 }
 
+/** Appends several events in one statement, in order (a settle's: one round trip under the task's lock). */
+export async function recordEvents(db: Queryable, events: readonly EventInput[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.query(
+    `insert into events (project_id, kind, subject_type, subject_id, actor_type, actor_id, data)
+     select project_id, kind, subject_type, subject_id, actor_type, actor_id, data
+       from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+       with ordinality as e(project_id, kind, subject_type, subject_id, actor_type, actor_id, data, n)
+      order by n`,
+    [
+      events.map((e) => e.projectId ?? null),
+      events.map((e) => e.kind),
+      events.map((e) => e.subjectType),
+      events.map((e) => e.subjectId ?? null),
+      events.map((e) => e.actor?.type ?? 'system'),
+      events.map((e) => e.actor?.id ?? null),
+      events.map((e) => JSON.stringify(e.data ?? {})),
+    ],
+  );
+}
+
 /** Whether a recorded `project.paused` asked running agents to stop at once (`data.abort`). */
 export async function pauseAborts(db: Queryable, eventId: number): Promise<boolean> {
   const r = await maybeOne(
@@ -73,7 +94,9 @@ export async function pauseAborts(db: Queryable, eventId: number): Promise<boole
  * A LISTEN connection on `samgita_events` (the events insert trigger's
  * pg_notify) of its own, re-established a second after it is lost.
  */
-const CHANNEL = 'samgita_events';
+/** The NOTIFY channel every recorded event is announced on. */
+export const EVENTS_CHANNEL = 'samgita_events';
+const CHANNEL = EVENTS_CHANNEL;
 
 export interface EventListener {
   close(): Promise<void>;

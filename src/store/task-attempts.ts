@@ -335,6 +335,8 @@ const SettlingRow = z.object({
   attempts: z.number(),
   max_attempts: z.number(),
   project_status: z.enum(PROJECT_STATUSES),
+  /** The agent run that claimed the task last: another than the settling one means this attempt was superseded. */
+  agent_id: z.string().nullable(),
 });
 export type SettlingTask = z.output<typeof SettlingRow>;
 
@@ -343,7 +345,7 @@ export async function lockSettlingTask(db: Queryable, taskId: string): Promise<S
   return maybeOne(
     db,
     SettlingRow,
-    sql`select t.status, t.attempts, t.max_attempts, p.status as project_status
+    sql`select t.status, t.attempts, t.max_attempts, p.status as project_status, t.agent_id
           from tasks t join projects p on p.id = t.project_id where t.id = ${taskId} for update of t`,
   );
 }
@@ -367,11 +369,13 @@ export async function cancelRunningTask(db: Queryable, taskId: string): Promise<
  * Done: the result keeps the branch, its head commit and how verify judged it
  * (`status` passed, or unverified when nothing could check it). A task that
  * reached here with no verify recorded was checked by nothing: it says unverified.
+ * The project is asked to advance in the same write (tasks.advance_wanted, see
+ * projects/advance.ts), so the request commits with the completion or not at all.
  */
 export async function completeTask(db: Queryable, taskId: string): Promise<void> {
   await exec(
     db,
-    sql`update tasks set status = 'completed', completed_at = now(), error = null,
+    sql`update tasks set status = 'completed', completed_at = now(), error = null, advance_wanted = true,
                duration_ms = (extract(epoch from now() - started_at) * 1000)::bigint,
                result = jsonb_build_object('branch', branch, 'commit', head_sha,
                                            'verify', coalesce(checkpoint->'verify', ${UNVERIFIED_RECORD}::jsonb)),
@@ -426,12 +430,12 @@ export async function requeueTask(
   );
 }
 
-/** Out of attempts (or beyond retrying): dead-lettered with its last error. */
+/** Out of attempts (or beyond retrying): dead-lettered with its last error; its project is asked to advance (it may be stuck now). */
 export async function deadLetterTask(db: Queryable, taskId: string, error: TaskError, attempts: number): Promise<void> {
   await exec(
     db,
     sql`update tasks set status = 'dead_letter', attempts = ${attempts}, error = ${JSON.stringify(error)},
-               completed_at = now(), updated_at = now()
+               completed_at = now(), advance_wanted = true, updated_at = now()
          where id = ${taskId}`,
   );
 }

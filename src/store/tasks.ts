@@ -72,6 +72,35 @@ export async function cancelProjectTasks(
   );
 }
 
+/**
+ * The advance requests of tasks that ended (set by their settle, store/task-attempts.ts)
+ * are taken by the advance that will see them: cleared here, before it reads
+ * the tasks, inside its transaction (projects/advance.ts says why that loses none).
+ */
+export async function takeAdvanceRequests(db: Queryable, projectId: string): Promise<number> {
+  return exec(db, sql`update tasks set advance_wanted = false where project_id = ${projectId} and advance_wanted`);
+}
+
+/** Whether a task of the project asks for an advance nobody has taken yet. */
+export async function advanceWanted(db: Queryable, projectId: string): Promise<boolean> {
+  const [r] = await rows(
+    db,
+    z.object({ wanted: z.boolean() }),
+    sql`select exists (select 1 from tasks where project_id = ${projectId} and advance_wanted) as wanted`,
+  );
+  return r?.wanted ?? false;
+}
+
+/** Projects with advance requests left behind (a runner that died between its settle and the advance). */
+export async function projectsWantingAdvance(db: Queryable): Promise<string[]> {
+  const found = await rows(
+    db,
+    z.object({ project_id: z.string() }),
+    sql`select distinct project_id from tasks where advance_wanted`,
+  );
+  return found.map((r) => r.project_id);
+}
+
 /** Task counts by phase and status, for the phase decision. */
 export async function phaseCounts(
   db: Queryable,

@@ -189,6 +189,70 @@ describe('runner processes', () => {
     for (const p of procs.filter((x) => x !== victim)) expect((await p.exited).code).toBe(0);
   });
 
+  it('a runner cut off past --dead-after (a partition): the task completes elsewhere, and its late outcome changes nothing', async () => {
+    const cli = fakeCli([
+      { steps: [{ run: 'sleep 3' }, { write: { path: 'done.txt', content: 'ok\n' } }, { text: 'ok' }] },
+    ]);
+    const { projectId } = await seedProject(db.pool);
+    const ids = await seedTasks(db.pool, projectId, [{ key: 'fenced' }]);
+    const taskId = ids.get('fenced')!;
+    const cut = spawnRunner(cli, 'p1');
+    const [first] = await waitFor(
+      'the task to be in Act on p1',
+      async () => {
+        const rows = await q<{ id: string }>(
+          `select id from agent_runs where current_task_id = $1 and status = 'act'`,
+          [taskId],
+        );
+        return rows.length ? rows : null;
+      },
+      30_000,
+    );
+    // Frozen, it still holds its PostgreSQL session: only --dead-after can declare it dead, as for a
+    // runner cut off from the database while its connection lingers.
+    cut.child.kill('SIGSTOP');
+    const other = spawnRunner(cli, 'p2', ['--heartbeat', '500', '--dead-after', '4000']);
+    try {
+      await waitForTasks(db.pool, projectId, allSettled, 60_000).catch(async (err) => {
+        console.log(
+          JSON.stringify(
+            {
+              runners: await q('select name, status, heartbeat_at from runners'),
+              runs: await q('select runner_id, status, error, ended_at from agent_runs'),
+              jobs: await q('select key, locked_by, locked_at, run_at, attempts, last_error from graphile_worker.jobs'),
+              tasks: await q('select status, rarv_step, error from tasks'),
+              locks: await q("select pid, state, wait_event_type, left(query, 120) as query from pg_stat_activity where datname = current_database()"),
+              out: [cut.output().slice(-1500), other.output().slice(-3000)],
+            },
+            null,
+            1,
+          ),
+        );
+        throw err;
+      });
+    } finally {
+      cut.child.kill('SIGCONT');
+    }
+    // Back, p1 finishes its step and drains: its settle meets a task another attempt owns.
+    cut.child.kill('SIGTERM');
+    expect((await cut.exited).code).toBe(0);
+    const runs = await q<{ id: string; status: string }>(
+      'select id, status from agent_runs where current_task_id = $1 order by started_at',
+      [taskId],
+    );
+    expect(runs.map((r) => r.status)).toEqual(['failed', 'completed']);
+    expect(runs[0]!.id).toBe(first!.id);
+    const [t] = await q<{ status: string; agent_id: string }>('select status, agent_id from tasks where id = $1', [
+      taskId,
+    ]);
+    expect(t).toEqual({ status: 'completed', agent_id: runs[1]!.id });
+    expect((await q(`select 1 from events where kind = 'task.completed' and subject_id = $1`, [taskId])).length).toBe(
+      1,
+    );
+    other.child.kill('SIGTERM');
+    expect((await other.exited).code).toBe(0);
+  }, 120_000);
+
   it('SIGTERM drains: the running step finishes, the task is handed back at its checkpoint, exit 0', async () => {
     const cli = fakeCli([{ steps: [{ run: 'sleep 1.5' }, { text: 'ok' }] }]);
     const { projectId } = await seedProject(db.pool, { verify: { test: 'true' } });

@@ -343,6 +343,21 @@ describe('planSettle', () => {
     });
   });
 
+  it('an attempt superseded while its runner was cut off writes nothing: the new claim owns the task', () => {
+    for (const outcome of [{ kind: 'completed' }, { kind: 'failed', reason: 'x' }] as const)
+      expect(plan(outcome as SettleInput['outcome'], { row: { ...running, agent_id: 'run2' } })).toEqual({
+        status: 'running',
+        task: { kind: 'keep' },
+        run: null,
+        events: [],
+        hold: null,
+        job: null,
+        advance: false,
+      });
+    // Its own claim (or one not known) settles as usual.
+    expect(plan({ kind: 'completed' }, { row: { ...running, agent_id: 'run1' } }).task).toEqual({ kind: 'complete' });
+  });
+
   it('completes, records both events and advances the project', () => {
     expect(plan({ kind: 'completed' })).toEqual({
       status: 'completed',

@@ -59,7 +59,14 @@ export interface SettlePlan {
 
 export interface SettleInput {
   /** The task row now; null when it was deleted. */
-  row: { status: TaskStatus; attempts: number; max_attempts: number; project_status: ProjectStatus } | null;
+  row: {
+    status: TaskStatus;
+    attempts: number;
+    max_attempts: number;
+    project_status: ProjectStatus;
+    /** The agent run that claimed the task last (absent: not known, the attempt is taken as current). */
+    agent_id?: string | null;
+  } | null;
   outcome: SettledOutcome;
   task: { id: string; key: string };
   agentRunId: string | null;
@@ -71,6 +78,11 @@ const NOTHING: Omit<SettlePlan, 'status' | 'task'> = { run: null, events: [], ho
 export function planSettle(input: SettleInput): SettlePlan {
   const { row, outcome: s, task, agentRunId, now } = input;
   if (!row) return { ...NOTHING, status: 'queued', task: { kind: 'keep' } };
+  // Fencing: this runner was declared dead (a partition, a long stall) and the task was claimed
+  // again meanwhile. Its late outcome must not overwrite the attempt that owns the task now; its
+  // agent run was already ended by whoever declared it dead.
+  if (agentRunId && row.agent_id && row.agent_id !== agentRunId)
+    return { ...NOTHING, status: row.status, task: { kind: 'keep' } };
   const end = (status: 'completed' | 'failed' | 'cancelled', error: unknown): RunEnd | null =>
     agentRunId ? { kind: 'end', status, error } : null;
   const taskEvent = (kind: EventKind, data: Record<string, unknown>): PlannedEvent => ({ kind, subject: 'task', data });

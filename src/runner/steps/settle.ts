@@ -5,11 +5,12 @@
  * decide/settle.ts; a call's provider trouble is recorded first, in the same
  * transaction (provider and task agree).
  */
-import { advanceProject, holdProject } from '../../projects/transition.js';
+import { requestAdvance } from '../../projects/advance.js';
+import { holdProject } from '../../projects/transition.js';
 import { addTaskJob } from '../../queue/jobs.js';
 import { cancelAgentRun, endAgentRun } from '../../store/agent-runs.js';
 import { type PoolClient, withTransaction } from '../../store/connection.js';
-import { recordEvent } from '../../store/events.js';
+import { recordEvents } from '../../store/events.js';
 import type { TaskRecord } from '../../store/task-attempts.js';
 import {
   cancelRunningTask,
@@ -42,10 +43,8 @@ export async function settle(
     log: ctx.log,
   });
   ctx.onSettled?.(task.id, plan.status);
-  if (plan.advance)
-    await untilDatabaseAnswers('advance the project', () => advanceProject(ctx.pool, task.project_id, actor), {
-      log: ctx.log,
-    });
+  // The request committed with the task's write; settles of one project share the advances (projects/advance.ts).
+  if (plan.advance) await requestAdvance(ctx.pool, task.project_id, actor, ctx.log);
   // This task's agent run ended, so a slot is free for a task waiting at a cap, and its areas for those waiting on them.
   if (agentRunId)
     await wakeCappedTasks(ctx.pool, task.project_id, {
@@ -76,16 +75,17 @@ function settleIn(
       if (plan.run.kind === 'cancel_if_open') await cancelAgentRun(db, agentRunId, plan.run.error);
       else await endAgentRun(db, agentRunId, plan.run.status, plan.run.error);
     }
-    for (const e of plan.events) {
-      await recordEvent(db, {
+    await recordEvents(
+      db,
+      plan.events.map((e) => ({
         projectId: task.project_id,
         kind: e.kind,
         subjectType: e.subject,
         subjectId: e.subject === 'task' ? task.id : agentRunId,
         actor,
         data: e.data,
-      });
-    }
+      })),
+    );
     if (plan.hold)
       await holdProject(db, task.project_id, actor, plan.hold.cause, plan.hold.reason, { task_id: task.id });
     if (plan.job)
