@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'BUDGET_EXCEEDED'
   | 'VERIFY_FAILED'
   | 'PLAN_INVALID'
+  | 'STATE_INVALID'
+  | 'PROJECT_HELD'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'INVALID_INPUT'
@@ -177,6 +179,16 @@ export const REMEDIES: Readonly<Record<ErrorCode, Remedy>> = {
   },
   VERIFY_FAILED: { outcome: 'failed', http: 500 },
   PLAN_INVALID: { outcome: 'failed', http: 502 },
+  STATE_INVALID: {
+    outcome: 'usage_error',
+    http: 422,
+    hint: 'the state ref (refs/samgita/state) was edited or written by a newer Samgita; import from an earlier state commit with --snapshot',
+  },
+  PROJECT_HELD: {
+    outcome: 'action_required',
+    http: 409,
+    hint: 'run the project from the deployment that holds it, or take it over with --take-over if that one is gone',
+  },
   NOT_FOUND: { outcome: 'usage_error', http: 404, hint: '`samgita status` lists projects and their tasks' },
   CONFLICT: { outcome: 'usage_error', http: 409 },
   INVALID_INPUT: { outcome: 'usage_error', http: 400 },

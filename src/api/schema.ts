@@ -188,6 +188,18 @@ export const ProjectClone = z.object({
   clone: z.boolean().default(false),
 });
 
+export const ProjectImport = z.object({
+  working_path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .describe('a clone of the repository on the server, under the project roots, holding refs/samgita/state'),
+  take_over: z
+    .boolean()
+    .default(false)
+    .describe('import even though the state says another deployment holds the project (that one stops it)'),
+});
+
 export const LifecycleBody = z.object({ reason: z.string().max(2000).optional() });
 
 export const PrdJson = z.object({ content: z.string().min(1) });

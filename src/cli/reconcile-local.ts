@@ -4,11 +4,15 @@
  * and samgita.yaml at HEAD, the Claude Code CLI), then register the project,
  * record the revision and reconcile its tasks, and print the plan.
  */
+import os from 'node:os';
 import path from 'node:path';
 import pc from 'picocolors';
 import { type PhaseName, resolveAgentTypes } from '../agents/catalog.js';
+import { heldMessage } from '../checkpoint/ownership.js';
+import { checkpointProject, ownershipOf } from '../checkpoint/write-state.js';
 import { type ClaudeCheck, checkClaude } from '../claude/preflight.js';
 import type { EnvConfig } from '../config/env.js';
+import { SamgitaError } from '../errors.js';
 import { inspectRepo, type RepoInfo } from '../git/repo.js';
 import { formatPlanDiff } from '../planner/format.js';
 import type { PlannedTask } from '../planner/types.js';
@@ -41,7 +45,7 @@ export interface ReconciledRepo {
 export async function reconcileLocalRepo(
   env: EnvConfig,
   repoDir: string,
-  opts: { analyze: boolean; phases?: readonly PhaseName[] | undefined },
+  opts: { analyze: boolean; phases?: readonly PhaseName[] | undefined; takeOver?: boolean },
   out: NodeJS.WritableStream,
 ): Promise<ReconciledRepo> {
   // Everything that can be checked without writing is checked first, so a
@@ -65,6 +69,14 @@ export async function reconcileLocalRepo(
   const db = await openDatabase(env);
   const actor = CLI_ACTOR;
   try {
+    // Another deployment holding this repository's project: refused before anything is written.
+    const ownership = await ownershipOf(db.pool, repo.root, opts.takeOver === true);
+    if (ownership.kind === 'held') {
+      const m = heldMessage(ownership, path.basename(repo.root));
+      throw new SamgitaError('PROJECT_HELD', m.message, {
+        hint: `${m.hint}; if this machine's database was lost, rebuild the project from the repository: \`samgita import ${repo.root} --take-over\``,
+      });
+    }
     const { project, created } = await registerProject(
       db.pool,
       {
@@ -117,6 +129,15 @@ export async function reconcileLocalRepo(
       actor,
       breakdown,
     });
+    if (ownership.kind === 'taken_over') {
+      await checkpointProject(db.pool, project.id, repo.root, {
+        takeOver: true,
+        reason: `Taken over by \`samgita\` on ${os.hostname()}.`,
+      });
+      out.write(
+        pc.yellow(`took over project from deployment ${ownership.from.deployment} on ${ownership.from.host}\n`),
+      );
+    }
     out.write(
       `${pc.bold('samgita')} ${created ? 'registered' : 'found'} project ${pc.cyan(project.name)} (${project.id})\n`,
     );

@@ -9,6 +9,10 @@ export const EVENT_KINDS = [
   'project.updated',
   'project.deleted',
   'project.restored',
+  // rebuilt from its state ref (refs/samgita/state) on this deployment
+  'project.imported',
+  // rolled back to an earlier state commit
+  'project.rolled_back',
   'project.started',
   'project.paused',
   'project.resumed',

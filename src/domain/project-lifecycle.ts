@@ -24,7 +24,9 @@ export type ProjectAction =
   /** The repository came back: from archived to pending. */
   | 'restore'
   | 'complete'
-  | 'fail';
+  | 'fail'
+  /** `samgita restore`: the plan rolled back to an earlier state commit; paused, for a person to resume. */
+  | 'roll_back';
 
 export interface Transition {
   from: readonly ProjectStatus[];
@@ -48,6 +50,7 @@ export const TRANSITIONS: Readonly<Record<ProjectAction, Transition>> = {
   restore: { from: ['archived'], to: 'pending', event: 'project.restored' },
   complete: { from: ['running'], to: 'completed', event: 'project.completed' },
   fail: { from: ['running', 'paused'], to: 'failed', event: 'project.failed' },
+  roll_back: { from: ['pending', 'paused', 'completed', 'failed'], to: 'paused', event: 'project.rolled_back' },
 };
 
 /** The actions people may ask for (CLI, API, page, GitHub comments); the rest are Samgita's own. */

@@ -8,6 +8,8 @@ export interface GitOptions {
   allowFailure?: boolean;
   /** Keep stdout byte for byte (file contents); by default a final newline is stripped. */
   raw?: boolean;
+  /** Written to git's stdin (plumbing that reads lists: mktree, update-index --index-info, cat-file --batch). */
+  input?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -18,7 +20,7 @@ export async function git(cwd: string, args: string[], options: GitOptions = {})
     cwd,
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     reject: false,
-    stdin: 'ignore',
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     stripFinalNewline: !options.raw,
     env: { GIT_TERMINAL_PROMPT: '0', ...options.env },
   });

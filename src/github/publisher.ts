@@ -15,7 +15,7 @@ import { githubErrorReason, isTransientGitHubError } from './octokit.js';
 import { prBody, taskUrl } from './pr-body.js';
 import { findProjectById, type GitHubProject } from './projects.js';
 import type { InstallationTokens } from './tokens.js';
-import { ensureClone, pushBranch, syncBranch } from './workspace.js';
+import { ensureClone, pullStateRef, pushBranch, pushStateRef, syncBranch } from './workspace.js';
 
 export interface PublisherDeps {
   pool: pg.Pool;
@@ -60,6 +60,18 @@ export class GitHubPublisher implements TaskPublisher {
       token: await this.deps.tokens.get(project.github_installation_id),
     });
     return true;
+  }
+
+  async pullState(projectId: string): Promise<void> {
+    const project = await findProjectById(this.deps.pool, projectId);
+    if (!project?.working_path) return;
+    await pullStateRef({ dir: project.working_path, token: await this.deps.tokens.get(project.github_installation_id) });
+  }
+
+  async pushState(projectId: string): Promise<void> {
+    const project = await findProjectById(this.deps.pool, projectId);
+    if (!project?.working_path) return;
+    await pushStateRef({ dir: project.working_path, token: await this.deps.tokens.get(project.github_installation_id) });
   }
 
   async publish(input: PublishInput): Promise<PublishResult | null> {

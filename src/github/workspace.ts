@@ -143,3 +143,20 @@ export async function syncBranch(input: { dir: string; branch: string; token: st
     }
   });
 }
+
+/** GitHub's copy of the state ref over the clone's: the remote is the record two deployments share. */
+export async function pullStateRef(input: { dir: string; token: string }): Promise<void> {
+  await serialized(input.dir, async () => {
+    const remote = await authedGit(input.dir, ['ls-remote', 'origin', 'refs/samgita/state'], input.token);
+    if (remote.trim())
+      await authedGit(input.dir, ['fetch', '--quiet', '--no-tags', 'origin', '+refs/samgita/state:refs/samgita/state'], input.token);
+  });
+}
+
+/**
+ * Pushes the state ref (fast-forward only: a ref another deployment moved is
+ * not overwritten; the next checkpoint reads it and sees who holds the project).
+ */
+export async function pushStateRef(input: { dir: string; token: string }): Promise<void> {
+  await authedGit(input.dir, ['push', '--quiet', 'origin', 'refs/samgita/state:refs/samgita/state'], input.token);
+}

@@ -15,21 +15,15 @@ import type pg from 'pg';
 import { decideTransition, type ProjectAction, runAction, TRANSITIONS } from '../domain/project-lifecycle.js';
 import type { ProjectStatus } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
-import { addIntegrationVerifyJob, addTaskJobs, removeTaskJobs } from '../queue/jobs.js';
+import { addIntegrationVerifyJob, queueReadyTasks, removeTaskJobs } from '../queue/jobs.js';
 import { decidePhase, integrationGate, PHASES } from '../queue/phase.js';
 import { type PoolClient, withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent, SYSTEM_ACTOR } from '../store/events.js';
 import { lockProject, writeProjectPhase, writeProjectStatus } from '../store/projects.js';
-import {
-  cancelProjectTasks,
-  handBackQueuedTasks,
-  markBlockedTasks,
-  markReadyTasks,
-  phaseCounts,
-} from '../store/tasks.js';
+import { cancelProjectTasks, handBackQueuedTasks, phaseCounts } from '../store/tasks.js';
 
 /** Why Samgita held a project for a person (action `hold`); a spent budget is recorded as `budget.exceeded`. */
-export type HoldCause = 'budget' | 'auth' | 'billing' | 'provider' | 'sandbox';
+export type HoldCause = 'budget' | 'auth' | 'billing' | 'provider' | 'sandbox' | 'taken_over';
 
 export interface TransitionOptions {
   /** Kept in `status_reason` and the event. */
@@ -247,9 +241,7 @@ export async function advanceProjectIn(db: PoolClient, projectId: string, actor:
     return { status: done.to, phase, enqueued: 0 };
   }
 
-  const ready = await markReadyTasks(db, projectId, phase);
-  await addTaskJobs(db, ready);
-  await markBlockedTasks(db, projectId);
+  const ready = await queueReadyTasks(db, projectId, phase);
   return { status: 'running', phase, enqueued: ready.length };
 }
 

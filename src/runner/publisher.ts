@@ -42,4 +42,8 @@ export interface TaskPublisher {
    * False when the integration branch is only local.
    */
   syncIntegration?(projectId: string, branch: string): Promise<boolean>;
+  /** The remote's state ref (refs/samgita/state) into the working copy, before a checkpoint is written. */
+  pullState?(projectId: string): Promise<void>;
+  /** The state ref pushed after a checkpoint wrote it, with the task branches. */
+  pushState?(projectId: string): Promise<void>;
 }

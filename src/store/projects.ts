@@ -40,6 +40,21 @@ export async function lockProject(db: Queryable, projectId: string): Promise<Loc
   );
 }
 
+/**
+ * Whether this transaction is the one advancing the project from settled tasks
+ * (projects/advance.ts); held until it ends, on the transaction's own connection
+ * (an advance never needs a second one from the pool). Never waits: a runner
+ * that does not get it leaves its request to the holder.
+ */
+export async function tryLockProjectAdvance(db: Queryable, projectId: string): Promise<boolean> {
+  const [r] = await rows(
+    db,
+    z.object({ ok: z.boolean() }),
+    sql`select pg_try_advisory_xact_lock(hashtext('samgita:advance:' || ${projectId}::text)) as ok`,
+  );
+  return r?.ok ?? false;
+}
+
 /** Only projects/transition.ts calls this: it checks the lifecycle table and records the event. */
 export async function writeProjectStatus(
   db: Queryable,
@@ -408,4 +423,35 @@ export async function cloneTarget(
     z.object({ git_url: z.string(), working_path: z.string().nullable(), clone_state: z.string().nullable() }),
     sql`select git_url, working_path, clone_state from projects where id = ${projectId}`,
   );
+}
+
+/** The project registered under this git URL, if any. */
+export async function findProjectRefByGitUrl(db: Queryable, gitUrl: string): Promise<ProjectRef | null> {
+  return maybeOne(db, RefRow, sql`select ${REF_COLUMNS} from projects where git_url = ${gitUrl}`);
+}
+
+/**
+ * Creates the project an import rebuilds (checkpoint/import.ts), in the status
+ * its state recorded: a creation, not a lifecycle move. A project that was
+ * running is created pending and started through projects/transition.ts.
+ */
+export async function insertImportedProject(
+  db: Queryable,
+  p: {
+    name: string;
+    gitUrl: string;
+    workingPath: string;
+    defaultBranch: string | null;
+    status: ProjectStatus;
+    statusReason: string | null;
+  },
+): Promise<string> {
+  const { id } = await one(
+    db,
+    z.object({ id: z.string() }),
+    sql`insert into projects (name, git_url, working_path, default_branch, source, status, status_reason)
+        values (${p.name}, ${p.gitUrl}, ${p.workingPath}, ${p.defaultBranch}, 'local', ${p.status}, ${p.statusReason})
+        returning id`,
+  );
+  return id;
 }

@@ -157,6 +157,21 @@ describe('GitHub loop', () => {
     expect(pr.body).toContain(`https://samgita.test/projects/`);
     expect(t.status).toBe('pending'); // parked while the PR awaits review
     expect(sh(gh.repo.bareDir, 'show', `${t.branch}:greeting.txt`)).toBe('hello');
+    // The project's state ref goes to GitHub with the task branches: another machine can import it.
+    await waitFor(
+      'the state ref on GitHub to record the pull request',
+      async () => {
+        try {
+          const plan = JSON.parse(sh(gh.repo.bareDir, 'show', 'refs/samgita/state:plan.json')) as {
+            tasks: { key: string; pr_number: number | null }[];
+          };
+          return plan.tasks.some((x) => x.key === DEV_TASK && x.pr_number === t.pr_number);
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+    );
     expect(gh.git.refused).toEqual([]);
   });
 

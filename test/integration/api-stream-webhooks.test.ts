@@ -280,6 +280,7 @@ test('the OpenAPI document is valid 3.1 and lists every API route', async () => 
     '/api/projects/{id}/archive',
     '/api/projects/{id}/prd',
     '/api/projects/{id}/clone',
+    '/api/projects/import',
     '/api/projects/{id}/tasks',
     '/api/projects/{id}/tasks/{tid}',
     '/api/projects/{id}/tasks/{tid}/retry',

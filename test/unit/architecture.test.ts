@@ -27,10 +27,11 @@ describe('architecture', () => {
     expect(containing(/graphile_worker\./)).toEqual(['src/queue/jobs.ts']);
   });
 
-  it('SQL lives in the store layer (and the queue adapter): no more than 17 modules', () => {
+  // One store module per record family: 20 since the checkpoint (store/checkpoint.ts) and memories (store/memories.ts).
+  it('SQL lives in the store layer (and the queue adapter): no more than 20 modules', () => {
     const withSql = containing(/\.query\(|\.query<|\bsql`/);
     for (const f of withSql) expect(f, f).toMatch(/^src\/store\/|^src\/queue\/jobs\.ts$/);
-    expect(withSql.length).toBeLessThanOrEqual(17);
+    expect(withSql.length).toBeLessThanOrEqual(20);
   });
 
   it('a project’s status is written in one place, called from one place', () => {

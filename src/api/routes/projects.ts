@@ -1,9 +1,12 @@
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { importProject } from '../../checkpoint/import.js';
 import { DELETABLE, type UserAction } from '../../domain/project-lifecycle.js';
 import { errorMessage } from '../../errors.js';
+import { inspectRepo } from '../../git/repo.js';
 import { checkPrd } from '../../planner/thread.js';
+import { canonicalGitUrl } from '../../projects/identity.js';
 import { transitionProject } from '../../projects/transition.js';
 import { addCloneJob, addReplanJob, removeTaskJobs } from '../../queue/jobs.js';
 import { withTransaction } from '../../store/connection.js';
@@ -31,6 +34,7 @@ import { commitGitHubPrd } from '../github-prd.js';
 import { assertPrdSize, prdBodyLimit, saveApiPrd } from '../prd.js';
 import {
   assertCloneOf,
+  assertInsideRoots,
   type CheckedGitUrl,
   checkGitUrl,
   existingCloneOf,
@@ -49,6 +53,7 @@ import {
   ProjectClone,
   ProjectCreate,
   ProjectDetail,
+  ProjectImport,
   ProjectListQuery,
   ProjectUpdate,
   page,
@@ -140,6 +145,35 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         { working_path: where.workingPath, clone: where.clone !== null },
       );
       return reply.code(where.clone ? 202 : 201).send(await projectDetail(ctx, created.id));
+    },
+  );
+
+  app.post<{ Body: z.infer<typeof ProjectImport> }>(
+    '/api/projects/import',
+    {
+      schema: routeSchema({
+        tags,
+        summary: "Rebuild a project from its repository's Samgita state (FR-1.11, FR-8.3)",
+        description:
+          'Reads refs/samgita/state in working_path (a clone on the server, under the project roots) and rebuilds the project in this database as the state recorded it — completed tasks stay completed, a task in the middle of its RARV loop resumes at its step on its branch; a task the integration branch merged after the last state commit is completed. A project that was running runs again at once. 404 when the repository has no state; 409 when it is already a project here, or when the state says another deployment holds it (unless take_over); 422 when the state is malformed. Same as `samgita import <path>`.',
+        body: ProjectImport,
+        response: { 201: ProjectDetail },
+        errors: [404, 409, 422],
+      }),
+    },
+    async (req, reply) => {
+      const dir = assertInsideRoots(req.body.working_path, 'working_path', projectRootsOf(ctx));
+      const repo = await inspectRepo(dir).catch(() => {
+        throw badInput('working_path', 'is not a git repository');
+      });
+      const r = await importProject(ctx.pool, {
+        repo: repo.root,
+        gitUrl: canonicalGitUrl(repo.root, repo.originUrl),
+        name: path.basename(repo.root),
+        takeOver: req.body.take_over,
+        actor: actorOf(req),
+      });
+      return reply.code(201).send(await projectDetail(ctx, r.projectId));
     },
   );
 

@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { registerArchiveCommand } from './archive.js';
 import { registerCancelCommand } from './cancel.js';
 import { registerDoctorCommand } from './doctor.js';
+import { registerImportCommand } from './import.js';
 import { registerKeysCommand } from './keys.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerPauseCommand } from './pause.js';
 import { registerPlanCommand } from './plan.js';
+import { registerRestoreCommand } from './restore.js';
 import { registerResumeCommand } from './resume.js';
 import { registerRetryCommand } from './retry.js';
 import { registerRunCommand } from './run.js';
@@ -32,4 +34,6 @@ export function registerCommands(program: Command): void {
   registerServeCommand(program);
   registerKeysCommand(program);
   registerDoctorCommand(program);
+  registerImportCommand(program);
+  registerRestoreCommand(program);
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { PHASES, type PhaseName } from '../../agents/catalog.js';
+import { checkpointHere } from '../../checkpoint/job.js';
 import { loadEnvConfig } from '../../config/env.js';
-import { SamgitaError } from '../../errors.js';
+import { errorMessage, SamgitaError } from '../../errors.js';
 import { configureLogging } from '../../log/setup.js';
 import { holdProject, runProject } from '../../projects/transition.js';
 import { proposePerpetualCycle } from '../../reconcile/perpetual.js';
@@ -31,6 +32,7 @@ interface RunOptions {
   publish?: boolean;
   budgetUsd?: string;
   phases?: string;
+  takeOver?: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -51,6 +53,10 @@ export function registerRunCommand(program: Command): void {
     )
     .option('--budget-usd <usd>', 'stop this run (outcome action_required) once it has spent this much on Claude')
     .option('--phases <list>', "phases to run instead of samgita.yaml's `phases` (comma-separated)")
+    .option(
+      '--take-over',
+      "run the project even though the repository's state ref (refs/samgita/state) says another Samgita deployment holds it; that deployment stops it at its next checkpoint",
+    )
     .addHelpText(
       'after',
       `
@@ -80,7 +86,14 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
 
   const phases = opts.phases === undefined ? undefined : parsePhases(opts.phases);
   const budgetUsd = opts.budgetUsd === undefined ? null : parseBudget(opts.budgetUsd);
-  const local = await reconcileLocalRepo(env, repoDir, { analyze: opts.analyze === true, phases }, out);
+  const local = await reconcileLocalRepo(
+    env,
+    repoDir,
+    // --publish is the GitHub Action's run: each job is a deployment of its own with a fresh database, and
+    // the job that runs now is the one that holds the project (a workflow's concurrency group keeps it one).
+    { analyze: opts.analyze === true, phases, takeOver: opts.takeOver === true || opts.publish === true },
+    out,
+  );
   const { db, project, result, desired, claudeEnv } = local;
   const concurrency = opts.concurrency ? Number(opts.concurrency) : desired.config.limits.max_concurrent_agents;
   const actor = CLI_ACTOR;
@@ -152,6 +165,10 @@ async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
       if (interrupted)
         out.write(pc.yellow('\ninterrupted: running tasks were handed back and resume on the next run\n'));
     }
+    // The repository's record of where the project stands, as this run leaves it.
+    await checkpointHere({ pool: db.pool, actor, log: logs.logger }, project.id, 'samgita run ended.').catch(
+      (err: unknown) => logs.logger.warn({ err: errorMessage(err) }, 'could not write the state ref'),
+    );
     const summary = await readSummary(db.pool, project.id);
     const outcome = decideRunOutcome({
       projectStatus: summary.project.status,

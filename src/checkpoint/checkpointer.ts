@@ -1,0 +1,76 @@
+/**
+ * When a runner writes state commits: while it works on a project, at most
+ * every `intervalMs` (5 s) and only if something changed (an unchanged state
+ * writes no commit), plus soon after any event of a project it works on (a
+ * phase change, a pause) and once more when it stops. In-process rather than a
+ * queued job: a runner whose every slot is busy with long tasks still records
+ * where they stand. Another runner of the same project writes too; the ref
+ * moves by compare-and-swap and both derive the same state from PostgreSQL.
+ */
+import { errorMessage } from '../errors.js';
+import { type CheckpointDeps, checkpointHere } from './job.js';
+import type { CheckpointMemo } from './write-state.js';
+
+/** After its last task here ends, a project is still written for this long (its advance, its phase change). */
+const LINGER_MS = 30_000;
+
+export class Checkpointer {
+  /** Project → when it was last active here. */
+  private readonly active = new Map<string, number>();
+  private readonly dirty = new Set<string>();
+  private readonly writing = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  /** A project in flight is due every tick; its mark spares the full read when nothing moved. */
+  private readonly memo: CheckpointMemo = new Map();
+
+  constructor(
+    private readonly deps: CheckpointDeps,
+    /** The projects this runner has a task of in flight now. */
+    private readonly inFlight: () => Iterable<string>,
+    intervalMs = 5_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** A task of the project runs (or ended) here. */
+  touch(projectId: string): void {
+    this.active.set(projectId, this.now());
+    this.dirty.add(projectId);
+  }
+
+  /** Something happened to the project (an event): written at the next tick if this runner works on it. */
+  noticed(projectId: string): void {
+    if (this.active.has(projectId)) this.dirty.add(projectId);
+  }
+
+  /** Writes what is due now (the runner stopping); waits for writes in progress. */
+  async flush(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const id of this.active.keys()) this.dirty.add(id);
+    this.tick();
+    await Promise.allSettled([...this.writing.values()]);
+  }
+
+  private tick(): void {
+    for (const id of this.inFlight()) this.touch(id);
+    const now = this.now();
+    for (const [id, at] of this.active) {
+      // A project with a task in flight changes all the time: due every tick; an idle one only when marked.
+      if (now - at > LINGER_MS && !this.dirty.has(id)) this.active.delete(id);
+    }
+    for (const id of this.dirty) {
+      if (this.writing.has(id)) continue;
+      this.dirty.delete(id);
+      const w = checkpointHere(this.deps, id, undefined, this.memo)
+        .then(() => undefined)
+        .catch((err: unknown) => {
+          this.deps.log.warn({ project: id, err: errorMessage(err) }, 'could not write the state ref');
+        })
+        .finally(() => this.writing.delete(id));
+      this.writing.set(id, w);
+    }
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The project's state ref, refs/samgita/state: a history of commits that hold
+ * files and nothing else (no working tree, no branch a person sees). Written
+ * with plumbing (hash-object, mktree, commit-tree) so no checkout or index of
+ * the repository is touched, and moved by compare-and-swap so two writers
+ * never lose each other's commit.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { CommitIdentity } from './commit.js';
+import { git, tryGit } from './git.js';
+
+export const STATE_REF = 'refs/samgita/state';
+
+/** The ref's commit, or null when the repository has none. */
+export async function stateHead(repo: string): Promise<string | null> {
+  const sha = await tryGit(repo, ['rev-parse', '--verify', '-q', `${STATE_REF}^{commit}`]);
+  return sha?.trim() || null;
+}
+
+export interface StateCommit {
+  sha: string;
+  at: string;
+  subject: string;
+}
+
+/** The ref's commits, newest first. */
+export async function stateLog(repo: string, limit = 1000): Promise<StateCommit[]> {
+  if (!(await stateHead(repo))) return [];
+  const out = await git(repo, ['log', `--max-count=${limit}`, '--format=%H%x00%cI%x00%s', STATE_REF, '--']);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [sha, at, subject] = l.split('\0');
+      return { sha: sha!, at: at!, subject: subject ?? '' };
+    });
+}
+
+/** Every file of the commit's tree, by path, in two git calls whatever their number. */
+export async function readStateFiles(repo: string, commit: string): Promise<Record<string, string>> {
+  const listing = await git(repo, ['ls-tree', '-r', '-z', '--full-tree', commit]);
+  const entries = listing
+    .split('\0')
+    .filter(Boolean)
+    .map((e) => {
+      const tab = e.indexOf('\t');
+      const [, type, sha] = e.slice(0, tab).split(' ');
+      return { type, sha: sha!, file: e.slice(tab + 1) };
+    })
+    .filter((e) => e.type === 'blob');
+  if (entries.length === 0) return {};
+  const out = await git(repo, ['cat-file', '--batch'], {
+    input: `${entries.map((e) => e.sha).join('\n')}\n`,
+    raw: true,
+  });
+  // `<sha> blob <size>\n<content>\n` per object; sizes are bytes, so read from a Buffer.
+  const buf = Buffer.from(out, 'utf8');
+  const files: Record<string, string> = {};
+  let at = 0;
+  for (const e of entries) {
+    const nl = buf.indexOf(10, at);
+    const size = Number(buf.subarray(at, nl).toString().split(' ')[2]);
+    files[e.file] = buf.subarray(nl + 1, nl + 1 + size).toString('utf8');
+    at = nl + 1 + size + 1;
+  }
+  return files;
+}
+
+export type StateWrite =
+  | { kind: 'written'; sha: string }
+  /** The tree equals the ref's current one: no commit. */
+  | { kind: 'unchanged'; sha: string }
+  /** Someone else moved the ref since `parent` was read: nothing written; read it again. */
+  | { kind: 'moved'; head: string | null };
+
+/**
+ * Commits `files` as the whole tree of a new state commit on top of `parent`
+ * (null: the first) and moves the ref to it only if it still points at `parent`.
+ */
+export async function writeStateCommit(
+  repo: string,
+  files: Record<string, string>,
+  opts: { parent: string | null; message: string; identity: CommitIdentity },
+): Promise<StateWrite> {
+  const tree = await writeTree(repo, files);
+  if (opts.parent) {
+    const parentTree = (await git(repo, ['rev-parse', `${opts.parent}^{tree}`])).trim();
+    if (parentTree === tree) return { kind: 'unchanged', sha: opts.parent };
+  }
+  const env = {
+    GIT_AUTHOR_NAME: opts.identity.name,
+    GIT_AUTHOR_EMAIL: opts.identity.email,
+    GIT_COMMITTER_NAME: opts.identity.name,
+    GIT_COMMITTER_EMAIL: opts.identity.email,
+  };
+  const sha = (
+    await git(repo, ['commit-tree', tree, ...(opts.parent ? ['-p', opts.parent] : []), '-m', opts.message], { env })
+  ).trim();
+  const moved = await tryGit(repo, [
+    'update-ref',
+    '-m',
+    'samgita state',
+    STATE_REF,
+    sha,
+    opts.parent ?? ''.padEnd(40, '0'),
+  ]);
+  if (moved === null) return { kind: 'moved', head: await stateHead(repo) };
+  return { kind: 'written', sha };
+}
+
+/** Blobs through one hash-object call, then one mktree per directory, deepest first. */
+async function writeTree(repo: string, files: Record<string, string>): Promise<string> {
+  const names = Object.keys(files).sort();
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'samgita-state-'));
+  try {
+    const paths = await Promise.all(
+      names.map(async (name, i) => {
+        const p = path.join(tmp, String(i));
+        await writeFile(p, files[name]!);
+        return p;
+      }),
+    );
+    const shas = (await git(repo, ['hash-object', '-w', '--stdin-paths'], { input: `${paths.join('\n')}\n` }))
+      .split('\n')
+      .filter(Boolean);
+    // dir → its entries (`mode type sha\tname`)
+    const dirs = new Map<string, string[]>([['', []]]);
+    const entriesOf = (dir: string) => {
+      let e = dirs.get(dir);
+      if (!e) {
+        e = [];
+        dirs.set(dir, e);
+      }
+      return e;
+    };
+    names.forEach((name, i) => {
+      const dir = path.posix.dirname(name) === '.' ? '' : path.posix.dirname(name);
+      entriesOf(dir).push(`100644 blob ${shas[i]}\t${path.posix.basename(name)}`);
+      // Make sure every ancestor directory exists in the map.
+      for (let d = dir; d !== ''; d = path.posix.dirname(d) === '.' ? '' : path.posix.dirname(d)) entriesOf(d);
+    });
+    const ordered = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
+    let root = '';
+    for (const dir of ordered) {
+      const tree = (
+        await git(repo, ['mktree', '-z'], {
+          input: dirs
+            .get(dir)!
+            .map((e) => `${e}\0`)
+            .join(''),
+        })
+      ).trim();
+      if (dir === '') root = tree;
+      else {
+        const parent = path.posix.dirname(dir) === '.' ? '' : path.posix.dirname(dir);
+        entriesOf(parent).push(`040000 tree ${tree}\t${path.posix.basename(dir)}`);
+      }
+    }
+    return root;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function depth(dir: string): number {
+  return dir === '' ? 0 : dir.split('/').length;
+}
+
+/** Fetches the remote's state ref over ours (the remote is the shared record); false when it has none. */
+export async function fetchStateRef(repo: string, remote: string, env?: Record<string, string>): Promise<boolean> {
+  const r = await tryGit(repo, ['fetch', '--no-tags', '-q', remote, `+${STATE_REF}:${STATE_REF}`], {
+    timeoutMs: 120_000,
+    ...(env ? { env } : {}),
+  });
+  return r !== null;
+}

@@ -1,0 +1,96 @@
+/**
+ * POST /api/projects/import: a project rebuilt from the state ref of a clone
+ * on the server (the API's `samgita import`).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { checkpointProject } from '../../src/checkpoint/write-state.js';
+import { until } from '../support/serve.js';
+import { type Harness, startHarness } from './api-harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({}, true, { work: true });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd, stdio: 'pipe' }).toString();
+}
+
+const PRD = `# Notes
+
+## Functional Requirements
+
+| ID | Requirement | Priority |
+|----|-------------|----------|
+| FR-1 | Store a note in a file | P0 |
+| FR-2 | List the stored notes | P0 |
+`;
+
+test('rebuilds a deleted project from the state ref of its clone, once', async () => {
+  const repo = path.join(h.home, 'repos', 'notes');
+  mkdirSync(repo, { recursive: true });
+  git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(path.join(repo, 'PRD.md'), PRD);
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'PRD');
+  git(repo, 'remote', 'add', 'origin', 'https://git.example.com/notes.git');
+
+  const created = await h.req('POST', '/api/projects', {
+    name: 'notes',
+    git_url: 'https://git.example.com/notes.git',
+    working_path: repo,
+    prd: PRD,
+  });
+  expect(created.status, created.text).toBe(201);
+  const id = created.body.id as string;
+  const planned = await until('the PRD to be planned', async () => {
+    const p = await h.req('GET', `/api/projects/${id}`);
+    const n = Object.values(p.body.task_counts as Record<string, number>).reduce((a, b) => a + b, 0);
+    return n >= 2 ? p.body : null;
+  });
+  const written = await checkpointProject(h.db.pool, id, repo, { reason: 'test' });
+  expect(written.kind).toBe('written');
+  const taskIds = (await h.db.pool.query('select id from tasks where project_id = $1 order by id', [id])).rows;
+
+  expect((await h.req('DELETE', `/api/projects/${id}`)).status).toBe(204);
+  expect((await h.db.pool.query('select id from tasks')).rows).toEqual([]);
+
+  const imported = await h.req('POST', '/api/projects/import', { working_path: repo });
+  expect(imported.status, imported.text).toBe(201);
+  expect(imported.body.name).toBe('notes');
+  expect(imported.body.task_counts).toEqual(planned.task_counts);
+  // The tasks keep their ids: the Samgita-Task trailers of their commits still name them.
+  expect((await h.db.pool.query('select id from tasks order by id')).rows).toEqual(taskIds);
+  const events = await h.db.pool.query("select kind from events where kind = 'project.imported'");
+  expect(events.rows).toHaveLength(1);
+
+  const again = await h.req('POST', '/api/projects/import', { working_path: repo });
+  expect(again.status).toBe(409);
+  expect(again.body.error.message).toMatch(/already project notes/);
+});
+
+test('says what is wrong with the directory', async () => {
+  const bare = path.join(h.home, 'repos', 'never-run');
+  mkdirSync(bare, { recursive: true });
+  git(bare, 'init', '-q', '-b', 'main');
+  git(bare, 'commit', '-q', '--allow-empty', '-m', 'init');
+  const none = await h.req('POST', '/api/projects/import', { working_path: bare });
+  expect(none.status).toBe(404);
+  expect(none.body.error.message).toMatch(/has no Samgita state \(refs\/samgita\/state\)/);
+
+  const outside = await h.req('POST', '/api/projects/import', { working_path: '/etc' });
+  expect(outside.status).toBe(400);
+  expect(outside.body.error.field).toBe('working_path');
+
+  const notRepo = path.join(h.home, 'repos', 'plain');
+  mkdirSync(notRepo, { recursive: true });
+  const plain = await h.req('POST', '/api/projects/import', { working_path: notRepo });
+  expect(plain.status).toBe(400);
+  expect(plain.body.error.message).toMatch(/not a git repository/);
+});
