@@ -29,7 +29,10 @@ const N = Number(process.argv[2] ?? 1000);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const actor = { type: 'cli' as const, id: 'bench' };
 
-const rows = Array.from({ length: N }, (_, i) => `| FR-${i + 1} | Feature ${i + 1}: handle case ${i} of the widget | P1 |`);
+const rows = Array.from(
+  { length: N },
+  (_, i) => `| FR-${i + 1} | Feature ${i + 1}: handle case ${i} of the widget | P1 |`,
+);
 const prd = `# Bench\n\n## Functional Requirements\n\n| ID | Requirement | Priority |\n|----|-------------|----------|\n${rows.join('\n')}\n`;
 const repo = mkdtempSync(path.join(os.tmpdir(), 'samgita-ckpt-bench-'));
 writeFileSync(path.join(repo, 'PRD.md'), prd);
@@ -49,7 +52,14 @@ try {
     { commitSha: null, content: prd, config, configText: '', source: 'api' },
     actor,
   );
-  await reconcileProject(db.pool, { projectId: project.id, revisionId: revision.id, prd, config, dryRun: false, actor });
+  await reconcileProject(db.pool, {
+    projectId: project.id,
+    revisionId: revision.id,
+    prd,
+    config,
+    dryRun: false,
+    actor,
+  });
   await db.pool.query(
     `insert into memories (project_id, task_id, type, content, importance)
      select t.project_id, t.id, 'semantic', 'Task ' || t.key || ' learned fact ' || g || ' about module ' || (g * 7 % 13), 0.5
@@ -61,7 +71,8 @@ try {
       where project_id = $1 and (hashtext(key) % 10) = 0`,
     [project.id],
   );
-  const tasks = (await db.pool.query('select count(*)::int as n from tasks where project_id = $1', [project.id])).rows[0].n;
+  const tasks = (await db.pool.query('select count(*)::int as n from tasks where project_id = $1', [project.id]))
+    .rows[0].n;
   const owner = await us(db.pool);
 
   const time = async (fn: () => Promise<unknown>) => {
@@ -79,8 +90,11 @@ try {
   // Each round changes one task, so each writes a commit.
   let k = 0;
   const write = await time(async () => {
-    await db.pool.query(`update tasks set attempts = attempts + 1 where project_id = $1 and key = (
-        select key from tasks where project_id = $1 order by key offset $2 limit 1)`, [project.id, k++ % tasks]);
+    await db.pool.query(
+      `update tasks set attempts = attempts + 1 where project_id = $1 and key = (
+        select key from tasks where project_id = $1 order by key offset $2 limit 1)`,
+      [project.id, k++ % tasks],
+    );
     const r = await checkpointProject(db.pool, project.id, repo);
     if (r.kind !== 'written') throw new Error(`expected a commit, got ${r.kind}`);
   });
@@ -102,14 +116,18 @@ try {
 
   const line = (name: string, v: number[]) =>
     `${name.padEnd(40)} p50 ${fmt(pct(v, 50)).padStart(11)}   max ${fmt(Math.max(...v)).padStart(11)}`;
-  console.log(`checkpoint: ${N} requirements → ${tasks} tasks, ${tasks * 5} memories, ${Object.keys(files).length} files, ${(bytes / 1024).toFixed(0)} KiB of state; ${ROUNDS} rounds, ${os.cpus().length} cores`);
+  console.log(
+    `checkpoint: ${N} requirements → ${tasks} tasks, ${tasks * 5} memories, ${Object.keys(files).length} files, ${(bytes / 1024).toFixed(0)} KiB of state; ${ROUNDS} rounds, ${os.cpus().length} cores`,
+  );
   console.log(line('read from PostgreSQL (one snapshot)', read));
   console.log(line('files + redaction (secret scan)', redact));
   console.log(line('state commit written', write));
   console.log(line('state unchanged (no commit)', unchanged));
-  console.log(line('unchanged, the runner\'s mark (no read)', marked));
+  console.log(line("unchanged, the runner's mark (no read)", marked));
   console.log(line('read back from git', readBack));
-  console.log(`repository objects after ${ROUNDS} commits: ${size.split('\n').find((l) => l.startsWith('size-pack') || l.startsWith('size:'))}`);
+  console.log(
+    `repository objects after ${ROUNDS} commits: ${size.split('\n').find((l) => l.startsWith('size-pack') || l.startsWith('size:'))}`,
+  );
 } finally {
   await db.drop();
 }

@@ -51,6 +51,8 @@ const projectId = rows[0]!.id;
 
 const samgita: number[] = [];
 const plain: number[] = [];
+// Where the Samgita path's time goes: the task row's insert, advanceProject's transaction, commit → handler.
+const parts = { insert: [] as number[], advance: [] as number[], handler: [] as number[] };
 for (let i = 0; i < N + 20; i++) {
   // Samgita path
   const t0 = performance.now();
@@ -60,7 +62,9 @@ for (let i = 0; i < N + 20; i++) {
   );
   const id = ins.rows[0]!.id;
   const p = wait(id);
+  const ta = performance.now();
   await advanceProject(db.pool, projectId);
+  const tc = performance.now();
   if (process.env.BENCH_DEBUG) console.log('advanced', i);
   const t1 = await p;
   if (process.env.BENCH_DEBUG) console.log('started', i, (performance.now() - t0).toFixed(1));
@@ -80,6 +84,9 @@ for (let i = 0; i < N + 20; i++) {
   if (i >= 20) {
     samgita.push(t1 - t0); // first 20 are warm-up
     plain.push(b1 - b0);
+    parts.insert.push(ta - t0);
+    parts.advance.push(tc - ta);
+    parts.handler.push(t1 - tc);
   }
 }
 console.log(`enqueue → task start, ${N} tasks, one at a time`);
@@ -89,6 +96,10 @@ console.log(
 console.log(
   `  bare graphile-worker (addJob → handler):                 p50 ${fmt(pct(plain, 50))}  p99 ${fmt(pct(plain, 99))}`,
 );
+console.log(
+  `  samgita p50 by part: insert ${fmt(pct(parts.insert, 50))}, advanceProject ${fmt(pct(parts.advance, 50))}, commit → handler ${fmt(pct(parts.handler, 50))}`,
+);
+console.log(`  ratio of p50s: ${(pct(samgita, 50) / pct(plain, 50)).toFixed(2)}×`);
 await runner.stop();
 await bare.stop();
 await utils.release();

@@ -74,11 +74,21 @@ if (!process.env.BENCH_FROM_SOURCE) {
       cwd: root,
     },
   );
-  for (const name of ['migrations', 'node_modules', 'package.json'])
+  for (const name of ['bin', 'migrations', 'node_modules', 'package.json'])
     fs.symlinkSync(path.join(root, name), path.join(build, name));
   entry = path.join(build, 'dist/cli/main.js');
 }
-const runnerArgs = [entry, 'runner', '--concurrency', String(AGENTS), '--no-preflight', ...extraRunnerArgs];
+// --no-sandbox: the stand-ins are counted as the runner's own children (/proc); bench/sandbox.ts
+// measures bubblewrap. The runner's connections are its default (10 in all).
+const runnerArgs = [
+  entry,
+  'runner',
+  '--concurrency',
+  String(AGENTS),
+  '--no-preflight',
+  '--no-sandbox',
+  ...extraRunnerArgs,
+];
 // Node flags for the runner, e.g. BENCH_RUNNER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
 const nodeArgs = (process.env.BENCH_RUNNER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...runnerArgs], {

@@ -66,7 +66,8 @@ export async function checkpointProject(
   const owner = await us(pool);
   const mark = opts.memo ? await stateMark(pool, projectId) : null;
   const known = opts.memo?.get(projectId);
-  if (known && known.mark === mark && (await stateHead(repo)) === known.head) return { kind: 'unchanged', sha: known.head };
+  if (known && known.mark === mark && (await stateHead(repo)) === known.head)
+    return { kind: 'unchanged', sha: known.head };
   const remember = (out: CheckpointOutcome): CheckpointOutcome => {
     if (mark !== null && (out.kind === 'written' || out.kind === 'unchanged'))
       opts.memo?.set(projectId, { mark, head: out.sha });

@@ -65,13 +65,19 @@ export class GitHubPublisher implements TaskPublisher {
   async pullState(projectId: string): Promise<void> {
     const project = await findProjectById(this.deps.pool, projectId);
     if (!project?.working_path) return;
-    await pullStateRef({ dir: project.working_path, token: await this.deps.tokens.get(project.github_installation_id) });
+    await pullStateRef({
+      dir: project.working_path,
+      token: await this.deps.tokens.get(project.github_installation_id),
+    });
   }
 
   async pushState(projectId: string): Promise<void> {
     const project = await findProjectById(this.deps.pool, projectId);
     if (!project?.working_path) return;
-    await pushStateRef({ dir: project.working_path, token: await this.deps.tokens.get(project.github_installation_id) });
+    await pushStateRef({
+      dir: project.working_path,
+      token: await this.deps.tokens.get(project.github_installation_id),
+    });
   }
 
   async publish(input: PublishInput): Promise<PublishResult | null> {

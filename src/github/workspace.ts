@@ -149,7 +149,11 @@ export async function pullStateRef(input: { dir: string; token: string }): Promi
   await serialized(input.dir, async () => {
     const remote = await authedGit(input.dir, ['ls-remote', 'origin', 'refs/samgita/state'], input.token);
     if (remote.trim())
-      await authedGit(input.dir, ['fetch', '--quiet', '--no-tags', 'origin', '+refs/samgita/state:refs/samgita/state'], input.token);
+      await authedGit(
+        input.dir,
+        ['fetch', '--quiet', '--no-tags', 'origin', '+refs/samgita/state:refs/samgita/state'],
+        input.token,
+      );
   });
 }
 

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type pg from 'pg';
+import { Checkpointer } from '../checkpoint/checkpointer.js';
+import { checkpointHere } from '../checkpoint/job.js';
 import { errorMessage } from '../errors.js';
 import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
@@ -16,7 +18,7 @@ import {
   type WorkerUtils,
 } from '../queue/worker.js';
 import { probeSandbox } from '../sandbox/bwrap.js';
-import { listenToEvents, pauseAborts, recordEvent } from '../store/events.js';
+import { EVENTS_CHANNEL, pauseAborts, recordEvent } from '../store/events.js';
 import { holdLiveness } from '../store/liveness.js';
 import {
   declareDeadRunners,
@@ -57,6 +59,11 @@ export interface RunnerOptions {
   retryBaseMs?: number;
   /** Wait between provider probes during an outage (default 10 s doubling to 5 min). */
   providerBackoff?: ProviderBackoff;
+  /**
+   * Where the runner's own session lives (liveness lock and LISTEN for task stops), when `pool`
+   * does not reach PostgreSQL directly. Default: the pool's connection settings.
+   */
+  sessionDatabaseUrl?: string;
   /** Extra graphile-worker tasks served by the same pool (e.g. webhook delivery). */
   extraTasks?: JobHandlers;
   onTaskSettled?: (taskId: string, status: string) => void;
@@ -112,8 +119,18 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   // PostgreSQL holds this lock for exactly as long as this process's session lives: when it dies,
   // other runners see the lock free and take its tasks back within a couple of heartbeats. It is
   // taken before the runner's row exists, so no runner ever sees the row without the lock.
+  // The same connection LISTENs for task stops: a runner's session costs one connection
+  // (see runnerConnections), and graphile-worker's LISTEN takes one of the pool's.
   const runnerId = randomUUID();
-  const liveness = await holdLiveness(opts.pool, runnerId);
+  const inFlight = new InFlight();
+  let checkpointer: Checkpointer | null = null;
+  const liveness = await holdLiveness(opts.pool, runnerId, {
+    ...(opts.sessionDatabaseUrl ? { connectionString: opts.sessionDatabaseUrl } : {}),
+    listen: {
+      channel: EVENTS_CHANNEL,
+      onPayload: withCheckpoints(stopsHandler(opts.pool, inFlight, log), () => checkpointer),
+    },
+  });
   await registerRunner(opts.pool, {
     id: runnerId,
     name: opts.name ?? `${host}:${process.pid}`,
@@ -136,17 +153,25 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   /** Soft stop: running tasks finish their step and hand back at the checkpoint. */
   const drain = new AbortController();
   const workerIds = new Set<string>();
-  const inFlight = new InFlight();
   // Tasks doing database/git work at once: about the pool's size, so none waits long for a connection.
   const gate = new Gate(Math.max(2, (opts.pool.options.max ?? 10) - 2));
   const spares = new WorktreeSpares(opts.worktreeSpares ?? Math.min(opts.concurrency, 4));
-  const listener = await listenForStops(opts.pool, inFlight, log);
   const utils: WorkerUtils = await queueUtils(opts.pool);
 
   // Before claiming anything: give back jobs to tasks that lost them (restored backup, manual cleanup).
   await repairQueue(opts.pool).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'queue repair failed'));
+  const checkpointDeps = {
+    pool: opts.pool,
+    publisher: opts.publisher,
+    actor: { type: 'runner', id: runnerId } as const,
+    log,
+  };
+  // The repository's record of the projects this runner works on (refs/samgita/state), at most 5 s behind.
+  checkpointer = new Checkpointer(checkpointDeps, () => inFlight.projects());
   const taskList: JobHandlers = {
-    [TAKE_SNAPSHOTS]: makeSnapshotTask(opts.pool),
+    [TAKE_SNAPSHOTS]: makeSnapshotTask(opts.pool, (projectId) =>
+      checkpointHere(checkpointDeps, projectId, 'Snapshot.'),
+    ),
     ...opts.extraTasks,
     [VERIFY_INTEGRATION]: async (payload, helpers) => {
       const projectId = (payload as { projectId?: unknown }).projectId;
@@ -186,7 +211,10 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
           drain: drain.signal,
           ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
           ...(opts.providerBackoff ? { providerBackoff: opts.providerBackoff } : {}),
-          track: (id, projectId) => inFlight.add(id, projectId),
+          track: (id, projectId) => {
+            checkpointer?.touch(projectId);
+            return inFlight.add(id, projectId);
+          },
           spares,
           gate,
           ...(opts.onTaskSettled ? { onSettled: opts.onTaskSettled } : {}),
@@ -221,8 +249,18 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       // from an idle runner of concurrency 1,000); from LOCAL_QUEUE_FROM the pool fetches
       // for them. Batches stay small and short-lived: jobs in a local queue are locked to
       // this runner, and another runner with free slots must not wait long for them.
+      // Completions and failures are written in batches too (one connection for all the
+      // jobs that ended within a few milliseconds), so 1,000 workers fit a pool of a few connections.
       ...(opts.concurrency >= LOCAL_QUEUE_FROM
-        ? { preset: { worker: { localQueue: { size: LOCAL_QUEUE_SIZE, ttl: 10_000 } } } }
+        ? {
+            preset: {
+              worker: {
+                localQueue: { size: LOCAL_QUEUE_SIZE, ttl: 10_000 },
+                completeJobBatchDelay: JOB_BATCH_DELAY_MS,
+                failJobBatchDelay: JOB_BATCH_DELAY_MS,
+              },
+            },
+          }
         : {}),
     });
   let worker: WorkerRunner = await startPool();
@@ -257,7 +295,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       hard.unref();
       await worker.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'worker stop failed'));
       clearTimeout(hard);
-      await listener.close();
+      await checkpointer?.flush();
       await spares.close().catch(() => {});
       await utils.forceUnlockWorkers([...workerIds]).catch(() => {});
       await Promise.resolve(utils.release()).catch(() => {});
@@ -310,6 +348,27 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
 const LOCAL_QUEUE_FROM = 32;
 /** Jobs fetched per batch: at most this many are locked to a runner that cannot start them yet. */
 const LOCAL_QUEUE_SIZE = 16;
+/** How long graphile-worker gathers job completions (and failures) into one statement. */
+const JOB_BATCH_DELAY_MS = 5;
+
+/** The fewest connections a runner works with: its session, graphile-worker's LISTEN, one for queries. */
+export const MIN_RUNNER_CONNECTIONS = 3;
+/**
+ * A runner's connections unless told otherwise (`--pool-size`, SAMGITA_RUNNER_POOL_SIZE): 10 runners
+ * take 80 of PostgreSQL's default max_connections of 100, leaving room for a server and psql.
+ */
+export const DEFAULT_RUNNER_CONNECTIONS = 8;
+
+/**
+ * How a runner's `total` PostgreSQL connections are spent: one session connection of its
+ * own (liveness lock + LISTEN samgita_events), the rest in the pg pool it shares with
+ * graphile-worker, whose LISTEN holds one of them for good; queries get the others.
+ */
+export function runnerConnections(total: number): { session: 1; pool: number; queries: number } {
+  if (!Number.isInteger(total) || total < MIN_RUNNER_CONNECTIONS)
+    throw new RangeError(`a runner needs at least ${MIN_RUNNER_CONNECTIONS} connections, got ${total}`);
+  return { session: 1, pool: total - 1, queries: total - 2 };
+}
 
 /** Tasks running on this runner, each with a controller that stops it at once. */
 class InFlight {
@@ -321,6 +380,10 @@ class InFlight {
     const controller = new AbortController();
     this.tasks.set(taskId, { projectId, controller });
     return { signal: controller.signal, release: () => this.tasks.delete(taskId) };
+  }
+  /** The projects with a task here now. */
+  projects(): Set<string> {
+    return new Set([...this.tasks.values()].map((t) => t.projectId));
   }
   abortTask(taskId: string, reason: string): boolean {
     const t = this.tasks.get(taskId);
@@ -346,14 +409,32 @@ interface EventNotice {
 }
 
 /**
- * LISTENs on samgita_events and stops in-flight agents at once when their task
+ * For samgita_events notifications (LISTENed on the runner's session connection,
+ * see holdLiveness): stops in-flight agents at once when their task
  * is cancelled or restarted by re-planning, or their project is cancelled (or
  * paused with `data.abort`). A plain pause is not handled here: running tasks
- * reach their next checkpoint and hand back (checkpointGate). Reconnects after
- * a lost connection.
+ * reach their next checkpoint and hand back (checkpointGate).
  */
-async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): Promise<{ close(): Promise<void> }> {
-  const onNotice = (payload: string) => {
+/** Events of a project this runner works on make its state commit due (a phase change, a pause). */
+function withCheckpoints(
+  handle: (payload: string) => void,
+  checkpointer: () => Checkpointer | null,
+): (payload: string) => void {
+  return (payload) => {
+    handle(payload);
+    const c = checkpointer();
+    if (!c) return;
+    try {
+      const e = JSON.parse(payload) as EventNotice;
+      if (e.project_id && /^(project|task)\./.test(e.kind)) c.noticed(e.project_id);
+    } catch {
+      // not an event notice
+    }
+  };
+}
+
+function stopsHandler(pool: pg.Pool, inFlight: InFlight, log: Logger): (payload: string) => void {
+  return (payload: string) => {
     if (inFlight.size === 0) return;
     let e: EventNotice;
     try {
@@ -374,9 +455,6 @@ async function listenForStops(pool: pg.Pool, inFlight: InFlight, log: Logger): P
         .catch(() => {});
     }
   };
-  return listenToEvents(pool, onNotice, (err) =>
-    log.warn({ err: errorMessage(err) }, 'cannot LISTEN for task stops; retrying'),
-  );
 }
 
 /**

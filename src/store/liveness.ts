@@ -13,6 +13,16 @@ import { type Queryable, withTransaction } from './connection.js';
 /** Advisory-lock namespace of Samgita's worker liveness locks (the first key of the two-int form). */
 const LIVENESS_NS = 0x5a6e;
 
+export interface LivenessOptions {
+  /** Connect here instead of the pool's database (a direct connection when the pool goes through a pooler). */
+  connectionString?: string;
+  /**
+   * Also LISTEN on this channel on the same connection (it is a session of its own anyway), so a
+   * runner's lock and its event listener cost one connection, not two. Re-LISTENs after a reconnect.
+   */
+  listen?: { channel: string; onPayload(payload: string): void };
+}
+
 export interface Liveness {
   /** When the lock was (re)acquired on a live connection; null while reconnecting. */
   heldSince(): number | null;
@@ -26,13 +36,22 @@ export interface Liveness {
  * machine that vanishes frees its lock as surely as a killed process. A lost
  * connection (PostgreSQL restarted) is re-established and the lock taken again.
  */
-export async function holdLiveness(pool: pg.Pool, id: string): Promise<Liveness> {
+export async function holdLiveness(pool: pg.Pool, id: string, options: LivenessOptions = {}): Promise<Liveness> {
   let client: pg.Client | null = null;
   let since: number | null = null;
   let closed = false;
   let retry: NodeJS.Timeout | null = null;
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ ...(pool.options as pg.ClientConfig), keepAlive: true });
+    const c = new pg.Client({
+      ...(pool.options as pg.ClientConfig),
+      ...(options.connectionString ? { connectionString: options.connectionString } : {}),
+      keepAlive: true,
+    });
+    const listen = options.listen;
+    if (listen)
+      c.on('notification', (msg) => {
+        if (client === c && msg.channel === listen.channel && msg.payload) listen.onPayload(msg.payload);
+      });
     c.on('error', () => {
       // The lock went with the connection: take it again on a new one.
       if (client === c) lost();
@@ -40,6 +59,7 @@ export async function holdLiveness(pool: pg.Pool, id: string): Promise<Liveness>
     await c.connect();
     await c.query('set tcp_keepalives_idle = 5; set tcp_keepalives_interval = 2; set tcp_keepalives_count = 3');
     await c.query('select pg_advisory_lock($1, hashtext($2))', [LIVENESS_NS, id]);
+    if (listen) await c.query(`listen ${pg.escapeIdentifier(listen.channel)}`);
     if (closed) {
       await c.end().catch(() => {});
       return;

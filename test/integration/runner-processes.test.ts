@@ -221,7 +221,9 @@ describe('runner processes', () => {
               runs: await q('select runner_id, status, error, ended_at from agent_runs'),
               jobs: await q('select key, locked_by, locked_at, run_at, attempts, last_error from graphile_worker.jobs'),
               tasks: await q('select status, rarv_step, error from tasks'),
-              locks: await q("select pid, state, wait_event_type, left(query, 120) as query from pg_stat_activity where datname = current_database()"),
+              locks: await q(
+                'select pid, state, wait_event_type, left(query, 120) as query from pg_stat_activity where datname = current_database()',
+              ),
               out: [cut.output().slice(-1500), other.output().slice(-3000)],
             },
             null,

@@ -7,7 +7,14 @@ import { logger } from '../../log/logger.js';
 import { configureLogging } from '../../log/setup.js';
 import { claudeEnvFromProcess } from '../../runner/claude-env.js';
 import { isInfrastructureError } from '../../runner/decide/failure.js';
-import { DEFAULT_DEAD_AFTER_MS, DEFAULT_HEARTBEAT_MS, startRunner } from '../../runner/runner.js';
+import {
+  DEFAULT_DEAD_AFTER_MS,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_RUNNER_CONNECTIONS,
+  MIN_RUNNER_CONNECTIONS,
+  runnerConnections,
+  startRunner,
+} from '../../runner/runner.js';
 import { openDatabase } from '../../store/connection.js';
 import type { RunnerSandbox } from '../../store/runners.js';
 
@@ -32,9 +39,26 @@ function positiveInt(value: string | undefined, flag: string): number {
   return n;
 }
 
-/** Connections a runner needs: one per agent at work is plenty (most time is spent in the CLI), within a ceiling. */
-export function defaultPoolSize(concurrency: number): number {
-  return Math.min(concurrency + 4, 40);
+/**
+ * A runner's PostgreSQL connections in all (`--pool-size`, else SAMGITA_RUNNER_POOL_SIZE, else 8),
+ * whatever its concurrency: its session, graphile-worker's LISTEN and the queries (runnerConnections).
+ */
+export function runnerPoolSize(
+  flag: string | undefined,
+  env: string | undefined = process.env.SAMGITA_RUNNER_POOL_SIZE,
+): number {
+  if (flag === undefined && (env === undefined || env === '')) return DEFAULT_RUNNER_CONNECTIONS;
+  const name = flag !== undefined ? '--pool-size' : 'SAMGITA_RUNNER_POOL_SIZE';
+  const n = positiveInt(flag ?? env, name);
+  if (n < MIN_RUNNER_CONNECTIONS)
+    throw new SamgitaError(
+      'INVALID_INPUT',
+      `${name} must be at least ${MIN_RUNNER_CONNECTIONS}, got ${n}: a runner holds one connection for its liveness lock and event LISTEN and graphile-worker one for its LISTEN, and needs at least one more for queries`,
+      {
+        hint: `for example ${name === '--pool-size' ? '--pool-size ' : 'SAMGITA_RUNNER_POOL_SIZE='}${DEFAULT_RUNNER_CONNECTIONS}`,
+      },
+    );
+  return n;
 }
 
 export function registerRunnerCommand(program: Command): void {
@@ -54,7 +78,10 @@ export function registerRunnerCommand(program: Command): void {
     )
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running steps may take to reach a checkpoint', '30000')
     .option('--poll-interval <ms>', 'queue poll interval (new jobs are also pushed with LISTEN/NOTIFY)', '1000')
-    .option('--pool-size <n>', 'PostgreSQL connections (default: concurrency + 4, at most 40)')
+    .option(
+      '--pool-size <n>',
+      `PostgreSQL connections this process opens in all, at least ${MIN_RUNNER_CONNECTIONS} (default: SAMGITA_RUNNER_POOL_SIZE, else ${DEFAULT_RUNNER_CONNECTIONS}, whatever the concurrency)`,
+    )
     .option('--no-preflight', 'skip checking that the Claude Code CLI is installed and logged in')
     .option(
       '--no-sandbox',
@@ -73,7 +100,7 @@ SIGTERM or SIGINT drains: no new claims, running steps finish (bounded by
 or 130 (SIGINT); a second signal exits at once.
 
 Environment: DATABASE_URL (unset: embedded PostgreSQL under SAMGITA_HOME),
-SAMGITA_RUNNER_CONCURRENCY, SAMGITA_CLAUDE_BIN, SAMGITA_CLAUDE_PASS_ENV, LOG_LEVEL.`,
+SAMGITA_RUNNER_CONCURRENCY, SAMGITA_RUNNER_POOL_SIZE, SAMGITA_CLAUDE_BIN, SAMGITA_CLAUDE_PASS_ENV, LOG_LEVEL.`,
     )
     .action(async (opts: RunnerCliOptions) => {
       process.exitCode = await runnerCommand(opts);
@@ -91,7 +118,7 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
   const deadAfterMs = positiveInt(opts.deadAfter, '--dead-after');
   const drainTimeoutMs = positiveInt(opts.drainTimeout, '--drain-timeout');
   const pollIntervalMs = positiveInt(opts.pollInterval, '--poll-interval');
-  const poolSize = opts.poolSize ? positiveInt(opts.poolSize, '--pool-size') : defaultPoolSize(concurrency);
+  const connections = runnerConnections(runnerPoolSize(opts.poolSize));
   if (deadAfterMs <= heartbeatMs * 2)
     throw new SamgitaError(
       'INVALID_INPUT',
@@ -104,7 +131,8 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
   if (opts.preflight) await checkClaude({ bin: env.claudeBin, env: claudeEnv });
 
   const github = loadGitHubConfig();
-  const db = await openDatabase(env, { poolSize, applicationName: 'samgita-runner' });
+  // One application_name per process, so pg_stat_activity shows each runner's connections.
+  const db = await openDatabase(env, { poolSize: connections.pool, applicationName: `samgita-runner:${process.pid}` });
   try {
     // With the GitHub App configured, verified branches are pushed and get pull requests.
     const publisher = github

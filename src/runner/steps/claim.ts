@@ -25,47 +25,123 @@ import { runnerActor, type TaskRunContext } from '../task-run.js';
 /**
  * Returns the new agent run's id, or null when the task is not claimed (a
  * duplicate job, at a cap, or beside a running task its areas overlap).
+ *
+ * Claims of one project queue on its advisory lock until commit. Within this process they
+ * queue in memory instead (no pool connection sits idle waiting for the lock), and the
+ * claims waiting when the lock comes free are made together, one after the other, in one
+ * transaction: one lock, one commit, and each claim's check sees the agent runs the ones
+ * before it inserted, exactly as if they had committed one by one. A batch that fails is
+ * retried claim by claim, so one task's error stays its own.
  */
-export async function claim(ctx: TaskRunContext, task: TaskRecord, config: SamgitaConfig): Promise<string | null> {
+export function claim(ctx: TaskRunContext, task: TaskRecord, config: SamgitaConfig): Promise<string | null> {
+  let queues = claimQueues.get(ctx.pool);
+  if (!queues) {
+    queues = new Map();
+    claimQueues.set(ctx.pool, queues);
+  }
+  let queue = queues.get(task.project_id);
+  const pending = new Promise<string | null>((resolve, reject) => {
+    const entry: PendingClaim = { ctx, task, config, resolve, reject };
+    if (queue) {
+      queue.push(entry);
+      return;
+    }
+    queue = [entry];
+    queues.set(task.project_id, queue);
+    void drainClaims(ctx.pool, queues, task.project_id, queue);
+  });
+  return pending;
+}
+
+interface PendingClaim {
+  ctx: TaskRunContext;
+  task: TaskRecord;
+  config: SamgitaConfig;
+  resolve(agentRunId: string | null): void;
+  reject(err: unknown): void;
+}
+
+/** Claims waiting per project in this process, per pool. */
+const claimQueues = new WeakMap<pg.Pool, Map<string, PendingClaim[]>>();
+/** Claims made in one transaction at most (the project's lock is held for all of them). */
+const CLAIM_BATCH = 16;
+
+async function drainClaims(
+  pool: pg.Pool,
+  queues: Map<string, PendingClaim[]>,
+  projectId: string,
+  queue: PendingClaim[],
+): Promise<void> {
+  try {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, CLAIM_BATCH);
+      try {
+        await claimBatch(pool, batch);
+      } catch {
+        // Claim by claim: the one that fails gets its own error, the others are made.
+        for (const c of batch) await claimBatch(pool, [c]).catch((err: unknown) => c.reject(err));
+      }
+    }
+  } finally {
+    if (queues.get(projectId) === queue) queues.delete(projectId);
+  }
+}
+
+async function claimBatch(pool: pg.Pool, batch: PendingClaim[]): Promise<void> {
+  const projectId = batch[0]!.task.project_id;
+  const ids = await withTransaction(pool, async (db) => {
+    await lockProjectClaims(db, projectId);
+    const out: Array<string | null> = [];
+    for (const c of batch) out.push(await claimLocked(db, c.ctx, c.task, c.config));
+    return out;
+  });
+  batch.forEach((c, i) => {
+    const id = ids[i] ?? null;
+    if (id) c.task.attempts += 1;
+    c.resolve(id);
+  });
+}
+
+/** One claim, in a transaction holding the project's claim lock. */
+async function claimLocked(
+  db: pg.PoolClient,
+  ctx: TaskRunContext,
+  task: TaskRecord,
+  config: SamgitaConfig,
+): Promise<string | null> {
   const settings = agentSettings(config, task.agent_type, task.checkpoint.escalations ?? 0);
   const agentRunId = randomUUID();
-  // Claims of one project queue on its advisory lock until commit, so the locked
-  // part is kept to four round trips: lock, check, write, commit.
-  return withTransaction(ctx.pool, async (db) => {
-    await lockProjectClaims(db, task.project_id);
-    const live = await checkClaim(db, task);
-    if (!live.live) {
-      ctx.log.debug({ task: task.key }, 'task already running elsewhere or no longer queued; duplicate job dropped');
-      return null;
-    }
-    const cap = capReached(live, {
-      project: config.limits.max_concurrent_agents,
-      type: config.agents[task.agent_type]?.max_concurrency ?? null,
-      agentType: task.agent_type,
-    });
-    const overlap = cap ? null : areaConflict(task.payload.areas ?? [], live.running);
-    if (cap || overlap) {
-      const runAt = new Date(Date.now() + capDelayMs(task.cap_waits));
-      await deferAtCap(db, task.id, runAt);
-      await addTaskJob(db, task, runAt);
-      const delay = runAt.getTime() - Date.now();
-      if (cap) ctx.log.debug({ task: task.key, cap, delay }, 'at a concurrency cap; task waits');
-      else ctx.log.debug({ task: task.key, overlap, delay }, 'areas overlap a running task; task waits');
-      return null;
-    }
-    await claimTask(db, {
-      agentRunId,
-      task,
-      runnerId: ctx.runnerId,
-      host: ctx.host,
-      pid: process.pid,
-      model: settings.model,
-      maxAttempts: config.limits.max_attempts,
-      actor: runnerActor(ctx),
-    });
-    task.attempts += 1;
-    return agentRunId;
+  const live = await checkClaim(db, task);
+  if (!live.live) {
+    ctx.log.debug({ task: task.key }, 'task already running elsewhere or no longer queued; duplicate job dropped');
+    return null;
+  }
+  const cap = capReached(live, {
+    project: config.limits.max_concurrent_agents,
+    type: config.agents[task.agent_type]?.max_concurrency ?? null,
+    agentType: task.agent_type,
   });
+  const overlap = cap ? null : areaConflict(task.payload.areas ?? [], live.running);
+  if (cap || overlap) {
+    const runAt = new Date(Date.now() + capDelayMs(task.cap_waits));
+    await deferAtCap(db, task.id, runAt);
+    await addTaskJob(db, task, runAt);
+    const delay = runAt.getTime() - Date.now();
+    if (cap) ctx.log.debug({ task: task.key, cap, delay }, 'at a concurrency cap; task waits');
+    else ctx.log.debug({ task: task.key, overlap, delay }, 'areas overlap a running task; task waits');
+    return null;
+  }
+  await claimTask(db, {
+    agentRunId,
+    task,
+    runnerId: ctx.runnerId,
+    host: ctx.host,
+    pid: process.pid,
+    model: settings.model,
+    maxAttempts: config.limits.max_attempts,
+    actor: runnerActor(ctx),
+  });
+  return agentRunId;
 }
 
 /**
