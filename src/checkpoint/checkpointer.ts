@@ -13,6 +13,17 @@ import type { CheckpointMemo } from './write-state.js';
 
 /** After its last task here ends, a project is still written for this long (its advance, its phase change). */
 const LINGER_MS = 30_000;
+/**
+ * A write may take at most this share of the time: a large project (a thousand tasks: about
+ * 1 s a write on a busy 2-core machine) is written less often than every tick, so the
+ * checkpoint never costs a runner more than a tenth of a core (and its garbage) per project.
+ */
+const MAX_SHARE = 0.1;
+/**
+ * And at most once per this much time per task of the project: reading and writing a state
+ * allocates in proportion to the plan, so a thousand-task project is written every 20 s, not 5.
+ */
+const MS_PER_TASK = 20;
 
 export class Checkpointer {
   /** Project → when it was last active here. */
@@ -22,6 +33,8 @@ export class Checkpointer {
   private timer: NodeJS.Timeout | undefined;
   /** A project in flight is due every tick; its mark spares the full read when nothing moved. */
   private readonly memo: CheckpointMemo = new Map();
+  /** Project → not written again before (its last write's cost, see MAX_SHARE). */
+  private readonly notBefore = new Map<string, number>();
 
   constructor(
     private readonly deps: CheckpointDeps,
@@ -50,6 +63,7 @@ export class Checkpointer {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const id of this.active.keys()) this.dirty.add(id);
+    this.notBefore.clear();
     this.tick();
     await Promise.allSettled([...this.writing.values()]);
   }
@@ -62,10 +76,14 @@ export class Checkpointer {
       if (now - at > LINGER_MS && !this.dirty.has(id)) this.active.delete(id);
     }
     for (const id of this.dirty) {
-      if (this.writing.has(id)) continue;
+      if (this.writing.has(id) || (this.notBefore.get(id) ?? 0) > now) continue;
       this.dirty.delete(id);
+      const started = this.now();
       const w = checkpointHere(this.deps, id, undefined, this.memo)
-        .then(() => undefined)
+        .then(() => {
+          const tasks = this.memo.get(id)?.tasks ?? 0;
+          this.notBefore.set(id, started + Math.max((this.now() - started) / MAX_SHARE, tasks * MS_PER_TASK));
+        })
         .catch((err: unknown) => {
           this.deps.log.warn({ project: id, err: errorMessage(err) }, 'could not write the state ref');
         })

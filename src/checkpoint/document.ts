@@ -4,6 +4,7 @@
  * Pure: no git, no database. One version of the format; a reader refuses a
  * newer one with the version it found, rather than guessing.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 export const STATE_FORMAT = 'samgita-state/1';
@@ -116,7 +117,7 @@ const ProjectFile = z.object({
   revision: Revision.nullable(),
   cost: z.object({ usd: z.number().nonnegative(), tokens: Tokens }),
 });
-const PlanFile = z.object({ requirements: z.array(Requirement), tasks: z.array(Task) });
+const RequirementsFile = z.object({ requirements: z.array(Requirement) });
 const MemoriesFile = z.object({ memories: z.array(Memory) });
 
 export interface ProjectState {
@@ -134,7 +135,12 @@ export interface ProjectState {
 /** The files of one state commit, by path in the tree. */
 export type StateFiles = Record<string, string>;
 
-/** The state as readable files: JSON for machines (and diffs), Markdown for people. */
+/**
+ * The state as readable files: JSON for machines (and diffs), Markdown for people.
+ * One file per task and per task's memories, so a state commit adds objects only
+ * for what changed (a busy project writes one every few seconds: the repository
+ * must not grow by the whole plan each time).
+ */
 export function stateToFiles(state: ProjectState): StateFiles {
   const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
   const files: StateFiles = {
@@ -146,13 +152,19 @@ export function stateToFiles(state: ProjectState): StateFiles {
       revision: state.revision,
       cost: state.cost,
     }),
-    'plan.json': json({ requirements: state.requirements, tasks: state.tasks }),
-    'memories.json': json({ memories: state.memories }),
+    'requirements.json': json({ requirements: state.requirements }),
   };
   for (const t of state.tasks) {
+    files[`tasks/${fileName(t.key)}.json`] = json(t);
     const continuity = continuityOf(t);
-    if (continuity.length) files[`continuity/${fileSafe(t.key)}.md`] = continuityMarkdown(t, continuity);
+    if (continuity.length) files[`continuity/${fileName(t.key)}.md`] = continuityMarkdown(t, continuity);
   }
+  const byTask = new Map<string, StateMemory[]>();
+  for (const m of state.memories) {
+    const k = m.task_key === null ? '_project' : fileName(m.task_key);
+    byTask.set(k, [...(byTask.get(k) ?? []), m]);
+  }
+  for (const [k, memories] of byTask) files[`memories/${k}.json`] = json({ memories });
   return files;
 }
 
@@ -165,6 +177,11 @@ export class StateFormatError extends Error {
   }
 }
 
+/** Who holds the project, from project.json alone (what every state write checks first). */
+export function ownerFromProjectFile(text: string): StateOwner {
+  return parseFile({ 'project.json': text }, 'project.json', ProjectFile).owner;
+}
+
 /** Reads a state back from its files; a missing file, bad JSON or a wrong shape names the file and the field. */
 export function stateFromFiles(files: StateFiles, writtenAt: string): ProjectState {
   const head = parseFile(files, 'project.json', ProjectFile);
@@ -173,20 +190,27 @@ export function stateFromFiles(files: StateFiles, writtenAt: string): ProjectSta
       `project.json is format ${JSON.stringify(head.format)}; this Samgita reads ${STATE_FORMAT} (upgrade Samgita to read it)`,
       'project.json',
     );
-  const plan = parseFile(files, 'plan.json', PlanFile);
-  const memories = files['memories.json'] === undefined ? [] : parseFile(files, 'memories.json', MemoriesFile).memories;
-  const keys = new Set(plan.tasks.map((t) => t.key));
-  for (const t of plan.tasks)
+  const requirements = parseFile(files, 'requirements.json', RequirementsFile).requirements;
+  const names = Object.keys(files).sort();
+  const tasks = names.filter((n) => /^tasks\/[^/]+\.json$/.test(n)).map((n) => parseFile(files, n, Task));
+  const memories = names
+    .filter((n) => /^memories\/[^/]+\.json$/.test(n))
+    .flatMap((n) => parseFile(files, n, MemoriesFile).memories)
+    .sort((a, b) => a.inserted_at.localeCompare(b.inserted_at));
+  const keys = new Set(tasks.map((t) => t.key));
+  for (const t of tasks)
     for (const d of t.depends_on)
-      if (!keys.has(d))
-        throw new StateFormatError(`plan.json: task ${t.key} depends on ${d}, which is not in the plan`, 'plan.json');
+      if (!keys.has(d)) {
+        const file = `tasks/${fileName(t.key)}.json`;
+        throw new StateFormatError(`${file}: task ${t.key} depends on ${d}, which is not in the plan`, file);
+      }
   return {
     written_at: writtenAt,
     owner: head.owner,
     project: head.project,
     revision: head.revision,
-    requirements: plan.requirements,
-    tasks: plan.tasks,
+    requirements,
+    tasks,
     memories,
     cost: head.cost,
   };
@@ -214,9 +238,16 @@ export function continuityOf(t: Pick<StateTask, 'checkpoint'>): string[] {
   return Array.isArray(c) ? c.filter((e): e is string => typeof e === 'string') : [];
 }
 
-/** Task keys may hold `/` and other characters a file name should not. */
-function fileSafe(key: string): string {
-  return key.replace(/[^A-Za-z0-9._-]+/g, '_');
+/**
+ * A task key as a file name: `/` becomes `~` (keys are `phase/slug`); a key with
+ * other characters a file name should not hold gets them replaced and a hash of
+ * the key appended, so two keys never share a file.
+ */
+export function fileName(key: string): string {
+  const safe = key.replace(/\//g, '~').replace(/[^A-Za-z0-9._~-]+/g, '_');
+  if (!key.includes('~') && safe === key.replace(/\//g, '~') && !safe.startsWith('.') && safe !== '_project')
+    return safe;
+  return `${safe.replace(/^\.+/, '_')}-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
 }
 
 function continuityMarkdown(t: StateTask, entries: string[]): string {
@@ -228,10 +259,15 @@ function summaryMarkdown(s: ProjectState): string {
   const counts = new Map<string, number>();
   for (const t of s.tasks) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
   const line = [...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'no tasks';
-  const rows = s.tasks.map(
-    (t) =>
-      `| ${t.key.replace(/\|/g, '\\|')} | ${t.phase} | ${t.status} | ${t.rarv_step ?? ''} | ${t.attempts} | ${t.branch ?? ''} |`,
-  );
+  // What a person looks for: the tasks at work or in trouble (every task has its file under tasks/).
+  const open = s.tasks.filter((t) => ['running', 'queued', 'failed', 'dead_letter'].includes(t.status));
+  const rows = open
+    .slice(0, 50)
+    .map(
+      (t) =>
+        `| ${t.key.replace(/\|/g, '\\|')} | ${t.phase} | ${t.status} | ${t.rarv_step ?? ''} | ${t.attempts} | ${t.branch ?? ''} |`,
+    );
+  if (open.length > 50) rows.push(`| … and ${open.length - 50} more | | | | | |`);
   return `# Samgita state: ${s.project.name}
 
 Held by deployment \`${s.owner.deployment}\` on ${s.owner.host}.
@@ -243,6 +279,8 @@ rebuilds the project from it on another machine. Do not edit it by hand.
 - tasks: ${line}
 - memories: ${s.memories.length}
 - cost so far: $${s.cost.usd.toFixed(4)}
+
+Tasks at work or in trouble (every task: \`tasks/\`; continuity logs: \`continuity/\`):
 
 | task | phase | status | step | attempts | branch |
 |------|-------|--------|------|----------|--------|

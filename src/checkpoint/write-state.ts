@@ -11,7 +11,14 @@ import { git } from '../git/git.js';
 import { readStateFiles, STATE_REF, stateHead, writeStateCommit } from '../git/state-ref.js';
 import { deploymentId, readProjectStateAtOnce, stateMark } from '../store/checkpoint.js';
 import type { Pool } from '../store/connection.js';
-import { type ProjectState, StateFormatError, type StateOwner, stateFromFiles, stateToFiles } from './document.js';
+import {
+  ownerFromProjectFile,
+  type ProjectState,
+  StateFormatError,
+  type StateOwner,
+  stateFromFiles,
+  stateToFiles,
+} from './document.js';
 import { decideOwnership, type Ownership } from './ownership.js';
 import { redactStateFiles } from './redact.js';
 
@@ -36,6 +43,22 @@ export async function readRecordedState(repo: string, commit?: string): Promise<
   }
 }
 
+/** The holder and time of a state commit, reading project.json alone. */
+async function readRecordedOwner(repo: string, sha: string): Promise<{ owner: StateOwner; at: string }> {
+  const [at, text] = await Promise.all([
+    git(repo, ['show', '-s', '--format=%cI', sha]),
+    git(repo, ['show', `${sha}:project.json`], { raw: true }),
+  ]);
+  try {
+    return { owner: ownerFromProjectFile(text), at: at.trim() };
+  } catch (err) {
+    if (!(err instanceof StateFormatError)) throw err;
+    throw new SamgitaError('STATE_INVALID', `${STATE_REF} at ${sha.slice(0, 12)}: ${err.message}`, {
+      location: { file: err.file },
+    });
+  }
+}
+
 /** This deployment as the ref records it. */
 export async function us(pool: Pool): Promise<StateOwner> {
   return { deployment: await deploymentId(pool), host: os.hostname() };
@@ -43,19 +66,15 @@ export async function us(pool: Pool): Promise<StateOwner> {
 
 /** Whether this deployment may run the project in `repo` (reads the ref; writes nothing). */
 export async function ownershipOf(pool: Pool, repo: string, takeOver: boolean): Promise<Ownership> {
-  const recorded = await readRecordedState(repo);
-  return decideOwnership(
-    recorded && { owner: recorded.owner, at: recorded.written_at },
-    (await us(pool)).deployment,
-    takeOver,
-  );
+  const head = await stateHead(repo);
+  return decideOwnership(head ? await readRecordedOwner(repo, head) : null, (await us(pool)).deployment, takeOver);
 }
 
 /**
  * What a writer remembers of its last commit per project: a project whose mark
  * (store/checkpoint.ts stateMark) and ref head did not move is not read again.
  */
-export type CheckpointMemo = Map<string, { mark: string; head: string }>;
+export type CheckpointMemo = Map<string, { mark: string; head: string; tasks: number }>;
 
 export async function checkpointProject(
   pool: Pool,
@@ -68,19 +87,15 @@ export async function checkpointProject(
   const known = opts.memo?.get(projectId);
   if (known && known.mark === mark && (await stateHead(repo)) === known.head)
     return { kind: 'unchanged', sha: known.head };
-  const remember = (out: CheckpointOutcome): CheckpointOutcome => {
+  const remember = (out: CheckpointOutcome, tasks: number): CheckpointOutcome => {
     if (mark !== null && (out.kind === 'written' || out.kind === 'unchanged'))
-      opts.memo?.set(projectId, { mark, head: out.sha });
+      opts.memo?.set(projectId, { mark, head: out.sha, tasks });
     return out;
   };
   for (let attempt = 0; attempt < 5; attempt++) {
     const parent = await stateHead(repo);
-    const recorded = parent ? await readRecordedState(repo, parent) : null;
-    const ownership = decideOwnership(
-      recorded && { owner: recorded.owner, at: recorded.written_at },
-      owner.deployment,
-      opts.takeOver === true,
-    );
+    const recorded = parent ? await readRecordedOwner(repo, parent) : null;
+    const ownership = decideOwnership(recorded, owner.deployment, opts.takeOver === true);
     if (ownership.kind === 'held') return { kind: 'held', by: ownership.by, since: ownership.since };
     const state = await readProjectStateAtOnce(pool, projectId, owner, opts.now ?? new Date());
     if (!state) return { kind: 'no_project' };
@@ -92,8 +107,8 @@ export async function checkpointProject(
       identity: { name: config.git.author_name, email: config.git.author_email },
     });
     if (w.kind === 'moved') continue;
-    if (w.kind === 'unchanged') return remember({ kind: 'unchanged', sha: w.sha });
-    return remember({ kind: 'written', sha: w.sha, ownership });
+    if (w.kind === 'unchanged') return remember({ kind: 'unchanged', sha: w.sha }, state.tasks.length);
+    return remember({ kind: 'written', sha: w.sha, ownership }, state.tasks.length);
   }
   throw new Error(`${STATE_REF} kept moving while it was written (5 attempts); another writer is active`);
 }

@@ -5,6 +5,7 @@
  * the repository is touched, and moved by compare-and-swap so two writers
  * never lose each other's commit.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,58 +111,85 @@ export async function writeStateCommit(
   return { kind: 'written', sha };
 }
 
-/** Blobs through one hash-object call, then one mktree per directory, deepest first. */
+/**
+ * Blobs through one hash-object call (only contents not written before: a state
+ * commit mostly repeats the last one's files), then one mktree per directory,
+ * deepest first. A remembered blob that is gone (a state ref replaced by the
+ * remote's, then pruned) fails mktree: forgotten, and written again.
+ */
 async function writeTree(repo: string, files: Record<string, string>): Promise<string> {
-  const names = Object.keys(files).sort();
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'samgita-state-'));
   try {
-    const paths = await Promise.all(
-      names.map(async (name, i) => {
-        const p = path.join(tmp, String(i));
-        await writeFile(p, files[name]!);
-        return p;
-      }),
-    );
-    const shas = (await git(repo, ['hash-object', '-w', '--stdin-paths'], { input: `${paths.join('\n')}\n` }))
-      .split('\n')
-      .filter(Boolean);
-    // dir → its entries (`mode type sha\tname`)
-    const dirs = new Map<string, string[]>([['', []]]);
-    const entriesOf = (dir: string) => {
-      let e = dirs.get(dir);
-      if (!e) {
-        e = [];
-        dirs.set(dir, e);
-      }
-      return e;
-    };
-    names.forEach((name, i) => {
-      const dir = path.posix.dirname(name) === '.' ? '' : path.posix.dirname(name);
-      entriesOf(dir).push(`100644 blob ${shas[i]}\t${path.posix.basename(name)}`);
-      // Make sure every ancestor directory exists in the map.
-      for (let d = dir; d !== ''; d = path.posix.dirname(d) === '.' ? '' : path.posix.dirname(d)) entriesOf(d);
-    });
-    const ordered = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
-    let root = '';
-    for (const dir of ordered) {
-      const tree = (
-        await git(repo, ['mktree', '-z'], {
-          input: dirs
-            .get(dir)!
-            .map((e) => `${e}\0`)
-            .join(''),
-        })
-      ).trim();
-      if (dir === '') root = tree;
-      else {
-        const parent = path.posix.dirname(dir) === '.' ? '' : path.posix.dirname(dir);
-        entriesOf(parent).push(`040000 tree ${tree}\t${path.posix.basename(dir)}`);
-      }
-    }
-    return root;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
+    return await writeTreeOnce(repo, files);
+  } catch (err) {
+    for (const k of [...BLOBS.keys()]) if (k.startsWith(`${repo}\0`)) BLOBS.delete(k);
+    if (!(err instanceof Error && /mktree/.test(err.message))) throw err;
+    return writeTreeOnce(repo, files);
   }
+}
+
+/** Blob ids by repository and content hash, the most recent first out (a few thousand files of a few projects). */
+const BLOBS = new Map<string, string>();
+const BLOBS_MAX = 20_000;
+
+async function writeTreeOnce(repo: string, files: Record<string, string>): Promise<string> {
+  const names = Object.keys(files).sort();
+  const keyOf = (name: string) => `${repo}\0${createHash('sha256').update(files[name]!).digest('hex')}`;
+  const keys = names.map(keyOf);
+  const missing = names.filter((_, i) => !BLOBS.has(keys[i]!));
+  if (missing.length) {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'samgita-state-'));
+    try {
+      const paths = await Promise.all(
+        missing.map(async (name, i) => {
+          const p = path.join(tmp, String(i));
+          await writeFile(p, files[name]!);
+          return p;
+        }),
+      );
+      const shas = (await git(repo, ['hash-object', '-w', '--stdin-paths'], { input: `${paths.join('\n')}\n` }))
+        .split('\n')
+        .filter(Boolean);
+      missing.forEach((name, i) => {
+        BLOBS.set(keyOf(name), shas[i]!);
+        if (BLOBS.size > BLOBS_MAX) BLOBS.delete(BLOBS.keys().next().value!);
+      });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+  // dir → its entries (`mode type sha\tname`)
+  const dirs = new Map<string, string[]>([['', []]]);
+  const entriesOf = (dir: string) => {
+    let e = dirs.get(dir);
+    if (!e) {
+      e = [];
+      dirs.set(dir, e);
+    }
+    return e;
+  };
+  const parentOf = (p: string) => (path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p));
+  names.forEach((name, i) => {
+    const dir = parentOf(name);
+    const sha = BLOBS.get(keys[i]!);
+    if (!sha) throw new Error(`state file ${name} has no blob`);
+    entriesOf(dir).push(`100644 blob ${sha}\t${path.posix.basename(name)}`);
+    for (let d = dir; d !== ''; d = parentOf(d)) entriesOf(d);
+  });
+  const ordered = [...dirs.keys()].sort((a, b) => depth(b) - depth(a));
+  let root = '';
+  for (const dir of ordered) {
+    const tree = (
+      await git(repo, ['mktree', '-z'], {
+        input: dirs
+          .get(dir)!
+          .map((e) => `${e}\0`)
+          .join(''),
+      })
+    ).trim();
+    if (dir === '') root = tree;
+    else entriesOf(parentOf(dir)).push(`040000 tree ${tree}\t${path.posix.basename(dir)}`);
+  }
+  return root;
 }
 
 function depth(dir: string): number {

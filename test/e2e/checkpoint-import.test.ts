@@ -43,7 +43,11 @@ interface StateTask {
 
 async function statePlan(repo: string, rev = 'refs/samgita/state'): Promise<{ tasks: StateTask[] } | null> {
   try {
-    return JSON.parse(await git(repo, 'show', `${rev}:plan.json`)) as { tasks: StateTask[] };
+    const names = (await git(repo, 'ls-tree', '--name-only', `${rev}:tasks`)).split('\n').filter(Boolean);
+    const tasks = await Promise.all(
+      names.map(async (n) => JSON.parse(await git(repo, 'show', `${rev}:tasks/${n}`)) as StateTask),
+    );
+    return tasks.length ? { tasks } : null;
   } catch {
     return null;
   }

@@ -162,10 +162,9 @@ describe('GitHub loop', () => {
       'the state ref on GitHub to record the pull request',
       async () => {
         try {
-          const plan = JSON.parse(sh(gh.repo.bareDir, 'show', 'refs/samgita/state:plan.json')) as {
-            tasks: { key: string; pr_number: number | null }[];
-          };
-          return plan.tasks.some((x) => x.key === DEV_TASK && x.pr_number === t.pr_number);
+          const file = `refs/samgita/state:tasks/${DEV_TASK.replace(/\//g, '~')}.json`;
+          const recorded = JSON.parse(sh(gh.repo.bareDir, 'show', file)) as { key: string; pr_number: number | null };
+          return recorded.key === DEV_TASK && recorded.pr_number === t.pr_number;
         } catch {
           return false;
         }

@@ -108,7 +108,25 @@ describe('runner processes', () => {
       frozen.child.kill('SIGCONT');
     }
     const before = (await byName()).s1!.heartbeat_at.getTime();
-    await waitFor('s1 to beat again', async () => (await byName()).s1!.heartbeat_at.getTime() > before, 30_000);
+    await waitFor('s1 to beat again', async () => (await byName()).s1!.heartbeat_at.getTime() > before, 30_000).catch(
+      async (err) => {
+        console.log(
+          JSON.stringify(
+            {
+              runners: await q('select name, status, heartbeat_at, now() as now from runners'),
+              sessions: await q(
+                `select application_name, state, wait_event_type, wait_event, left(query, 100) as query
+                   from pg_stat_activity where datname = current_database()`,
+              ),
+              out: procs.map((p) => p.output().slice(-3000)),
+            },
+            null,
+            1,
+          ),
+        );
+        throw err;
+      },
+    );
     expect((await byName()).s1!.status).toBe('active');
     for (const p of procs) p.child.kill('SIGTERM');
     for (const p of procs) expect((await p.exited).code).toBe(0);

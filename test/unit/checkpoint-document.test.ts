@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { applyBranchFacts } from '../../src/checkpoint/branch-facts.js';
 import {
   diffStates,
+  fileName,
   type ProjectState,
   type StateTask,
   stateFromFiles,
@@ -14,12 +16,15 @@ import { pickSnapshot } from '../../src/checkpoint/restore.js';
 const DEPLOY_A = '11111111-1111-4111-8111-111111111111';
 const DEPLOY_B = '22222222-2222-4222-8222-222222222222';
 
+/** A stable, valid uuid per key. */
+function uuidOf(key: string): string {
+  const h = createHash('sha256').update(key).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
 function task(key: string, over: Partial<StateTask> = {}): StateTask {
   return {
-    id: `3333333${key.length}-3333-4333-8333-${key
-      .padStart(12, '0')
-      .slice(-12)
-      .replace(/[^0-9a-f]/g, 'a')}`,
+    id: uuidOf(key),
     key,
     parent_key: null,
     requirement_key: null,
@@ -87,27 +92,39 @@ function state(tasks: StateTask[], over: Partial<ProjectState> = {}): ProjectSta
 }
 
 describe('the state document', () => {
-  it('round-trips through its files, with continuity logs as Markdown a person can read', () => {
+  it('round-trips through its files: one per task and per task memories, continuity logs as Markdown', () => {
     const s = state([
-      task('a', { status: 'completed', rarv_step: 'done' }),
-      task('b', {
+      task('development/a', { status: 'completed', rarv_step: 'done' }),
+      task('development/b', {
         status: 'running',
         rarv_step: 'verify',
-        depends_on: ['a'],
+        depends_on: ['development/a'],
         checkpoint: { continuity: ['npm test failed: 2 failing'] },
       }),
     ]);
+    s.memories = [{ ...s.memories[0]!, task_key: 'development/b' }];
     const files = stateToFiles(s);
     expect(Object.keys(files).sort()).toEqual([
       'README.md',
-      'continuity/b.md',
-      'memories.json',
-      'plan.json',
+      'continuity/development~b.md',
+      'memories/development~b.json',
       'project.json',
+      'requirements.json',
+      'tasks/development~a.json',
+      'tasks/development~b.json',
     ]);
-    expect(files['continuity/b.md']).toContain('npm test failed: 2 failing');
-    expect(files['README.md']).toMatch(/\| b \| development \| running \| verify \|/);
+    expect(files['continuity/development~b.md']).toContain('npm test failed: 2 failing');
+    // The summary lists the tasks at work or in trouble, not every task.
+    expect(files['README.md']).toMatch(/\| development\/b \| development \| running \| verify \|/);
+    expect(files['README.md']).not.toMatch(/\| development\/a \|/);
     expect(stateFromFiles(files, s.written_at)).toEqual(s);
+  });
+
+  it('gives every key a file of its own', () => {
+    const names = ['a/b', 'a~b', 'a_b', 'a b', '..', '_project', '.hidden'].map(fileName);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(n).toMatch(/^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/);
+    expect(fileName('development/fr-1-implement')).toBe('development~fr-1-implement');
   });
 
   it('writes the same files for the same state, whenever it is written (no commit for nothing)', () => {
@@ -118,14 +135,17 @@ describe('the state document', () => {
 
   it('names the file and the field of a malformed state, and refuses a newer format', () => {
     const files = stateToFiles(state([task('a', { depends_on: ['ghost'] })]));
-    expect(() => stateFromFiles(files, 'x')).toThrow(/plan.json: task a depends on ghost/);
-    const bad = { ...stateToFiles(state([])), 'plan.json': '{"requirements": [], "tasks": [{"key": 1}]}' };
-    expect(() => stateFromFiles(bad, 'x')).toThrow(/^plan.json: tasks\.0\./);
+    expect(() => stateFromFiles(files, 'x')).toThrow(/^tasks\/a.json: task a depends on ghost/);
+    const bad = { ...stateToFiles(state([])), 'tasks/x.json': '{"key": 1}' };
+    expect(() => stateFromFiles(bad, 'x')).toThrow(/^tasks\/x.json: /);
+    expect(() => stateFromFiles({ ...bad, 'tasks/x.json': '{"key": ' }, 'x')).toThrow(
+      /^tasks\/x.json is not valid JSON/,
+    );
     const newer = stateToFiles(state([]));
     newer['project.json'] = newer['project.json']!.replace('samgita-state/1', 'samgita-state/2');
     expect(() => stateFromFiles(newer, 'x')).toThrow(/format "samgita-state\/2"; this Samgita reads samgita-state\/1/);
-    const { 'plan.json': _, ...missing } = stateToFiles(state([]));
-    expect(() => stateFromFiles(missing, 'x')).toThrow(/plan.json is missing/);
+    const { 'requirements.json': _, ...missing } = stateToFiles(state([]));
+    expect(() => stateFromFiles(missing, 'x')).toThrow(/requirements.json is missing/);
   });
 
   it('diffs two plans the way restore shows them', () => {
@@ -227,6 +247,7 @@ describe('redaction', () => {
     expect(all).not.toContain(secret);
     expect(all).not.toContain('ghp_0123456789abcdefghijklmnopqrstuvwxyz');
     expect(all).toContain('[redacted:ANTHROPIC_API_KEY]');
-    expect(() => JSON.parse(out['plan.json']!)).not.toThrow();
+    for (const [name, text] of Object.entries(out))
+      if (name.endsWith('.json')) expect(() => JSON.parse(text)).not.toThrow();
   });
 });
