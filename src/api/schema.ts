@@ -193,7 +193,15 @@ export const ProjectImport = z.object({
     .string()
     .min(1)
     .max(4096)
+    .optional()
     .describe('a clone of the repository on the server, under the project roots, holding refs/samgita/state'),
+  git_url: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .describe('or: the repository to clone and import (checked as for create)'),
+  name: ProjectName.optional().describe('with git_url: the project name and the directory it is cloned into'),
   take_over: z
     .boolean()
     .default(false)

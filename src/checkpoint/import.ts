@@ -16,7 +16,7 @@ import { transitionProjectIn } from '../projects/transition.js';
 import { takenTaskIds, writeProjectState } from '../store/checkpoint.js';
 import { type Pool, withTransaction } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
-import { findProjectRefByGitUrl, insertImportedProject } from '../store/projects.js';
+import { findProjectRefByGitUrl, insertImportedProject, removeImportPlaceholder } from '../store/projects.js';
 import { applyBranchFacts, type FactChange } from './branch-facts.js';
 import type { ProjectState } from './document.js';
 import { decideOwnership, heldMessage, type Ownership } from './ownership.js';
@@ -30,6 +30,8 @@ export interface ImportInput {
   name: string;
   takeOver: boolean;
   actor: Actor;
+  /** The API's row for this import, made while it cloned: the project takes its id. */
+  placeholder?: string;
 }
 
 export interface ImportResult {
@@ -81,6 +83,8 @@ export async function importProject(pool: Pool, input: ImportInput): Promise<Imp
   });
 
   const projectId = await withTransaction(pool, async (db) => {
+    if (input.placeholder && !(await removeImportPlaceholder(db, input.placeholder)))
+      throw new SamgitaError('CONFLICT', `project ${input.placeholder} changed while its repository was cloned`);
     const existing = await findProjectRefByGitUrl(db, input.gitUrl);
     if (existing)
       throw new SamgitaError('CONFLICT', `${input.gitUrl} is already project ${existing.name} (${existing.id}) here`, {
@@ -97,6 +101,7 @@ export async function importProject(pool: Pool, input: ImportInput): Promise<Imp
       });
     const running = state.project.status === 'running';
     const id = await insertImportedProject(db, {
+      ...(input.placeholder ? { id: input.placeholder } : {}),
       name: input.name,
       gitUrl: input.gitUrl,
       workingPath: input.repo,

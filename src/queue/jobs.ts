@@ -35,12 +35,21 @@ export const SERVER_JOBS: readonly string[] = [REPLAN_REVISION, GITHUB_DELIVERY,
 /** Attempts of a clone before the project is marked clone failed. */
 export const CLONE_MAX_ATTEMPTS = 3;
 
-/** Queues the clone of a project's repository into `dest`, in the caller's transaction. */
-export async function addCloneJob(db: Queryable, projectId: string, dest: string): Promise<void> {
+/**
+ * Queues the clone of a project's repository into `dest`, in the caller's
+ * transaction; with `importState`, the clone is then imported from its state ref
+ * (POST /api/projects/import with a git URL).
+ */
+export async function addCloneJob(
+  db: Queryable,
+  projectId: string,
+  dest: string,
+  importState?: { takeOver: boolean; actor: { type: string; id?: string | null | undefined } },
+): Promise<void> {
   await db.query(
-    `select graphile_worker.add_job($1, json_build_object('projectId', $2::text, 'dest', $3::text),
+    `select graphile_worker.add_job($1, json_build_object('projectId', $2::text, 'dest', $3::text, 'import', $5::json),
               job_key => 'clone:' || $2, max_attempts => $4)`,
-    [CLONE_PROJECT, projectId, dest, CLONE_MAX_ATTEMPTS],
+    [CLONE_PROJECT, projectId, dest, CLONE_MAX_ATTEMPTS, importState ? JSON.stringify(importState) : null],
   );
 }
 

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import type pg from 'pg';
 import { ApiError } from '../api/errors.js';
-import { cloneRepo } from '../api/repo-locate.js';
-import { errorMessage } from '../errors.js';
+import { cloneRepo, existingCloneOf } from '../api/repo-locate.js';
+import { fetchRecordedState, importProject } from '../checkpoint/import.js';
+import { errorMessage, SamgitaError } from '../errors.js';
 import { redactUrl } from '../git/url.js';
+import type { Actor } from '../store/events.js';
 import { cloneTarget, failClone, finishClone } from '../store/projects.js';
 
 /**
@@ -18,14 +21,41 @@ export async function cloneProject(
   dest: string,
   timeoutMs: number,
   attempt: { last: boolean },
+  importState?: { takeOver: boolean; actor: Actor },
 ): Promise<void> {
   const target = await cloneTarget(pool, projectId);
   if (!target || target.clone_state !== 'cloning') return;
+  let cloned: string;
   try {
-    await finishClone(pool, projectId, await cloneRepo(target.git_url, dest, timeoutMs));
+    // A retried import finds its clone made by the attempt before.
+    cloned =
+      importState && existsSync(dest) && (await existingCloneOf(dest, target.git_url))
+        ? dest
+        : await cloneRepo(target.git_url, dest, timeoutMs);
   } catch (err) {
     const permanent = err instanceof ApiError && err.statusCode === 409;
     if (!attempt.last && !permanent) throw err;
     await failClone(pool, projectId, redactUrl(errorMessage(err)));
+    return;
+  }
+  if (!importState) {
+    await finishClone(pool, projectId, cloned);
+    return;
+  }
+  // The clone has the remote's task branches as remote-tracking refs and no state ref yet.
+  await fetchRecordedState(cloned);
+  try {
+    await importProject(pool, {
+      repo: cloned,
+      gitUrl: target.git_url,
+      name: target.name,
+      takeOver: importState.takeOver,
+      actor: importState.actor,
+      placeholder: projectId,
+    });
+  } catch (err) {
+    // What the state said (none, held by another deployment, malformed) is final: retrying changes nothing.
+    if (!(err instanceof SamgitaError) && !attempt.last) throw err;
+    await failClone(pool, projectId, `cloned, but not imported: ${redactUrl(errorMessage(err))}`);
   }
 }

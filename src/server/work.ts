@@ -51,11 +51,20 @@ export async function startServerWork(opts: ServerWorkOptions): Promise<ServerWo
       await replanRevision(pool, p.projectId, p.revisionId, (p.actor ?? { type: 'system' }) as Actor);
     },
     [CLONE_PROJECT]: async (payload, helpers) => {
-      const p = payload as { projectId?: unknown; dest?: unknown };
+      const p = payload as {
+        projectId?: unknown;
+        dest?: unknown;
+        import?: { takeOver?: unknown; actor?: Actor } | null;
+      };
       if (typeof p.projectId !== 'string' || typeof p.dest !== 'string') return;
-      await cloneProject(pool, p.projectId, p.dest, opts.cloneTimeoutMs ?? 120_000, {
-        last: helpers.job.attempts >= helpers.job.max_attempts,
-      });
+      await cloneProject(
+        pool,
+        p.projectId,
+        p.dest,
+        opts.cloneTimeoutMs ?? 120_000,
+        { last: helpers.job.attempts >= helpers.job.max_attempts },
+        p.import ? { takeOver: p.import.takeOver === true, actor: p.import.actor ?? { type: 'system' } } : undefined,
+      );
     },
     ...(opts.webhooks ? { [DELIVER_WEBHOOK]: makeDeliverTask() } : {}),
   };

@@ -417,11 +417,16 @@ export async function failClone(db: Queryable, projectId: string, error: string)
 export async function cloneTarget(
   db: Queryable,
   projectId: string,
-): Promise<{ git_url: string; working_path: string | null; clone_state: string | null } | null> {
+): Promise<{ name: string; git_url: string; working_path: string | null; clone_state: string | null } | null> {
   return maybeOne(
     db,
-    z.object({ git_url: z.string(), working_path: z.string().nullable(), clone_state: z.string().nullable() }),
-    sql`select git_url, working_path, clone_state from projects where id = ${projectId}`,
+    z.object({
+      name: z.string(),
+      git_url: z.string(),
+      working_path: z.string().nullable(),
+      clone_state: z.string().nullable(),
+    }),
+    sql`select name, git_url, working_path, clone_state from projects where id = ${projectId}`,
   );
 }
 
@@ -438,6 +443,8 @@ export async function findProjectRefByGitUrl(db: Queryable, gitUrl: string): Pro
 export async function insertImportedProject(
   db: Queryable,
   p: {
+    /** The id of the placeholder the API made while cloning (removed first), else a new one. */
+    id?: string;
     name: string;
     gitUrl: string;
     workingPath: string;
@@ -449,9 +456,24 @@ export async function insertImportedProject(
   const { id } = await one(
     db,
     z.object({ id: z.string() }),
-    sql`insert into projects (name, git_url, working_path, default_branch, source, status, status_reason)
-        values (${p.name}, ${p.gitUrl}, ${p.workingPath}, ${p.defaultBranch}, 'local', ${p.status}, ${p.statusReason})
+    sql`insert into projects (id, name, git_url, working_path, default_branch, source, status, status_reason)
+        values (coalesce(${p.id ?? null}::uuid, gen_random_uuid()), ${p.name}, ${p.gitUrl}, ${p.workingPath},
+                ${p.defaultBranch}, 'local', ${p.status}, ${p.statusReason})
         returning id`,
   );
   return id;
+}
+
+/**
+ * Removes the row the API made for an import while it cloned (pending, nothing
+ * planned), so the import can create the project under the same id; false when
+ * it is not such a row any more.
+ */
+export async function removeImportPlaceholder(db: Queryable, projectId: string): Promise<boolean> {
+  const n = await exec(
+    db,
+    sql`delete from projects p where p.id = ${projectId} and p.status = 'pending' and p.clone_state = 'cloning'
+          and not exists (select 1 from tasks t where t.project_id = p.id)`,
+  );
+  return n === 1;
 }

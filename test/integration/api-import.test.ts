@@ -94,3 +94,56 @@ test('says what is wrong with the directory', async () => {
   expect(plain.status).toBe(400);
   expect(plain.body.error.message).toMatch(/not a git repository/);
 });
+
+test('imports from a git URL: 202 while the server clones it, then the project from its state under the same id', async () => {
+  const repo = path.join(h.home, 'repos', 'remote-src');
+  mkdirSync(repo, { recursive: true });
+  git(repo, 'init', '-q', '-b', 'main');
+  writeFileSync(path.join(repo, 'PRD.md'), PRD);
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'PRD');
+  git(repo, 'remote', 'add', 'origin', 'https://git.example.com/remote-src.git');
+  const created = await h.req('POST', '/api/projects', {
+    name: 'remote-src',
+    git_url: 'https://git.example.com/remote-src.git',
+    working_path: repo,
+    prd: PRD,
+  });
+  expect(created.status, created.text).toBe(201);
+  const planned = await until('the PRD to be planned', async () => {
+    const p = await h.req('GET', `/api/projects/${created.body.id}`);
+    const n = Object.values(p.body.task_counts as Record<string, number>).reduce((a, b) => a + b, 0);
+    return n >= 2 ? p.body : null;
+  });
+  expect((await checkpointProject(h.db.pool, created.body.id, repo)).kind).toBe('written');
+  expect((await h.req('DELETE', `/api/projects/${created.body.id}`)).status).toBe(204);
+  // The "remote": every ref of the repository, the state ref included.
+  const remote = path.join(h.home, 'remotes', 'remote-src.git');
+  mkdirSync(path.dirname(remote), { recursive: true });
+  git(path.dirname(remote), 'clone', '-q', '--mirror', repo, remote);
+
+  const accepted = await h.req('POST', '/api/projects/import', { git_url: `file://${remote}`, name: 'imported' });
+  expect(accepted.status, accepted.text).toBe(202);
+  expect(accepted.body.clone).toMatchObject({ state: 'cloning' });
+  const done = await until('the import to finish', async () => {
+    const p = await h.req('GET', `/api/projects/${accepted.body.id}`);
+    return p.status === 200 && p.body.clone === null && p.body.tasks_total > 0 ? p.body : null;
+  });
+  expect(done.task_counts).toEqual(planned.task_counts);
+  expect(done.working_path).toBe(path.join(h.home, 'repos', 'imported'));
+
+  // Without a state the clone is kept and the project says why.
+  const plain = path.join(h.home, 'remotes', 'plain.git');
+  git(path.dirname(plain), 'init', '-q', '--bare', plain);
+  git(repo, 'push', '-q', plain, 'main');
+  const none = await h.req('POST', '/api/projects/import', { git_url: `file://${plain}`, name: 'plain-import' });
+  expect(none.status).toBe(202);
+  const failed = await until('the import to fail', async () => {
+    const p = await h.req('GET', `/api/projects/${none.body.id}`);
+    return p.body.clone?.state === 'failed' ? p.body : null;
+  });
+  expect(failed.clone.error).toMatch(/cloned, but not imported: .*has no Samgita state/);
+
+  const both = await h.req('POST', '/api/projects/import', { git_url: `file://${plain}`, working_path: repo });
+  expect(both.status).toBe(400);
+});

@@ -155,14 +155,33 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         tags,
         summary: "Rebuild a project from its repository's Samgita state (FR-1.11, FR-8.3)",
         description:
-          'Reads refs/samgita/state in working_path (a clone on the server, under the project roots) and rebuilds the project in this database as the state recorded it — completed tasks stay completed, a task in the middle of its RARV loop resumes at its step on its branch; a task the integration branch merged after the last state commit is completed. A project that was running runs again at once. 404 when the repository has no state; 409 when it is already a project here, or when the state says another deployment holds it (unless take_over); 422 when the state is malformed. Same as `samgita import <path>`.',
+          "From working_path (a clone on the server, under the project roots): reads refs/samgita/state and rebuilds the project in this database as the state recorded it (201) — completed tasks stay completed, a task in the middle of its RARV loop resumes at its step on its branch; a task the integration branch merged after the last state commit is completed. A project that was running runs again at once. From git_url (with name): 202 at once with `clone.state: cloning`; the server's worker clones it into $SAMGITA_HOME/repos/<name>, fetches the state ref and the task branches and imports it under the same id, or sets `clone.state: failed` with the reason (no state, held by another deployment, malformed). 404 when the repository has no state; 409 when it is already a project here, or when the state says another deployment holds it (unless take_over); 422 when the state is malformed. Same as `samgita import <path|git-url>`.",
         body: ProjectImport,
-        response: { 201: ProjectDetail },
+        response: { 201: ProjectDetail, 202: ProjectDetail },
         errors: [404, 409, 422],
       }),
     },
     async (req, reply) => {
-      const dir = assertInsideRoots(req.body.working_path, 'working_path', projectRootsOf(ctx));
+      const b = req.body;
+      if ((b.working_path === undefined) === (b.git_url === undefined))
+        throw badInput('working_path', 'give working_path (a clone on the server) or git_url (to clone), not both');
+      if (b.git_url !== undefined) {
+        if (!b.name) throw badInput('name', 'a git_url import needs the name of the directory to clone into');
+        const git = checkedGitUrl(ctx, b.git_url);
+        await assertGitUrlFree(ctx, git);
+        const dest = path.join(ctx.env.samgitaHome, 'repos', repoDirName(b.name));
+        const actor = actorOf(req);
+        const id = await withTransaction(ctx.pool, async (db) => {
+          const id = await insertProject(db, { name: b.name!, gitUrl: git.url, workingPath: null, config: {} }, actor, {
+            import: true,
+          }).catch((err) => uniqueViolation(err, git.url));
+          await markCloning(db, id);
+          await addCloneJob(db, id, dest, { takeOver: b.take_over, actor });
+          return id;
+        });
+        return reply.code(202).send(await projectDetail(ctx, id));
+      }
+      const dir = assertInsideRoots(b.working_path!, 'working_path', projectRootsOf(ctx));
       const repo = await inspectRepo(dir).catch(() => {
         throw badInput('working_path', 'is not a git repository');
       });
@@ -170,7 +189,7 @@ export async function projectRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         repo: repo.root,
         gitUrl: canonicalGitUrl(repo.root, repo.originUrl),
         name: path.basename(repo.root),
-        takeOver: req.body.take_over,
+        takeOver: b.take_over,
         actor: actorOf(req),
       });
       return reply.code(201).send(await projectDetail(ctx, r.projectId));
