@@ -32,18 +32,21 @@ const PRD = `# Notes
 | FR-2 | List the stored notes | P0 |
 `;
 
-test('rebuilds a deleted project from the state ref of its clone, once', async () => {
-  const repo = path.join(h.home, 'repos', 'notes');
+/**
+ * A project planned from PRD through the API in a repository under the roots,
+ * its state written to refs/samgita/state, then deleted from the database.
+ */
+async function stateOfDeletedProject(name: string) {
+  const repo = path.join(h.home, 'repos', name);
   mkdirSync(repo, { recursive: true });
   git(repo, 'init', '-q', '-b', 'main');
   writeFileSync(path.join(repo, 'PRD.md'), PRD);
   git(repo, 'add', '.');
   git(repo, 'commit', '-q', '-m', 'PRD');
-  git(repo, 'remote', 'add', 'origin', 'https://git.example.com/notes.git');
-
+  git(repo, 'remote', 'add', 'origin', `https://git.example.com/${name}.git`);
   const created = await h.req('POST', '/api/projects', {
-    name: 'notes',
-    git_url: 'https://git.example.com/notes.git',
+    name,
+    git_url: `https://git.example.com/${name}.git`,
     working_path: repo,
     prd: PRD,
   });
@@ -54,17 +57,22 @@ test('rebuilds a deleted project from the state ref of its clone, once', async (
     const n = Object.values(p.body.task_counts as Record<string, number>).reduce((a, b) => a + b, 0);
     return n >= 2 ? p.body : null;
   });
-  const written = await checkpointProject(h.db.pool, id, repo, { reason: 'test' });
-  expect(written.kind).toBe('written');
+  expect((await checkpointProject(h.db.pool, id, repo, { reason: 'test' })).kind).toBe('written');
   const taskIds = (await h.db.pool.query('select id from tasks where project_id = $1 order by id', [id])).rows;
-
   expect((await h.req('DELETE', `/api/projects/${id}`)).status).toBe(204);
-  expect((await h.db.pool.query('select id from tasks')).rows).toEqual([]);
+  expect((await h.db.pool.query('select id from tasks where id = any($1)', [taskIds.map((t) => t.id)])).rows).toEqual(
+    [],
+  );
+  return { repo, taskCounts: planned.task_counts as Record<string, number>, taskIds };
+}
+
+test('rebuilds a deleted project from the state ref of its clone, once', async () => {
+  const { repo, taskCounts, taskIds } = await stateOfDeletedProject('notes');
 
   const imported = await h.req('POST', '/api/projects/import', { working_path: repo });
   expect(imported.status, imported.text).toBe(201);
   expect(imported.body.name).toBe('notes');
-  expect(imported.body.task_counts).toEqual(planned.task_counts);
+  expect(imported.body.task_counts).toEqual(taskCounts);
   // The tasks keep their ids: the Samgita-Task trailers of their commits still name them.
   expect((await h.db.pool.query('select id from tasks order by id')).rows).toEqual(taskIds);
   const events = await h.db.pool.query("select kind from events where kind = 'project.imported'");
@@ -96,27 +104,7 @@ test('says what is wrong with the directory', async () => {
 });
 
 test('imports from a git URL: 202 while the server clones it, then the project from its state under the same id', async () => {
-  const repo = path.join(h.home, 'repos', 'remote-src');
-  mkdirSync(repo, { recursive: true });
-  git(repo, 'init', '-q', '-b', 'main');
-  writeFileSync(path.join(repo, 'PRD.md'), PRD);
-  git(repo, 'add', '.');
-  git(repo, 'commit', '-q', '-m', 'PRD');
-  git(repo, 'remote', 'add', 'origin', 'https://git.example.com/remote-src.git');
-  const created = await h.req('POST', '/api/projects', {
-    name: 'remote-src',
-    git_url: 'https://git.example.com/remote-src.git',
-    working_path: repo,
-    prd: PRD,
-  });
-  expect(created.status, created.text).toBe(201);
-  const planned = await until('the PRD to be planned', async () => {
-    const p = await h.req('GET', `/api/projects/${created.body.id}`);
-    const n = Object.values(p.body.task_counts as Record<string, number>).reduce((a, b) => a + b, 0);
-    return n >= 2 ? p.body : null;
-  });
-  expect((await checkpointProject(h.db.pool, created.body.id, repo)).kind).toBe('written');
-  expect((await h.req('DELETE', `/api/projects/${created.body.id}`)).status).toBe(204);
+  const { repo, taskCounts } = await stateOfDeletedProject('remote-src');
   // The "remote": every ref of the repository, the state ref included.
   const remote = path.join(h.home, 'remotes', 'remote-src.git');
   mkdirSync(path.dirname(remote), { recursive: true });
@@ -129,7 +117,7 @@ test('imports from a git URL: 202 while the server clones it, then the project f
     const p = await h.req('GET', `/api/projects/${accepted.body.id}`);
     return p.status === 200 && p.body.clone === null && p.body.tasks_total > 0 ? p.body : null;
   });
-  expect(done.task_counts).toEqual(planned.task_counts);
+  expect(done.task_counts).toEqual(taskCounts);
   expect(done.working_path).toBe(path.join(h.home, 'repos', 'imported'));
 
   // Without a state the clone is kept and the project says why.
