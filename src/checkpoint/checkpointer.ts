@@ -8,7 +8,7 @@
  * moves by compare-and-swap and both derive the same state from PostgreSQL.
  */
 import { errorMessage } from '../errors.js';
-import { type CheckpointDeps, checkpointHere } from './job.js';
+import { type CheckpointDeps, checkpointHere } from './checkpoint-here.js';
 import type { CheckpointMemo } from './write-state.js';
 
 /** After its last task here ends, a project is still written for this long (its advance, its phase change). */

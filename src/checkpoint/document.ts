@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { RARV_STEPS } from '../domain/states.js';
 
 export const STATE_FORMAT = 'samgita-state/1';
 
@@ -57,9 +58,8 @@ const Requirement = z.object({
   status: z.string(),
 });
 
-export const TASK_STEPS = ['reason', 'act', 'reflect', 'verify', 'integrate', 'done'] as const;
-
-const Task = z.object({
+/** One task as the state holds it (also the row shape store/checkpoint.ts reads). */
+export const StateTaskSchema = z.object({
   id: z.string().uuid(),
   key: z.string(),
   parent_key: z.string().nullable(),
@@ -78,7 +78,7 @@ const Task = z.object({
   requirement_hash: z.string().nullable(),
   attempts: z.number().int().nonnegative(),
   max_attempts: z.number().int().positive(),
-  rarv_step: z.enum(TASK_STEPS).nullable(),
+  rarv_step: z.enum(RARV_STEPS).nullable(),
   rarv_loop: z.number().int().nonnegative(),
   checkpoint: JsonObject,
   session_id: z.string().nullable(),
@@ -95,16 +95,17 @@ const Task = z.object({
   completed_at: z.string().nullable(),
   duration_ms: z.number().int().nullable(),
 });
-export type StateTask = z.infer<typeof Task>;
+export type StateTask = z.infer<typeof StateTaskSchema>;
 
-const Memory = z.object({
+/** One memory as the state holds it (also the row shape store/checkpoint.ts reads). */
+export const StateMemorySchema = z.object({
   task_key: z.string().nullable(),
   type: z.enum(['episodic', 'semantic', 'procedural']),
   content: z.string(),
   importance: z.number().min(0).max(1),
   inserted_at: z.string(),
 });
-export type StateMemory = z.infer<typeof Memory>;
+export type StateMemory = z.infer<typeof StateMemorySchema>;
 
 /** Which deployment (one Samgita database) holds the project: only it writes the ref and runs the tasks. */
 const Owner = z.object({ deployment: z.string().uuid(), host: z.string() });
@@ -118,7 +119,7 @@ const ProjectFile = z.object({
   cost: z.object({ usd: z.number().nonnegative(), tokens: Tokens }),
 });
 const RequirementsFile = z.object({ requirements: z.array(Requirement) });
-const MemoriesFile = z.object({ memories: z.array(Memory) });
+const MemoriesFile = z.object({ memories: z.array(StateMemorySchema) });
 
 export interface ProjectState {
   /** The commit's time, not a file: a state that did not change writes the same tree (and no commit). */
@@ -192,7 +193,7 @@ export function stateFromFiles(files: StateFiles, writtenAt: string): ProjectSta
     );
   const requirements = parseFile(files, 'requirements.json', RequirementsFile).requirements;
   const names = Object.keys(files).sort();
-  const tasks = names.filter((n) => /^tasks\/[^/]+\.json$/.test(n)).map((n) => parseFile(files, n, Task));
+  const tasks = names.filter((n) => /^tasks\/[^/]+\.json$/.test(n)).map((n) => parseFile(files, n, StateTaskSchema));
   const memories = names
     .filter((n) => /^memories\/[^/]+\.json$/.test(n))
     .flatMap((n) => parseFile(files, n, MemoriesFile).memories)
@@ -233,7 +234,7 @@ function parseFile<S extends z.ZodType>(files: StateFiles, name: string, schema:
   return parsed.data;
 }
 
-export function continuityOf(t: Pick<StateTask, 'checkpoint'>): string[] {
+function continuityOf(t: Pick<StateTask, 'checkpoint'>): string[] {
   const c = t.checkpoint.continuity;
   return Array.isArray(c) ? c.filter((e): e is string => typeof e === 'string') : [];
 }

@@ -92,7 +92,6 @@ export async function importProject(pool: Pool, input: ImportInput): Promise<Imp
       });
     const taken = await takenTaskIds(
       db,
-      null,
       state.tasks.map((t) => t.id),
     );
     if (taken)

@@ -9,12 +9,13 @@
 import { SamgitaError } from '../errors.js';
 import { type StateCommit, stateLog } from '../git/state-ref.js';
 import { transitionProjectIn } from '../projects/transition.js';
-import { deploymentId, readProjectState, snapshotCommit, writeProjectState } from '../store/checkpoint.js';
+import { readProjectState, snapshotCommit, writeProjectState } from '../store/checkpoint.js';
 import { type Pool, withTransaction } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
 import { liveAgentRuns } from '../store/projects.js';
 import { diffStates, type ProjectState, type StateDiff } from './document.js';
-import { checkpointProject, readRecordedState, us } from './write-state.js';
+import { heldMessage } from './ownership.js';
+import { checkpointProject, ownershipOf, readRecordedState, us } from './write-state.js';
 
 export interface RestorePlan {
   commit: StateCommit;
@@ -82,16 +83,11 @@ export async function applyRestore(
   plan: RestorePlan,
   actor: Actor,
 ): Promise<{ cancelled: number; stateCommit: string | null }> {
-  const me = await deploymentId(pool);
-  if (plan.target.owner.deployment !== me) {
-    // Restoring another deployment's state is an import, which has its own ownership rules.
-    const recorded = await readRecordedState(repo);
-    if (recorded && recorded.owner.deployment !== me)
-      throw new SamgitaError(
-        'PROJECT_HELD',
-        `the project's state ref is held by deployment ${recorded.owner.deployment} on ${recorded.owner.host}`,
-        {},
-      );
+  // A ref another deployment holds is that deployment's to roll back.
+  const ownership = await ownershipOf(pool, repo, false);
+  if (ownership.kind === 'held') {
+    const m = heldMessage(ownership, projectId);
+    throw new SamgitaError('PROJECT_HELD', m.message, { hint: m.hint });
   }
   const r = await withTransaction(pool, async (db) => {
     const live = await liveAgentRuns(db, projectId);

@@ -59,9 +59,18 @@ async function readRecordedOwner(repo: string, sha: string): Promise<{ owner: St
   }
 }
 
+const DEPLOYMENTS = new WeakMap<Pool, Promise<string>>();
+
 /** This deployment as the ref records it. */
 export async function us(pool: Pool): Promise<StateOwner> {
-  return { deployment: await deploymentId(pool), host: os.hostname() };
+  // One id per database for its whole life: asked once per pool, not at every state write.
+  let id = DEPLOYMENTS.get(pool);
+  if (!id) {
+    id = deploymentId(pool);
+    DEPLOYMENTS.set(pool, id);
+    id.catch(() => DEPLOYMENTS.delete(pool));
+  }
+  return { deployment: await id, host: os.hostname() };
 }
 
 /** Whether this deployment may run the project in `repo` (reads the ref; writes nothing). */
@@ -80,13 +89,21 @@ export async function checkpointProject(
   pool: Pool,
   projectId: string,
   repo: string,
-  opts: { takeOver?: boolean; reason?: string; now?: Date; memo?: CheckpointMemo } = {},
+  opts: {
+    takeOver?: boolean;
+    reason?: string;
+    now?: Date;
+    memo?: CheckpointMemo;
+    /** Brings the remote's state ref in first (a GitHub project); skipped when the memo says nothing moved. */
+    pull?: () => Promise<void>;
+  } = {},
 ): Promise<CheckpointOutcome> {
   const owner = await us(pool);
   const mark = opts.memo ? await stateMark(pool, projectId) : null;
   const known = opts.memo?.get(projectId);
   if (known && known.mark === mark && (await stateHead(repo)) === known.head)
     return { kind: 'unchanged', sha: known.head };
+  await opts.pull?.();
   const remember = (out: CheckpointOutcome, tasks: number): CheckpointOutcome => {
     if (mark !== null && (out.kind === 'written' || out.kind === 'unchanged'))
       opts.memo?.set(projectId, { mark, head: out.sha, tasks });

@@ -36,6 +36,10 @@ export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'blocked'
 /** Tasks that ended without success and can be retried. */
 export const RETRYABLE_TASK_STATUSES = ['dead_letter', 'failed', 'cancelled'] as const satisfies readonly TaskStatus[];
 
+/** Where a task stands in its RARV loop (`done`: verified and integrated), saved after every step. */
+export const RARV_STEPS = ['reason', 'act', 'reflect', 'verify', 'integrate', 'done'] as const;
+export type RarvStep = (typeof RARV_STEPS)[number];
+
 export const PROJECT_STATUSES = [
   'pending',
   'running',

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type pg from 'pg';
 import { ApiError } from '../api/errors.js';
 import { cloneRepo, existingCloneOf } from '../api/repo-locate.js';
@@ -24,12 +23,12 @@ export async function cloneProject(
   importState?: { takeOver: boolean; actor: Actor },
 ): Promise<void> {
   const target = await cloneTarget(pool, projectId);
-  if (!target || target.clone_state !== 'cloning') return;
+  if (target?.clone_state !== 'cloning') return;
   let cloned: string;
   try {
     // A retried import finds its clone made by the attempt before.
     cloned =
-      importState && existsSync(dest) && (await existingCloneOf(dest, target.git_url))
+      importState && (await existingCloneOf(dest, target.git_url))
         ? dest
         : await cloneRepo(target.git_url, dest, timeoutMs);
   } catch (err) {

@@ -7,7 +7,13 @@
  * name them on another machine.
  */
 import { z } from 'zod';
-import type { ProjectState, StateOwner, StateTask } from '../checkpoint/document.js';
+import {
+  type ProjectState,
+  StateMemorySchema,
+  type StateOwner,
+  type StateTask,
+  StateTaskSchema,
+} from '../checkpoint/document.js';
 import { removeTaskJobs } from '../queue/jobs.js';
 import {
   exec,
@@ -29,7 +35,6 @@ export async function deploymentId(db: Queryable): Promise<string> {
 }
 
 const json = z.record(z.string(), z.unknown());
-const iso = z.date().transform((d) => d.toISOString());
 
 /** The project as the state document describes it; null when it does not exist. */
 export async function readProjectState(
@@ -94,53 +99,18 @@ export async function readProjectState(
   );
   const tasks = await rows(
     db,
-    z.object({
-      id: z.string(),
-      key: z.string(),
-      parent_key: z.string().nullable(),
-      requirement_key: z.string().nullable(),
-      title: z.string(),
-      description: z.string(),
-      type: z.string(),
-      phase: z.string(),
-      agent_type: z.string(),
-      priority: z.number(),
-      status: z.string(),
-      depends_on: z.array(z.string()),
-      payload: json,
-      result: z.unknown().nullable(),
-      error: z.unknown().nullable(),
-      requirement_hash: z.string().nullable(),
-      attempts: z.number(),
-      max_attempts: z.number(),
-      rarv_step: z.enum(['reason', 'act', 'reflect', 'verify', 'integrate', 'done']).nullable(),
-      rarv_loop: z.number(),
-      checkpoint: json,
-      session_id: z.string().nullable(),
-      branch: z.string().nullable(),
-      head_sha: z.string().nullable(),
-      pr_number: z.number().nullable(),
-      pr_url: z.string().nullable(),
-      merge_state: z.string().nullable(),
-      merge_note: z.string().nullable(),
-      integrated_sha: z.string().nullable(),
-      input_tokens: z.number(),
-      output_tokens: z.number(),
-      cache_read_tokens: z.number(),
-      cache_write_tokens: z.number(),
-      cost_usd: z.number(),
-      started_at: iso.nullable(),
-      completed_at: iso.nullable(),
-      duration_ms: z.number().nullable(),
-    }),
+    StateTaskSchema,
     sql`select t.id, t.key, pt.key as parent_key, r.key as requirement_key, t.title, t.description, t.type, t.phase,
                t.agent_type, t.priority, t.status,
                coalesce((select array_agg(dt.key order by dt.key) from task_dependencies d
                            join tasks dt on dt.id = d.depends_on where d.task_id = t.id), '{}') as depends_on,
                t.payload, t.result, t.error, t.requirement_hash, t.attempts, t.max_attempts, t.rarv_step, t.rarv_loop,
                t.checkpoint, t.session_id, t.branch, t.head_sha, t.pr_number, t.pr_url, t.merge_state, t.merge_note,
-               t.integrated_sha, t.input_tokens, t.output_tokens, t.cache_read_tokens, t.cache_write_tokens,
-               t.cost_usd::float8 as cost_usd, t.started_at, t.completed_at, t.duration_ms
+               t.integrated_sha,
+               json_build_object('input', t.input_tokens, 'output', t.output_tokens, 'cache_read', t.cache_read_tokens,
+                                 'cache_write', t.cache_write_tokens) as tokens,
+               t.cost_usd::float8 as cost_usd, to_json(t.started_at) #>> '{}' as started_at,
+               to_json(t.completed_at) #>> '{}' as completed_at, t.duration_ms
           from tasks t
           left join tasks pt on pt.id = t.parent_task_id
           left join requirements r on r.id = t.requirement_id
@@ -149,14 +119,8 @@ export async function readProjectState(
   );
   const memories = await rows(
     db,
-    z.object({
-      task_key: z.string().nullable(),
-      type: z.enum(['episodic', 'semantic', 'procedural']),
-      content: z.string(),
-      importance: z.number(),
-      inserted_at: iso,
-    }),
-    sql`select t.key as task_key, m.type, m.content, m.importance, m.inserted_at
+    StateMemorySchema,
+    sql`select t.key as task_key, m.type, m.content, m.importance, to_json(m.inserted_at) #>> '{}' as inserted_at
           from memories m left join tasks t on t.id = m.task_id
          where m.project_id = ${projectId} order by m.inserted_at, m.id`,
   );
@@ -191,17 +155,7 @@ export async function readProjectState(
             config: p.rev_config ?? {},
           },
     requirements,
-    tasks: tasks.map(
-      ({ input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, ...t }): StateTask => ({
-        ...t,
-        tokens: {
-          input: input_tokens,
-          output: output_tokens,
-          cache_read: cache_read_tokens,
-          cache_write: cache_write_tokens,
-        },
-      }),
-    ),
+    tasks,
     memories,
     cost: {
       usd: p.cost_usd,
@@ -438,12 +392,12 @@ async function insertMemories(db: Queryable, projectId: string, state: ProjectSt
   );
 }
 
-/** Task ids of the state already used by another project here (the state was imported into this database before). */
-export async function takenTaskIds(db: Queryable, projectId: string | null, ids: readonly string[]): Promise<number> {
+/** How many of these task ids a project here already has (the state was imported into this database before). */
+export async function takenTaskIds(db: Queryable, ids: readonly string[]): Promise<number> {
   const r = await one(
     db,
     z.object({ n: z.number() }),
-    sql`select count(*)::int as n from tasks where id = any(${ids}::uuid[]) and project_id is distinct from ${projectId}`,
+    sql`select count(*)::int as n from tasks where id = any(${ids}::uuid[])`,
   );
   return r.n;
 }

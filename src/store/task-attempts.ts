@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { ClaudeUsage } from '../claude/accumulate.js';
 import type { EventKind } from '../domain/events.js';
-import { PROJECT_STATUSES, type ProjectStatus, TASK_STATUSES } from '../domain/states.js';
+import { PROJECT_STATUSES, type ProjectStatus, RARV_STEPS, type RarvStep, TASK_STATUSES } from '../domain/states.js';
 import { UNVERIFIED_SUMMARY } from '../verify/status.js';
 import { addRunUsage } from './agent-runs.js';
 import { exec, maybeOne, one, type Queryable, sql } from './connection.js';
@@ -16,8 +16,7 @@ import { addProjectUsage } from './projects.js';
  * The tasks record as a runner reads it, and the writes a running task makes
  * between steps: its RARV checkpoint, its usage, its pull request.
  */
-export const RARV_STEPS = ['reason', 'act', 'reflect', 'verify', 'integrate', 'done'] as const;
-export type RarvStep = (typeof RARV_STEPS)[number];
+export type { RarvStep } from '../domain/states.js';
 
 /** The RARV state persisted on the task after every step, so a restarted task resumes where it stood. */
 export interface Checkpoint {

@@ -3,18 +3,18 @@
  * holding a task mid-step → another runner declares it dead and completes the
  * task exactly once within 30 s; SIGTERM drains to a checkpoint and exits 0.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SAMGITA_BIN } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { fakeClaudePath, readFakeLog } from '../support/fake-claude/index.js';
+import { readFakeLog } from '../support/fake-claude/index.js';
 import {
   allSettled,
   type FakeCli,
   fakeCli,
+  type RunnerProcess,
   seedProject,
   seedTasks,
+  spawnRunnerProcess,
   waitFor,
   waitForTasks,
 } from '../support/runner-harness.js';
@@ -31,50 +31,14 @@ afterAll(async () => {
   await db.drop();
 });
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Proc = RunnerProcess;
 
 function spawnRunner(cli: FakeCli, name: string, extra: string[] = []): Proc {
-  const child = spawn(
-    process.execPath,
-    [
-      SAMGITA_BIN,
-      'runner',
-      '--name',
-      name,
-      '--concurrency',
-      '2',
-      // Default --heartbeat and --dead-after (120 s): a takeover within the waits below can only
-      // come from PostgreSQL having closed the dead runner's session.
-      '--poll-interval',
-      '200',
-      ...extra,
-    ],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATABASE_URL: db.url,
-        SAMGITA_HOME: path.join(cli.dir, 'home'),
-        SAMGITA_CLAUDE_BIN: fakeClaudePath,
-        SAMGITA_CLAUDE_PASS_ENV: 'FAKE_CLAUDE_SCRIPT,FAKE_CLAUDE_LOG,FAKE_CLAUDE_LOGGED_IN',
-        LOG_LEVEL: 'warn',
-        ...cli.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => out, exited };
+  // Default --heartbeat and --dead-after (120 s): a takeover within the waits below can only
+  // come from PostgreSQL having closed the dead runner's session.
+  return spawnRunnerProcess(db.url, cli, ['--name', name, '--concurrency', '2', '--poll-interval', '200', ...extra], {
+    children,
+  });
 }
 
 const q = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) =>

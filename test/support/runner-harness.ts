@@ -2,6 +2,7 @@
  * Helpers for runner tests: a project on a real git repository, tasks seeded
  * straight into the tables, runners on their own pools, waiting for states.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { advanceProject } from '../../src/projects/transition.js';
 import { type RunnerOptions, type RunningRunner, startRunner } from '../../src/runner/runner.js';
 import { createPool } from '../../src/store/connection.js';
-import { makeRepo } from './cli.js';
+import { makeRepo, SAMGITA_BIN } from './cli.js';
 import { type FakeScenario, fakeClaudePath, writeFakeScript } from './fake-claude/index.js';
 
 export const quietLog = createLogger({ level: 'silent' });
@@ -174,3 +175,43 @@ export async function waitForTasks(
 
 export const allSettled = (s: string[]) =>
   s.length > 0 && s.every((x) => ['completed', 'dead_letter', 'failed', 'cancelled'].includes(x));
+
+export interface RunnerProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `samgita runner <args>` as its own process against `databaseUrl`, with the
+ * scripted stand-in CLI; `children` collects it for the test's cleanup.
+ */
+export function spawnRunnerProcess(
+  databaseUrl: string,
+  cli: FakeCli,
+  args: string[],
+  opts: { env?: Record<string, string>; children?: ChildProcess[] } = {},
+): RunnerProcess {
+  const child = spawn(process.execPath, [SAMGITA_BIN, 'runner', ...args], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: databaseUrl,
+      SAMGITA_HOME: path.join(cli.dir, 'home'),
+      SAMGITA_CLAUDE_BIN: fakeClaudePath,
+      SAMGITA_CLAUDE_PASS_ENV: 'FAKE_CLAUDE_SCRIPT,FAKE_CLAUDE_LOG,FAKE_CLAUDE_LOGGED_IN',
+      LOG_LEVEL: 'warn',
+      ...cli.env,
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  opts.children?.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => out, exited };
+}

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { PHASES, type PhaseName } from '../../agents/catalog.js';
-import { checkpointHere } from '../../checkpoint/job.js';
+import { checkpointHere } from '../../checkpoint/checkpoint-here.js';
 import { loadEnvConfig } from '../../config/env.js';
 import { errorMessage, SamgitaError } from '../../errors.js';
 import { configureLogging } from '../../log/setup.js';

@@ -30,8 +30,9 @@ export async function checkpointHere(
 ): Promise<string | null> {
   const project = await findProjectRefById(deps.pool, projectId);
   if (!project?.working_path || !existsSync(project.working_path)) return null;
-  await deps.publisher?.pullState?.(projectId);
+  const publisher = deps.publisher;
   const out = await checkpointProject(deps.pool, projectId, project.working_path, {
+    ...(publisher?.pullState ? { pull: () => publisher.pullState!(projectId) } : {}),
     ...(reason ? { reason } : {}),
     ...(memo ? { memo } : {}),
   });
