@@ -27,6 +27,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from '../log/logger.js';
+import { advanceWork } from '../queue/jobs.js';
 import { untilDatabaseAnswers } from '../runner/until-database.js';
 import { withTransaction } from '../store/connection.js';
 import type { Actor } from '../store/events.js';
@@ -42,7 +43,11 @@ export type AdvanceAttempt = 'advanced' | 'busy';
  * of its own, unless another advance holds the project's lock. The lock ends
  * with the transaction, so the check that follows sees what it committed.
  */
-export function advanceRequested(pool: pg.Pool, projectId: string, actor: Actor): Promise<AdvanceAttempt> {
+export async function advanceRequested(pool: pg.Pool, projectId: string, actor: Actor): Promise<AdvanceAttempt> {
+  // The common case in one round trip; it changed nothing unless it returned 'work' or 'busy'.
+  const fast = await advanceWork(pool, projectId, { requested: true });
+  if (fast.outcome === 'busy') return 'busy';
+  if (fast.outcome === 'work') return 'advanced';
   return withTransaction(pool, async (db) => {
     if (!(await tryLockProjectAdvance(db, projectId))) return 'busy';
     // Cleared before the advance reads anything: a request set after this is seen by the check after commit.

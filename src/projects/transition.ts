@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { decideTransition, type ProjectAction, runAction, TRANSITIONS } from '../domain/project-lifecycle.js';
 import type { ProjectStatus } from '../domain/states.js';
 import { SamgitaError } from '../errors.js';
-import { addIntegrationVerifyJob, queueReadyTasks, removeTaskJobs } from '../queue/jobs.js';
+import { addIntegrationVerifyJob, advanceWork, queueReadyTasks, removeTaskJobs } from '../queue/jobs.js';
 import { decidePhase, integrationGate, PHASES } from '../queue/phase.js';
 import { type PoolClient, withTransaction } from '../store/connection.js';
 import { type Actor, recordEvent, SYSTEM_ACTOR } from '../store/events.js';
@@ -245,7 +245,17 @@ export async function advanceProjectIn(db: PoolClient, projectId: string, actor:
   return { status: 'running', phase, enqueued: ready.length };
 }
 
-/** advanceProjectIn in a transaction of its own. */
-export function advanceProject(pool: pg.Pool, projectId: string, actor: Actor = SYSTEM_ACTOR): Promise<AdvanceResult> {
+/**
+ * advanceProjectIn in a transaction of its own; when the project has work left
+ * in its phase (the common case: a task became ready), in one round trip
+ * (advanceWork) instead.
+ */
+export async function advanceProject(
+  pool: pg.Pool,
+  projectId: string,
+  actor: Actor = SYSTEM_ACTOR,
+): Promise<AdvanceResult> {
+  const fast = await advanceWork(pool, projectId, { requested: false });
+  if (fast.outcome === 'work') return { status: 'running', phase: fast.phase, enqueued: fast.queued };
   return withTransaction(pool, (db) => advanceProjectIn(db, projectId, actor));
 }

@@ -6,6 +6,8 @@
  * a task is `queued` if and only if it has a job, and the two change in one
  * transaction (callers pass their transaction's client).
  */
+import { z } from 'zod';
+import { ACTIVE_TASK_STATUSES } from '../domain/states.js';
 import type { Queryable } from '../store/connection.js';
 
 /** The job that runs one task through RARV on a runner. */
@@ -116,39 +118,52 @@ export async function addTaskJobs(db: Queryable, tasks: readonly JobTask[], runA
 }
 
 /**
- * advanceProject's enqueue in ONE statement (one round trip instead of three, on the path
- * from a task becoming ready to a runner starting it): the tasks of `phase` whose
- * dependencies are all completed or cancelled become queued and get their job (as
- * store/tasks.ts markReadyTasks + addTaskJobs), and pending tasks with an unfinished
- * dependency are shown as blocked (markBlockedTasks). The two updates touch disjoint rows
- * (no unfinished dependency / some unfinished dependency), so running them on one snapshot
- * gives what running them one after the other did. Returns the queued tasks.
+ * advanceProject's enqueue (samgita_queue_ready, migrations/0920_advance_in_one.sql):
+ * the tasks of `phase` whose dependencies are all completed or cancelled become
+ * queued and get their job, and pending tasks with an unfinished dependency are
+ * shown as blocked, in one statement. Returns the queued tasks.
  */
 export async function queueReadyTasks(db: Queryable, projectId: string, phase: string): Promise<JobTask[]> {
-  const { rows } = await db.query<JobTask>(
-    `with ready as (
-       update tasks t set status = 'queued', queued_at = now(), updated_at = now()
-        where t.project_id = $2 and t.phase = $3 and t.status in ('pending', 'blocked')
-          and not (t.rarv_step = 'done' and t.pr_number is not null)
-          and not exists (
-            select 1 from task_dependencies d join tasks dt on dt.id = d.depends_on
-             where d.task_id = t.id and dt.status not in ('completed', 'cancelled'))
-       returning t.id, t.priority, t.max_attempts),
-     blocked as (
-       update tasks t set status = 'blocked', updated_at = now()
-        where t.project_id = $2 and t.status = 'pending'
-          and exists (
-            select 1 from task_dependencies d join tasks dt on dt.id = d.depends_on
-             where d.task_id = t.id and dt.status not in ('completed', 'cancelled'))
-       returning t.id)
-     select r.id::text as id, r.priority, r.max_attempts,
-            graphile_worker.add_job($1, json_build_object('taskId', r.id::text),
-              max_attempts => r.max_attempts + 1, job_key => 'task:' || r.id::text,
-              priority => least(r.priority, ${MAX_PRIORITY})) is not null as queued
-       from ready r`,
-    [RUN_TASK, projectId, phase],
-  );
-  return rows.map((r) => ({ id: r.id, priority: r.priority, max_attempts: r.max_attempts }));
+  const { rows } = await db.query<JobTask>('select * from samgita_queue_ready($1, $2, $3, $4)', [
+    projectId,
+    phase,
+    RUN_TASK,
+    MAX_PRIORITY,
+  ]);
+  return rows;
+}
+
+const AdvanceWork = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('work'), phase: z.string(), queued: z.number() }),
+  z.object({ outcome: z.literal('other') }),
+  z.object({ outcome: z.literal('busy') }),
+]);
+/**
+ * `work`: the project has work left in its phase and its ready tasks are queued
+ * (all an advance does then); `other`: nothing changed, the full advance
+ * (advanceProjectIn) decides; `busy` (only `requested`): another advance holds the project.
+ */
+export type AdvanceWork = z.output<typeof AdvanceWork>;
+
+/**
+ * The common advance in one round trip, committed on its own
+ * (samgita_advance_work, migrations/0920_advance_in_one.sql). With `requested`
+ * it is the batched advance's attempt (projects/advance.ts): under the project's
+ * try-lock, taking its advance requests.
+ */
+export async function advanceWork(
+  pool: Queryable,
+  projectId: string,
+  opts: { requested: boolean },
+): Promise<AdvanceWork> {
+  const { rows } = await pool.query<{ r: unknown }>('select samgita_advance_work($1, $2, $3, $4, $5) as r', [
+    projectId,
+    opts.requested,
+    [...ACTIVE_TASK_STATUSES],
+    RUN_TASK,
+    MAX_PRIORITY,
+  ]);
+  return AdvanceWork.parse(rows[0]?.r);
 }
 
 export async function addTaskJob(db: Queryable, task: JobTask, runAt: Date | null = null): Promise<void> {

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advanceRequested } from '../../src/projects/advance.js';
+import { advanceWork } from '../../src/queue/jobs.js';
 import { repairQueue } from '../../src/queue/maintenance.js';
 import { settle } from '../../src/runner/steps/settle.js';
 import { createPool } from '../../src/store/connection.js';
@@ -218,5 +219,62 @@ describe('a burst of concurrent completions', () => {
       projectId,
     ]);
     expect(qa.map((t) => t.status)).toEqual(['queued', 'queued']);
+  });
+
+  it('the one-round-trip advance queues only when the phase has work, and otherwise changes nothing', async () => {
+    // Two running tasks; d1 waits on r001 and r002. r001 completes with a request: the phase still has work.
+    const { projectId } = await seed(2, 1, 1);
+    const complete = (key: string) =>
+      q(`update tasks set status = 'completed', advance_wanted = true where project_id = $1 and key = $2`, [
+        projectId,
+        key,
+      ]);
+    const wanted = async () =>
+      (await q(`select 1 from tasks where project_id = $1 and advance_wanted`, [projectId])).length;
+    const statusOf = async (key: string) =>
+      (await q<{ status: string }>(`select status from tasks where project_id = $1 and key = $2`, [projectId, key]))[0]!
+        .status;
+    await complete('r001');
+    expect(await advanceWork(db.pool, projectId, { requested: true })).toEqual({
+      outcome: 'work',
+      phase: 'development',
+      queued: 0,
+    });
+    expect(await wanted()).toBe(0);
+    expect(await statusOf('d1')).toBe('blocked');
+
+    // Another advance holds the project: busy, and the request stays for it.
+    await complete('r002');
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(hashtext('samgita:advance:' || $1::text))`, [projectId]);
+      expect(await advanceWork(db.pool, projectId, { requested: true })).toEqual({ outcome: 'busy' });
+      expect(await wanted()).toBe(1);
+    } finally {
+      await holder.query('rollback');
+      holder.release();
+    }
+    // d1's dependencies are done: it is queued with its job.
+    expect(await advanceWork(db.pool, projectId, { requested: true })).toEqual({
+      outcome: 'work',
+      phase: 'development',
+      queued: 1,
+    });
+    expect(await statusOf('d1')).toBe('queued');
+    expect((await q(`select 1 from graphile_worker.jobs where key like 'task:%'`)).length).toBeGreaterThan(0);
+
+    // d1 completes: the phase has no work left. The fast path hands over, its request put back,
+    // and the full advance moves the project to qa and takes the request.
+    await complete('d1');
+    expect(await advanceWork(db.pool, projectId, { requested: true })).toEqual({ outcome: 'other' });
+    expect(await wanted()).toBe(1);
+    expect((await q<{ phase: string }>(`select phase from projects where id = $1`, [projectId]))[0]!.phase).toBe(
+      'development',
+    );
+    expect(await advanceRequested(db.pool, projectId, { type: 'system' })).toBe('advanced');
+    expect(await wanted()).toBe(0);
+    expect((await q<{ phase: string }>(`select phase from projects where id = $1`, [projectId]))[0]!.phase).toBe('qa');
+    expect(await statusOf('q1')).toBe('queued');
   });
 });
