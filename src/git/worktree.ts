@@ -67,6 +67,13 @@ export async function ensureWorktree(
   return { path: dir, branch, resumed: false, baseSha };
 }
 
+/** The base a new task branch would start from is not in the repository (e.g. its branch was deleted). */
+export class MissingBaseError extends SamgitaError {
+  constructor(base: string, repo: string) {
+    super('GIT_FAILED', `base ${base} does not resolve to a commit in ${repo}`);
+  }
+}
+
 /**
  * Both refs in one git call: `--revs-only` drops a name that does not resolve,
  * so a branch not created yet yields one line (the base) instead of an error.
@@ -80,7 +87,7 @@ async function resolveRefs(
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  if (!lines[0]) throw new SamgitaError('GIT_FAILED', `base ${base} does not resolve to a commit in ${repo}`);
+  if (!lines[0]) throw new MissingBaseError(base, repo);
   return { baseSha: lines[0], branchSha: lines[1] ?? null };
 }
 

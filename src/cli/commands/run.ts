@@ -9,6 +9,7 @@ import { holdProject, runProject } from '../../projects/transition.js';
 import { proposePerpetualCycle } from '../../reconcile/perpetual.js';
 import type { reconcileProject } from '../../reconcile/reconcile.js';
 import { startRunner } from '../../runner/runner.js';
+import { tuneHeap } from '../../runner/tune-heap.js';
 import { withTransaction } from '../../store/connection.js';
 import { projectStatusOf, tasksInFlight, tasksToRun } from '../../store/projects.js';
 import { countVerifyStatuses, UNVERIFIED_HINT, UNVERIFIED_SUMMARY } from '../../verify/status.js';
@@ -74,6 +75,8 @@ SAMGITA_CLAUDE_BIN (default: claude on PATH), LOG_LEVEL.`,
 }
 
 async function runCommand(repoDir: string, opts: RunOptions): Promise<number> {
+  // This process hosts the run's agents, as a runner does.
+  tuneHeap();
   const env = loadEnvConfig();
   // With --json, stdout carries only the summary document; humans read stderr.
   const out = opts.json ? process.stderr : process.stdout;

@@ -15,6 +15,7 @@ import {
   runnerConnections,
   startRunner,
 } from '../../runner/runner.js';
+import { tuneHeap } from '../../runner/tune-heap.js';
 import { openDatabase } from '../../store/connection.js';
 import type { RunnerSandbox } from '../../store/runners.js';
 
@@ -130,6 +131,7 @@ async function runnerCommand(opts: RunnerCliOptions): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  tuneHeap();
 
   const env = loadEnvConfig();
   configureLogging({ samgitaHome: env.samgitaHome, level: env.logLevel, onTerminal: 'pretty' });

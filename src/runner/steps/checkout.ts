@@ -6,7 +6,7 @@
 import type { SamgitaConfig } from '../../config/samgita-yaml/schema.js';
 import { git } from '../../git/git.js';
 import { branchHead, ensureIntegrationBranch } from '../../git/integrate.js';
-import { ensureWorktree, removeWorktree } from '../../git/worktree.js';
+import { ensureWorktree, MissingBaseError, removeWorktree } from '../../git/worktree.js';
 import { recordIntegration } from '../../store/projects.js';
 import type { Checkpoint, TaskRecord } from '../../store/task-attempts.js';
 import { resolveVerifyCommands } from '../../verify/detect.js';
@@ -43,20 +43,25 @@ export async function checkOut(a: Attempt, checkpoint: Checkpoint): Promise<Chec
   // On a machine other than the server's, the clone may be missing or behind.
   await ctx.publisher?.prepare?.(task.project_id);
   // Every task starts from the integration head as it is now: it sees all the work integrated before it.
-  let head = await ensureIntegrationBranch(repo, integration, projectBase);
+  // The branch is made once per project (then recorded on the project): a task of a project that has
+  // it spends no git call on it, unless the branch is missing here after all (deleted, another clone).
+  const known = task.integration_branch === integration;
   // A GitHub project's integration branch is GitHub's: start from its head there (prepare already
   // fetched the default branch; another integration branch is fetched here).
-  if (integration !== task.default_branch && (await ctx.publisher?.syncIntegration?.(task.project_id, integration)))
-    head = (await branchHead(repo, integration)) ?? head;
-  if (task.integration_branch !== integration)
+  const synced = async () =>
+    integration !== task.default_branch && (await ctx.publisher?.syncIntegration?.(task.project_id, integration));
+  if (!known) {
+    let head = await ensureIntegrationBranch(repo, integration, projectBase);
+    if (await synced()) head = (await branchHead(repo, integration)) ?? head;
     await recordIntegration(ctx.pool, task.project_id, { branch: integration, head });
-  const wt = await ensureWorktree(
-    repo,
-    worktreeDirFor(ctx, task),
-    branch,
-    integration,
-    ctx.spares ? { spares: ctx.spares } : {},
-  );
+  } else await synced();
+  const worktree = () =>
+    ensureWorktree(repo, worktreeDirFor(ctx, task), branch, integration, ctx.spares ? { spares: ctx.spares } : {});
+  const wt = await worktree().catch(async (err: unknown) => {
+    if (!known || !(err instanceof MissingBaseError)) throw err;
+    await ensureIntegrationBranch(repo, integration, projectBase);
+    return worktree();
+  });
   const baseSha = checkpoint.baseSha ?? wt.baseSha ?? (await git(repo, ['rev-parse', integration])).trim();
   checkpoint.baseSha = baseSha;
   a.logs.system(
