@@ -12,14 +12,14 @@
  * connection of the server. Prints the peaks and fails when a runner went over its pool size
  * or the server over max_connections.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { advanceProject } from '../src/projects/transition.js';
-import { commitRepo, freshDatabase, privatePostgres } from './support.js';
+import { commitRepo, compileCli, freshDatabase, privatePostgres } from './support.js';
 
 const args = process.argv.slice(2);
 const sep = args.indexOf('--');
@@ -78,16 +78,7 @@ await db.pool.query(
   [projectId, TASKS],
 );
 
-const build = path.join(tmp, 'build');
-fs.mkdirSync(build);
-execFileSync(
-  path.join(root, 'node_modules/.bin/tsc'),
-  ['-p', 'tsconfig.build.json', '--outDir', path.join(build, 'dist')],
-  { cwd: root },
-);
-for (const name of ['bin', 'migrations', 'node_modules', 'package.json'])
-  fs.symlinkSync(path.join(root, name), path.join(build, name));
-const entry = path.join(build, 'dist/cli/main.js');
+const entry = compileCli(tmp);
 
 interface Runner {
   child: ChildProcess;

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { advanceProject } from '../src/projects/transition.js';
-import { commitRepo, freshDatabase } from './support.js';
+import { commitRepo, compileCli, freshDatabase } from './support.js';
 
 const args = process.argv.slice(2);
 const sep = args.indexOf('--');
@@ -64,22 +64,9 @@ await db.pool.query(
 // transpiling): the sources are compiled into the bench's temp dir. BENCH_FROM_SOURCE=1
 // runs bin/samgita.js through tsx instead.
 let entry = 'bin/samgita.js';
-if (!process.env.BENCH_FROM_SOURCE) {
-  const build = path.join(tmp, 'build');
-  fs.mkdirSync(build);
-  execFileSync(
-    path.join(root, 'node_modules/.bin/tsc'),
-    ['-p', 'tsconfig.build.json', '--outDir', path.join(build, 'dist')],
-    {
-      cwd: root,
-    },
-  );
-  for (const name of ['bin', 'migrations', 'node_modules', 'package.json'])
-    fs.symlinkSync(path.join(root, name), path.join(build, name));
-  entry = path.join(build, 'dist/cli/main.js');
-}
+if (!process.env.BENCH_FROM_SOURCE) entry = compileCli(tmp);
 // --no-sandbox: the stand-ins are counted as the runner's own children (/proc); bench/sandbox.ts
-// measures bubblewrap. The runner's connections are its default (10 in all).
+// measures bubblewrap. The runner's connections are its default (8 in all).
 const runnerArgs = [
   entry,
   'runner',

@@ -29,7 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { advanceProject } from '../src/projects/transition.js';
 import { measureSettleBurst } from './settle-burst.js';
-import { commitRepo, freshDatabase, pct } from './support.js';
+import { commitRepo, compileCli, freshDatabase, pct } from './support.js';
 
 const args = process.argv.slice(2);
 const sep = args.indexOf('--');
@@ -45,18 +45,7 @@ const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) |
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'samgita-scaling-'));
-const build = path.join(tmp, 'build');
-fs.mkdirSync(build);
-execFileSync(
-  path.join(root, 'node_modules/.bin/tsc'),
-  ['-p', 'tsconfig.build.json', '--outDir', path.join(build, 'dist')],
-  {
-    cwd: root,
-  },
-);
-for (const name of ['migrations', 'node_modules', 'package.json'])
-  fs.symlinkSync(path.join(root, name), path.join(build, name));
-const entry = path.join(build, 'dist/cli/main.js');
+const entry = compileCli(tmp);
 /** Every runner started, killed if the bench ends early (an error must not leave them running). */
 const spawned = new Set<ChildProcess>();
 process.on('exit', () => {

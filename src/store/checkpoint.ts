@@ -11,6 +11,8 @@ import {
   type ProjectState,
   StateMemorySchema,
   type StateOwner,
+  StateProjectSchema,
+  StateRequirementSchema,
   type StateTask,
   StateTaskSchema,
 } from '../checkpoint/document.js';
@@ -45,21 +47,7 @@ export async function readProjectState(
 ): Promise<ProjectState | null> {
   const p = await maybeOne(
     db,
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      git_url: z.string(),
-      default_branch: z.string().nullable(),
-      source: z.enum(['local', 'api', 'github']),
-      github_repo: z.string().nullable(),
-      phase: z.string(),
-      status: z.string(),
-      status_reason: z.string().nullable(),
-      perpetual_cycle: z.number(),
-      integration_branch: z.string().nullable(),
-      integration_head: z.string().nullable(),
-      integration_verify: json.nullable(),
-      config: json,
+    StateProjectSchema.extend({
       cost_usd: z.number(),
       input_tokens: z.number(),
       output_tokens: z.number(),
@@ -81,19 +69,23 @@ export async function readProjectState(
          where p.id = ${projectId}`,
   );
   if (!p) return null;
+  const {
+    cost_usd,
+    input_tokens,
+    output_tokens,
+    cache_read_tokens,
+    cache_write_tokens,
+    rev_commit,
+    rev_content_hash,
+    rev_config_hash,
+    rev_source,
+    rev_content,
+    rev_config,
+    ...project
+  } = p;
   const requirements = await rows(
     db,
-    z.object({
-      key: z.string(),
-      kind: z.string(),
-      title: z.string(),
-      body: z.string(),
-      priority: z.string().nullable(),
-      section_path: z.array(z.string()),
-      line: z.number().nullable(),
-      content_hash: z.string(),
-      status: z.string(),
-    }),
+    StateRequirementSchema,
     sql`select key, kind, title, body, priority, section_path, line, content_hash, status
           from requirements where project_id = ${projectId} order by key`,
   );
@@ -127,43 +119,28 @@ export async function readProjectState(
   return {
     written_at: now.toISOString(),
     owner,
-    project: {
-      id: p.id,
-      name: p.name,
-      git_url: p.git_url,
-      default_branch: p.default_branch,
-      source: p.source,
-      github_repo: p.github_repo,
-      phase: p.phase,
-      status: p.status,
-      status_reason: p.status_reason,
-      perpetual_cycle: p.perpetual_cycle,
-      integration_branch: p.integration_branch,
-      integration_head: p.integration_head,
-      integration_verify: p.integration_verify,
-      config: p.config,
-    },
+    project,
     revision:
-      p.rev_content_hash === null
+      rev_content_hash === null
         ? null
         : {
-            commit_sha: p.rev_commit,
-            content_hash: p.rev_content_hash,
-            config_hash: p.rev_config_hash ?? '',
-            source: p.rev_source ?? 'git',
-            prd: p.rev_content ?? '',
-            config: p.rev_config ?? {},
+            commit_sha: rev_commit,
+            content_hash: rev_content_hash,
+            config_hash: rev_config_hash ?? '',
+            source: rev_source ?? 'git',
+            prd: rev_content ?? '',
+            config: rev_config ?? {},
           },
     requirements,
     tasks,
     memories,
     cost: {
-      usd: p.cost_usd,
+      usd: cost_usd,
       tokens: {
-        input: p.input_tokens,
-        output: p.output_tokens,
-        cache_read: p.cache_read_tokens,
-        cache_write: p.cache_write_tokens,
+        input: input_tokens,
+        output: output_tokens,
+        cache_read: cache_read_tokens,
+        cache_write: cache_write_tokens,
       },
     },
   };
