@@ -15,10 +15,9 @@
 import type pg from 'pg';
 import { createEmbedder, type Embedder } from '../src/embeddings/client.js';
 import { createLogger } from '../src/log/logger.js';
-import { buildContext } from '../src/runner/context.js';
 import { recallForTask } from '../src/runner/memories.js';
 import { hashedEmbedding, startEmbeddingsServer } from '../test/support/embeddings-server.js';
-import { corpus, PLANTED, plantedIn, seedMemories, TASK } from '../test/support/memory-corpus.js';
+import { corpus, PLANTED, plantedIn, reasonContext, seedMemories, TASK } from '../test/support/memory-corpus.js';
 import { startVectorDatabase } from '../test/support/pglite.js';
 import { fmt, freshDatabase, pct } from './support.js';
 
@@ -47,22 +46,7 @@ async function measure(label: string, pool: pg.Pool, embedder: Embedder | null, 
     last = await recallForTask({ pool, log, embedder }, { ...TASK, projectId, taskId: crypto.randomUUID() });
     times.push(performance.now() - t);
   }
-  const context = buildContext({
-    projectName: 'bench',
-    task: {
-      ...TASK,
-      phase: 'development',
-      agentType: 'backend',
-      acceptanceCriteria: [...TASK.acceptanceCriteria],
-      areas: [...TASK.areas],
-    },
-    requirement: TASK.requirement,
-    prdExcerpt: '',
-    continuity: [],
-    memories: last.memories.map((m) => m.content),
-    repo: { branch: 'b', changedFiles: [], recentCommits: [] },
-    verifyCommands: [],
-  });
+  const context = reasonContext(last);
   const section = context.sections.find((s) => s.name === 'memories');
   const ranks = PLANTED.map((c) => last.memories.findIndex((m) => m.content === c) + 1);
   console.log(

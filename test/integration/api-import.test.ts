@@ -2,11 +2,11 @@
  * POST /api/projects/import: a project rebuilt from the state ref of a clone
  * on the server (the API's `samgita import`).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { checkpointProject } from '../../src/checkpoint/write-state.js';
+import { git } from '../support/cli.js';
 import { until } from '../support/serve.js';
 import { type Harness, startHarness } from './api-harness.js';
 
@@ -17,10 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd, stdio: 'pipe' }).toString();
-}
 
 const PRD = `# Notes
 
@@ -39,11 +35,11 @@ const PRD = `# Notes
 async function stateOfDeletedProject(name: string) {
   const repo = path.join(h.home, 'repos', name);
   mkdirSync(repo, { recursive: true });
-  git(repo, 'init', '-q', '-b', 'main');
+  await git(repo, 'init', '-q', '-b', 'main');
   writeFileSync(path.join(repo, 'PRD.md'), PRD);
-  git(repo, 'add', '.');
-  git(repo, 'commit', '-q', '-m', 'PRD');
-  git(repo, 'remote', 'add', 'origin', `https://git.example.com/${name}.git`);
+  await git(repo, 'add', '.');
+  await git(repo, 'commit', '-q', '-m', 'PRD');
+  await git(repo, 'remote', 'add', 'origin', `https://git.example.com/${name}.git`);
   const created = await h.req('POST', '/api/projects', {
     name,
     git_url: `https://git.example.com/${name}.git`,
@@ -86,8 +82,8 @@ test('rebuilds a deleted project from the state ref of its clone, once', async (
 test('says what is wrong with the directory', async () => {
   const bare = path.join(h.home, 'repos', 'never-run');
   mkdirSync(bare, { recursive: true });
-  git(bare, 'init', '-q', '-b', 'main');
-  git(bare, 'commit', '-q', '--allow-empty', '-m', 'init');
+  await git(bare, 'init', '-q', '-b', 'main');
+  await git(bare, 'commit', '-q', '--allow-empty', '-m', 'init');
   const none = await h.req('POST', '/api/projects/import', { working_path: bare });
   expect(none.status).toBe(404);
   expect(none.body.error.message).toMatch(/has no Samgita state \(refs\/samgita\/state\)/);
@@ -108,7 +104,7 @@ test('imports from a git URL: 202 while the server clones it, then the project f
   // The "remote": every ref of the repository, the state ref included.
   const remote = path.join(h.home, 'remotes', 'remote-src.git');
   mkdirSync(path.dirname(remote), { recursive: true });
-  git(path.dirname(remote), 'clone', '-q', '--mirror', repo, remote);
+  await git(path.dirname(remote), 'clone', '-q', '--mirror', repo, remote);
 
   const accepted = await h.req('POST', '/api/projects/import', { git_url: `file://${remote}`, name: 'imported' });
   expect(accepted.status, accepted.text).toBe(202);
@@ -122,8 +118,8 @@ test('imports from a git URL: 202 while the server clones it, then the project f
 
   // Without a state the clone is kept and the project says why.
   const plain = path.join(h.home, 'remotes', 'plain.git');
-  git(path.dirname(plain), 'init', '-q', '--bare', plain);
-  git(repo, 'push', '-q', plain, 'main');
+  await git(path.dirname(plain), 'init', '-q', '--bare', plain);
+  await git(repo, 'push', '-q', plain, 'main');
   const none = await h.req('POST', '/api/projects/import', { git_url: `file://${plain}`, name: 'plain-import' });
   expect(none.status).toBe(202);
   const failed = await until('the import to fail', async () => {

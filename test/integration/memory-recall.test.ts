@@ -10,13 +10,12 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbedder, type Embedder } from '../../src/embeddings/client.js';
 import { createLogger } from '../../src/log/logger.js';
-import { buildContext, type ContextInput } from '../../src/runner/context.js';
 import { type Recall, recallForTask, rememberAll } from '../../src/runner/memories.js';
 import { memoryRecord } from '../../src/runner/steps/reason.js';
 import { rememberMemory, touchMemories, vectorSupport } from '../../src/store/memories.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { type EmbeddingsServer, hashedEmbedding, startEmbeddingsServer } from '../support/embeddings-server.js';
-import { corpus, PLANTED, plantedIn, seedMemories, TASK } from '../support/memory-corpus.js';
+import { corpus, PLANTED, plantedIn, reasonContext, seedMemories, TASK } from '../support/memory-corpus.js';
 import { startVectorDatabase, type VectorDatabase } from '../support/pglite.js';
 
 const log = createLogger({ level: 'silent' });
@@ -28,29 +27,6 @@ async function newProject(pool: pg.Pool, name: string): Promise<string> {
     [name],
   );
   return r.rows[0].id;
-}
-
-/** The Reason step's context for TASK with what was recalled, through the real context builder and its budget. */
-function reasonContext(recall: Recall) {
-  const input: ContextInput = {
-    projectName: 'p',
-    task: {
-      key: TASK.key,
-      title: TASK.title,
-      description: TASK.description,
-      phase: 'development',
-      agentType: 'backend',
-      acceptanceCriteria: [...TASK.acceptanceCriteria],
-      areas: [...TASK.areas],
-    },
-    requirement: TASK.requirement,
-    prdExcerpt: '',
-    continuity: [],
-    memories: recall.memories.map((m) => m.content),
-    repo: { branch: 'samgita/x', changedFiles: [], recentCommits: [] },
-    verifyCommands: ['npm test'],
-  };
-  return buildContext(input);
 }
 
 /** Planted memories among the first `n` recalled. */

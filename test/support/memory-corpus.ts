@@ -7,6 +7,8 @@
  */
 import type pg from 'pg';
 import type { TaskForQuery } from '../../src/memory/relevance.js';
+import { buildContext } from '../../src/runner/context.js';
+import type { Recall } from '../../src/runner/memories.js';
 
 export const TASK: TaskForQuery = {
   key: 'development/fr-9-3-throttle-webhooks',
@@ -307,4 +309,26 @@ export async function seedMemories(
 /** How many of the planted memories the prompt carries. */
 export function plantedIn(prompt: string): number {
   return PLANTED.filter((p) => prompt.includes(p)).length;
+}
+
+/** The Reason step's context for TASK with what was recalled, through the real context builder and its budget. */
+export function reasonContext(recall: Pick<Recall, 'memories'>) {
+  return buildContext({
+    projectName: 'p',
+    task: {
+      key: TASK.key,
+      title: TASK.title,
+      description: TASK.description,
+      phase: 'development',
+      agentType: 'backend',
+      acceptanceCriteria: [...TASK.acceptanceCriteria],
+      areas: [...TASK.areas],
+    },
+    requirement: TASK.requirement,
+    prdExcerpt: '',
+    continuity: [],
+    memories: recall.memories.map((m) => m.content),
+    repo: { branch: 'samgita/x', changedFiles: [], recentCommits: [] },
+    verifyCommands: ['npm test'],
+  });
 }

@@ -22,6 +22,14 @@ export async function reason(a: Attempt, ws: Workspace, state: RarvState): Promi
   const requirement = task.requirement_key
     ? { key: task.requirement_key, title: task.requirement_title ?? '', body: task.requirement_body ?? '' }
     : null;
+  // What both the memory recall and the prompt say of the task.
+  const facts = {
+    key: task.key,
+    title: task.title,
+    description: task.description,
+    acceptanceCriteria: task.payload.acceptanceCriteria ?? [],
+    areas: task.payload.areas ?? [],
+  };
   const [branch, integrated, recall] = await Promise.all([
     branchState(ws.path, ws.baseSha, { fresh: state.fresh }),
     state.fresh ? null : integratedSince(ws.path, ws.baseSha, ws.integrationBranch),
@@ -29,31 +37,14 @@ export async function reason(a: Attempt, ws: Workspace, state: RarvState): Promi
     // this task goes on beside it would let more tasks than permits at the pool.
     recallForTask(
       { pool: ctx.pool, log: a.log, embedder: ctx.embedder },
-      {
-        projectId: task.project_id,
-        taskId: task.id,
-        key: task.key,
-        title: task.title,
-        description: task.description,
-        acceptanceCriteria: task.payload.acceptanceCriteria ?? [],
-        areas: task.payload.areas ?? [],
-        requirement,
-      },
+      { projectId: task.project_id, taskId: task.id, ...facts, requirement },
       a.signal,
     ),
   ]);
   state.fresh = false;
   const context = buildContext({
     projectName: task.project_name,
-    task: {
-      key: task.key,
-      title: task.title,
-      description: task.description,
-      phase: task.phase,
-      agentType: task.agent_type,
-      acceptanceCriteria: task.payload.acceptanceCriteria ?? [],
-      areas: task.payload.areas ?? [],
-    },
+    task: { ...facts, phase: task.phase, agentType: task.agent_type },
     requirement,
     prdExcerpt: prdExcerpt(task.prd_content ?? '', task.requirement_key),
     continuity: [...(state.checkpoint.continuity ?? []), ...(task.payload.reviewFeedback ?? [])],
