@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { SamgitaError } from '../errors.js';
+import { gitHelper, type HelperResult } from './git-helper.js';
 
 export interface GitOptions {
   timeoutMs?: number;
@@ -16,24 +17,55 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Runs one git command; every call has a timeout so a stuck git cannot hang a runner. */
 export async function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
-  const result = await execa('git', args, {
-    cwd,
-    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    reject: false,
-    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
-    stripFinalNewline: !options.raw,
-    env: { GIT_TERMINAL_PROMPT: '0', ...options.env },
-  });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let result: Pick<HelperResult, 'exitCode' | 'timedOut' | 'stdout' | 'stderr'>;
+  try {
+    result = await runGit(cwd, args, options, timeoutMs);
+  } catch (err) {
+    // The helper could not start git or died while it ran.
+    if (options.allowFailure) return '';
+    throw new SamgitaError('GIT_FAILED', `git ${args.join(' ')} failed in ${cwd}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
   if (result.exitCode !== 0 || result.timedOut) {
     if (options.allowFailure) return '';
-    const why = result.timedOut
-      ? `timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`
-      : result.stderr.trim();
+    const why = result.timedOut ? `timed out after ${timeoutMs} ms` : result.stderr.trim();
     throw new SamgitaError('GIT_FAILED', `git ${args.join(' ')} failed in ${cwd}: ${why}`, {
       details: { exitCode: result.exitCode, stderr: result.stderr.slice(-2000) },
     });
   }
   return result.stdout;
+}
+
+async function runGit(
+  cwd: string,
+  args: string[],
+  options: GitOptions,
+  timeoutMs: number,
+): Promise<Pick<HelperResult, 'exitCode' | 'timedOut' | 'stdout' | 'stderr'>> {
+  const env = { GIT_TERMINAL_PROMPT: '0', ...options.env };
+  const helper = gitHelper();
+  if (helper) {
+    const r = await helper.run({
+      args,
+      cwd,
+      env: { ...process.env, ...env },
+      timeoutMs,
+      ...(options.input === undefined ? {} : { input: options.input }),
+    });
+    // As execa's stripFinalNewline: one trailing newline.
+    return options.raw ? r : { ...r, stdout: r.stdout.replace(/\r?\n$/, '') };
+  }
+  const r = await execa('git', args, {
+    cwd,
+    timeout: timeoutMs,
+    reject: false,
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+    stripFinalNewline: !options.raw,
+    env,
+  });
+  return { exitCode: r.exitCode ?? null, timedOut: r.timedOut, stdout: r.stdout, stderr: r.stderr };
 }
 
 export async function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<string | null> {

@@ -35,7 +35,7 @@ export async function branchHead(repo: string, branch: string): Promise<string |
 export async function checkoutIntegration(repo: string, dir: string, sha: string): Promise<void> {
   if (!existsSync(path.join(dir, '.git'))) {
     await mkdir(path.dirname(dir), { recursive: true });
-    await addWorktree(repo, ['--force', '--detach', dir, sha]);
+    await addWorktree(repo, dir, { detached: sha });
   }
   await tryGit(dir, ['merge', '--abort']);
   await git(dir, ['checkout', '-q', '--force', '--detach', sha]);

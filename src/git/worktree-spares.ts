@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { git, tryGit } from './git.js';
+import { moveWorktree, unlinkWorktree } from './link-worktree.js';
 import { addWorktree, retryingLocks } from './worktree.js';
 
 async function tryGitLocked(cwd: string, args: string[]): Promise<boolean> {
@@ -69,7 +70,7 @@ export class WorktreeSpares {
         }
         while (!this.closed && state.baseSha === baseSha && state.ready.length < this.target) {
           const spare = path.join(dir, `${SPARE_PREFIX}${process.pid}-${++this.seq}`);
-          await addWorktree(repo, ['--detach', '--force', spare, baseSha]);
+          await addWorktree(repo, spare, { detached: baseSha });
           if (this.closed || state.baseSha !== baseSha) {
             await removeSpare(repo, spare);
             break;
@@ -100,7 +101,10 @@ export class WorktreeSpares {
     const ok =
       (await tryGitLocked(dir, ['checkout', '-q', '--force', '--detach', baseSha])) &&
       (await tryGitLocked(dir, ['clean', '-q', '-ffdx'])) &&
-      (await tryGitLocked(repo, ['worktree', 'move', dir, spare]));
+      (await moveWorktree(repo, dir, spare).then(
+        () => true,
+        () => false,
+      ));
     if (!ok) {
       await removeSpare(repo, spare);
       return false;
@@ -152,8 +156,7 @@ function worthSpares(repo: string): boolean {
 }
 
 async function removeSpare(repo: string, spare: string): Promise<void> {
-  await tryGit(repo, ['worktree', 'remove', '--force', spare]);
-  await rm(spare, { recursive: true, force: true });
+  await unlinkWorktree(repo, spare).catch(() => rm(spare, { recursive: true, force: true }));
 }
 
 function alive(pid: number): boolean {

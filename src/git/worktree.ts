@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SamgitaError } from '../errors.js';
 import { git, tryGit } from './git.js';
+import { linkWorktree, moveWorktree, unlinkWorktree, type WorktreeHead } from './link-worktree.js';
 import type { WorktreeSpares } from './worktree-spares.js';
 
 export interface Worktree {
@@ -36,12 +37,12 @@ export async function ensureWorktree(
   if (existsSync(path.join(dir, '.git'))) {
     const current = (await tryGit(dir, ['symbolic-ref', '--short', '-q', 'HEAD']))?.trim();
     if (current === branch) return { path: dir, branch, resumed: true };
-    await removeWorktree(repo, dir);
+    await unlinkWorktree(repo, dir);
   }
   await mkdir(path.dirname(dir), { recursive: true });
   const refs = await resolveRefs(repo, branch, base);
   if (refs.branchSha) {
-    await addWorktree(repo, ['--force', dir, branch]);
+    await addWorktree(repo, dir, { branch });
     return { path: dir, branch, resumed: true };
   }
   const baseSha = refs.baseSha;
@@ -52,17 +53,17 @@ export async function ensureWorktree(
       // The spare is a clean checkout of baseSha with a detached HEAD: attaching a new
       // branch there changes no file, and `worktree move` is a rename.
       await git(spare, ['switch', '-q', '-c', branch]);
-      await git(repo, ['worktree', 'move', spare, dir]);
+      await moveWorktree(repo, spare, dir);
       spares.refill(repo, baseSha, path.dirname(dir));
       return { path: dir, branch, resumed: false, baseSha };
     } catch {
-      await removeWorktree(repo, spare).catch(() => {});
+      await unlinkWorktree(repo, spare).catch(() => {});
       await tryGit(repo, ['branch', '-D', branch]);
     }
   }
-  // -B, not -b: a concurrent `worktree add` can make ours fail after it created the branch
-  // (seen with 1,000 agents); the retry must accept the branch, which is this task's alone.
-  await addWorktree(repo, ['--force', '-B', branch, dir, baseSha]);
+  // The branch is (re)set to the base, as `-B` does: a first attempt that failed after making
+  // it must not stop the retry; the branch is this task's alone.
+  await addWorktree(repo, dir, { branch, at: baseSha });
   spares?.refill(repo, baseSha, path.dirname(dir));
   return { path: dir, branch, resumed: false, baseSha };
 }
@@ -113,31 +114,13 @@ export async function retryingLocks<T>(op: () => Promise<T>): Promise<T> {
 }
 
 /**
- * `git worktree add`, retried while the repository is locked, and once after a
- * prune when a stale registration is in the way.
+ * A linked worktree at `dir` (src/git/link-worktree.ts: constant time, where
+ * `git worktree add` reads every other worktree), retried while another git
+ * holds one of the repository's lock files.
  */
-export async function addWorktree(repo: string, args: string[]): Promise<void> {
-  let pruned = false;
-  for (;;) {
-    try {
-      await retryingLocks(() => git(repo, ['worktree', 'add', '-q', ...args]));
-      return;
-    } catch (err) {
-      if (!pruned && /already registered|already checked out|already exists/i.test(String((err as Error).message))) {
-        pruned = true;
-        // A stale registration (directory deleted by hand, machine crashed).
-        await tryGit(repo, ['worktree', 'prune']);
-        continue;
-      }
-      throw err;
-    }
-  }
+export async function addWorktree(repo: string, dir: string, head: WorktreeHead): Promise<void> {
+  await retryingLocks(() => linkWorktree(repo, dir, head));
 }
 
-export async function removeWorktree(repo: string, dir: string): Promise<void> {
-  // `worktree remove` deletes the directory and its registration; only when it
-  // fails (not a worktree any more, half-created) is there anything to tidy.
-  if ((await tryGit(repo, ['worktree', 'remove', '--force', dir])) !== null) return;
-  await rm(dir, { recursive: true, force: true });
-  await tryGit(repo, ['worktree', 'prune']);
-}
+/** The checkout and its registration, in constant time (src/git/link-worktree.ts). */
+export { unlinkWorktree as removeWorktree };

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { checkpointHere } from '../checkpoint/checkpoint-here.js';
 import { Checkpointer } from '../checkpoint/checkpointer.js';
 import { errorMessage } from '../errors.js';
+import { useGitHelper } from '../git/git-helper.js';
 import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK, VERIFY_INTEGRATION } from '../queue/jobs.js';
@@ -156,6 +157,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   // Tasks doing database/git work at once: about the pool's size, so none waits long for a connection.
   const gate = new Gate(Math.max(2, (opts.pool.options.max ?? 10) - 2));
   const spares = new WorktreeSpares(opts.worktreeSpares ?? Math.min(opts.concurrency, 4));
+  const releaseGitHelper = useGitHelper();
   const utils: WorkerUtils = await queueUtils(opts.pool);
 
   // Before claiming anything: give back jobs to tasks that lost them (restored backup, manual cleanup).
@@ -297,6 +299,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       clearTimeout(hard);
       await checkpointer?.flush();
       await spares.close().catch(() => {});
+      releaseGitHelper();
       await utils.forceUnlockWorkers([...workerIds]).catch(() => {});
       await Promise.resolve(utils.release()).catch(() => {});
       await markRunnerStopped(opts.pool, runnerId).catch(() => {});

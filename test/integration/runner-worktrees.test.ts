@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addWorktree, ensureWorktree } from '../../src/git/worktree.js';
+import { moveWorktree } from '../../src/git/link-worktree.js';
+import { addWorktree, ensureWorktree, removeWorktree } from '../../src/git/worktree.js';
 import { WorktreeSpares } from '../../src/git/worktree-spares.js';
 import { git, makeRepo } from '../support/cli.js';
 import { waitFor } from '../support/runner-harness.js';
@@ -66,11 +67,11 @@ describe('task worktrees', () => {
   it('addWorktree retries past a stale registration', async () => {
     const repo = await repoOf(2);
     const root = tmp();
-    await addWorktree(repo, ['--detach', path.join(root, 'x'), 'main']);
+    await addWorktree(repo, path.join(root, 'x'), { detached: await git(repo, 'rev-parse', 'main') });
     fs.rmSync(path.join(root, 'x'), { recursive: true, force: true });
     await git(repo, 'branch', 'other', 'main');
     // The branch is not checked out anywhere; the old registration of x is stale.
-    await addWorktree(repo, [path.join(root, 'x'), 'other']);
+    await addWorktree(repo, path.join(root, 'x'), { branch: 'other' });
     expect(await git(path.join(root, 'x'), 'symbolic-ref', '--short', 'HEAD')).toBe('other');
   });
 });
@@ -119,7 +120,7 @@ describe('spare worktrees', () => {
     const root = tmp();
     // A spare left behind by a runner process that no longer exists.
     const deadPid = 2 ** 22 - 1;
-    await addWorktree(repo, ['--detach', path.join(root, `.spare-${deadPid}-1`), 'main']);
+    await addWorktree(repo, path.join(root, `.spare-${deadPid}-1`), { detached: await git(repo, 'rev-parse', 'main') });
     const spares = new WorktreeSpares(1);
     await ensureWorktree(repo, path.join(root, 'a'), 'samgita/a', 'main', { spares });
     await waitFor(
@@ -138,5 +139,70 @@ describe('spare worktrees', () => {
     expect(await git(b.path, 'rev-parse', 'HEAD')).toBe(await git(repo, 'rev-parse', 'main'));
     expect(fs.existsSync(path.join(b.path, 'new.txt'))).toBe(true);
     await spares.close();
+  });
+});
+
+describe('linked worktrees written in constant time (src/git/link-worktree.ts)', () => {
+  const read = (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : null);
+
+  it('writes what `git worktree add` writes, and git treats the result as its own', async () => {
+    const repo = await repoOf(2);
+    const root = tmp();
+    const sha = await git(repo, 'rev-parse', 'main');
+    await git(repo, 'worktree', 'add', '-q', '-B', 'by-git', path.join(root, 'g', 'one'), sha);
+    await addWorktree(repo, path.join(root, 'o', 'one'), { branch: 'by-us', at: sha });
+    // Same basename: git's naming rule gives ours the next free id.
+    const admin = (id: string, f: string) => read(path.join(repo, '.git', 'worktrees', id, f));
+    const real = fs.realpathSync(root);
+    expect(admin('one1', 'gitdir')).toBe(`${real}/o/one/.git\n`);
+    expect(admin('one1', 'commondir')).toBe(admin('one', 'commondir'));
+    expect(admin('one1', 'HEAD')).toBe('ref: refs/heads/by-us\n');
+    expect(admin('one1', 'locked')).toBeNull();
+    expect(read(path.join(root, 'o', 'one', '.git'))).toBe(
+      read(path.join(root, 'g', 'one', '.git'))!.replace(/worktrees\/one\n$/, 'worktrees/one1\n'),
+    );
+    const list = await git(repo, 'worktree', 'list', '--porcelain');
+    expect(list).toContain(`worktree ${real}/o/one\nHEAD ${sha}\nbranch refs/heads/by-us`);
+    expect(await git(path.join(root, 'o', 'one'), 'status', '--porcelain')).toBe('');
+    expect(await git(repo, 'rev-parse', 'by-us')).toBe(sha);
+    // git checked the files out and made the branch (its reflog says how: the test below tells the paths apart).
+    expect(await git(repo, 'reflog', 'show', '-1', '--format=%gs', 'by-us')).toMatch(/^reset: /);
+    // Nothing for prune to take; git's own remove works on it.
+    expect(await git(repo, 'worktree', 'prune', '-n', '-v')).toBe('');
+    await git(repo, 'worktree', 'remove', '--force', path.join(root, 'o', 'one'));
+    expect(await git(repo, 'worktree', 'list')).not.toContain('/o/one');
+  });
+
+  it('removes and moves without git; a stale registration of the same path is taken over', async () => {
+    const repo = await repoOf(2);
+    const root = tmp();
+    const sha = await git(repo, 'rev-parse', 'main');
+    const dir = path.join(root, 'a');
+    await addWorktree(repo, dir, { detached: sha });
+    fs.rmSync(dir, { recursive: true, force: true }); // the checkout is lost, its registration stays
+    await addWorktree(repo, dir, { branch: 'samgita/a', at: sha });
+    const ids = fs.readdirSync(path.join(repo, '.git', 'worktrees'));
+    expect(ids).toEqual(['a']);
+    expect(await git(dir, 'symbolic-ref', '--short', 'HEAD')).toBe('samgita/a');
+
+    await moveWorktree(repo, dir, path.join(root, 'b'));
+    expect(await git(path.join(root, 'b'), 'status', '--porcelain')).toBe('');
+    expect(await git(repo, 'worktree', 'list', '--porcelain')).toContain(`${fs.realpathSync(root)}/b\n`);
+    await removeWorktree(repo, path.join(root, 'b'));
+    expect(fs.existsSync(path.join(root, 'b'))).toBe(false);
+    expect(fs.readdirSync(path.join(repo, '.git', 'worktrees'))).toEqual([]);
+    // The branch keeps its commit.
+    expect(await git(repo, 'rev-parse', 'samgita/a')).toBe(sha);
+  });
+
+  it('a repository with per-worktree config gets git worktree itself', async () => {
+    const repo = await repoOf(2);
+    const root = tmp();
+    await git(repo, 'config', 'extensions.worktreeConfig', 'true');
+    const sha = await git(repo, 'rev-parse', 'main');
+    await addWorktree(repo, path.join(root, 'w'), { branch: 'samgita/w', at: sha });
+    expect(await git(path.join(root, 'w'), 'symbolic-ref', '--short', 'HEAD')).toBe('samgita/w');
+    // git's own `-B` writes the branch's creation into its reflog; ours would say `reset`.
+    expect(await git(repo, 'reflog', 'show', '-1', '--format=%gs', 'samgita/w')).toMatch(/^branch: /);
   });
 });
