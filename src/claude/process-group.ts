@@ -89,7 +89,12 @@ export function findAllMarkedPids(): Array<{ pid: number; runId: string }> {
   return out;
 }
 
-const SWEEP_EVERY_MS = 100;
+/**
+ * One sweep reads every process's environment: ~2,000 files with 1,000 agents,
+ * so at 100 ms it took a fifth of a runner's main thread while agents finished
+ * (bench/many-agents.ts, CPU profile). A straggler lives at most this long.
+ */
+const SWEEP_EVERY_MS = 1_000;
 const pendingSweeps = new Map<string, NodeJS.Signals>();
 let sweepTimer: NodeJS.Timeout | null = null;
 let lastSweep = 0;
@@ -113,7 +118,7 @@ function sweepMarked(): void {
 /**
  * Like signalRun, for the routine clean-up after a CLI exits: the group is
  * signalled now, the /proc sweep for marked stragglers is shared by every run
- * that ended within the same 100 ms. One sweep reads every process's environment,
+ * that ended within the same second. One sweep reads every process's environment,
  * so with 1,000 agents a sweep per exit would be a million reads.
  */
 export function signalRunSoon(pgid: number, runId: string, signal: NodeJS.Signals): void {

@@ -1,7 +1,7 @@
 /**
  * The project's state ref, refs/samgita/state: a history of commits that hold
  * files and nothing else (no working tree, no branch a person sees). Written
- * with plumbing (hash-object, mktree, commit-tree) so no checkout or index of
+ * with plumbing (fast-import, mktree, commit-tree) so no checkout or index of
  * the repository is touched, and moved by compare-and-swap so two writers
  * never lose each other's commit.
  */
