@@ -117,9 +117,31 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 50));
 }
 
-function rssMb(): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
+function rssMb(of = pid): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${of}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+/** The runner's git helper process (src/git/git-helper.ts), once it has started: its memory is the runner's too. */
+let helperPid: number | null = null;
+function helperRssMb(): number {
+  if (helperPid === null) {
+    for (const d of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+        if (fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes("require('node:child_process')"))
+          helperPid = Number(d);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return helperPid === null ? 0 : rssMb(helperPid);
 }
 function cpuSeconds(): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -156,6 +178,7 @@ await advanceProject(db.pool, projectId);
 let maxAct = 0;
 let maxAlive = 0;
 let peakRss = rss0;
+let peakBoth = rss0;
 let allRunningAt: number | null = null;
 let allStartedAt: number | null = null;
 let cpuAtAllRunning = 0;
@@ -178,6 +201,7 @@ for (;;) {
   maxAct = Math.max(maxAct, act);
   maxAlive = Math.max(maxAlive, alive);
   peakRss = Math.max(peakRss, rss);
+  peakBoth = Math.max(peakBoth, rss + helperRssMb());
   if (allStartedAt === null && started >= AGENTS) allStartedAt = t;
   if (allRunningAt === null && alive >= AGENTS) {
     allRunningAt = t;
@@ -207,6 +231,7 @@ console.log(
   `  all ${AGENTS} started: ${allStartedAt === null ? 'never' : `${allStartedAt.toFixed(1)} s`}; all alive at once: ${allRunningAt === null ? 'never' : `${allRunningAt.toFixed(1)} s`} after enqueue`,
 );
 console.log(`  runner RSS: ${rss0.toFixed(0)} MB idle, peak ${peakRss.toFixed(0)} MB`);
+console.log(`  runner + its git helper RSS: peak ${peakBoth.toFixed(0)} MB`);
 console.log(
   `  runner CPU: ${cpuTotal.toFixed(1)} s over ${total.toFixed(1)} s wall (${allRunningAt === null ? '' : `${cpuAtAllRunning.toFixed(1)} s until all running; `}${((cpuTotal / total) * 100).toFixed(0)}% of one core on average)`,
 );
@@ -216,7 +241,9 @@ const { rows: errors } = await db.pool.query<{ message: string; n: number }>(
     where error is not null group by 1 order by 2 desc limit 5`,
 );
 for (const e of errors) console.log(`  agent run error ×${e.n}: ${e.message}`);
-console.log(peakRss < 300 && maxAlive >= AGENTS ? '  PASS: all running at once, RSS < 300 MB' : '  FAIL');
+console.log(
+  peakBoth < 300 && maxAlive >= AGENTS ? '  PASS: all running at once, RSS (runner + git helper) < 300 MB' : '  FAIL',
+);
 
 child.kill('SIGTERM');
 const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);

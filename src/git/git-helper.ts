@@ -6,7 +6,7 @@
  * with 1,000 agents is ~200 MB: with three git calls per task start, a quarter
  * of this 2-core machine went to copying and tearing down that address space
  * (perf, bench/many-agents.ts 1000 60), and the runner's main thread spent most
- * of its time blocked in spawn. The helper is a ~40 MB Node process with
+ * of its time blocked in spawn. The helper is a ~60 MB Node process with
  * nothing else to do: its forks are several times cheaper, and the runner
  * only exchanges messages with it.
  *
@@ -86,12 +86,14 @@ export class GitHelper {
   /** Stops the helper; calls still running fail. */
   close(): void {
     this.closed = true;
-    this.child?.kill('SIGTERM');
+    // The helper exits when its channel closes (it leaves SIGTERM to the runner).
+    if (this.child?.connected) this.child.disconnect();
+    else this.child?.kill('SIGKILL');
   }
 
   private start(): ChildProcess {
     const startedAt = Date.now();
-    const child = spawn(process.execPath, ['--max-old-space-size=64', '-e', HELPER_SCRIPT], {
+    const child = spawn(process.execPath, ['-e', HELPER_SCRIPT], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: process.env,
     });

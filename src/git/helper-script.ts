@@ -8,7 +8,8 @@
  * when git could not be started. A run past its timeout gets SIGTERM, then
  * SIGKILL 5 s later, as execa does; the answer waits for git's pipes to close,
  * at most 1 s past its exit. The helper exits when its parent's IPC channel
- * closes, so it never outlives the runner.
+ * closes (the runner's release, or the runner's death), so it never outlives
+ * the runner; SIGINT and SIGTERM are left to the runner.
  */
 export const HELPER_SCRIPT = String.raw`'use strict';
 const { spawn } = require('node:child_process');
@@ -16,6 +17,10 @@ const MAX_OUTPUT = 100 * 1024 * 1024;
 const KILL_AFTER_MS = 5000;
 const STREAMS_GRACE_MS = 1000;
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal and a service manager's SIGTERM reach the whole process group: the
+// runner decides when it stops (it drains first, and its drain runs git), then disconnects.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 process.on('message', (m) => {
   let done = false;
   let timedOut = false;

@@ -87,6 +87,19 @@ describe('git through the helper process', () => {
     expect(second).not.toBe(first);
   });
 
+  it('SIGINT and SIGTERM to the process group leave the helper to the runner', async () => {
+    const repo = await makeRepo({ 'a.txt': 'a\n' });
+    cleanups.push(() => fs.rmSync(repo, { recursive: true, force: true }));
+    cleanups.push(useGitHelper());
+    await git(repo, ['rev-parse', 'HEAD']);
+    const [pid] = helperPids();
+    process.kill(pid!, 'SIGINT');
+    process.kill(pid!, 'SIGTERM');
+    // Answered by the same helper: the signals did not end it.
+    expect(await git(repo, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('main');
+    expect(helperPids()).toEqual([pid]);
+  });
+
   it('the helper goes when its last user releases it, and git runs in-process again', async () => {
     const repo = await makeRepo({ 'a.txt': 'a\n' });
     cleanups.push(() => fs.rmSync(repo, { recursive: true, force: true }));

@@ -3,7 +3,10 @@
  * holding a task mid-step → another runner declares it dead and completes the
  * task exactly once within 30 s; SIGTERM drains to a checkpoint and exits 0.
  */
+
 import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { readFakeLog } from '../support/fake-claude/index.js';
@@ -157,9 +160,24 @@ describe('runner processes', () => {
       30_000,
     );
     const victim = procs.find((p) => p.child.pid === run!.pid)!;
+    // The victim's git helper process (src/git/git-helper.ts) must not outlive it.
+    const helper = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(run!.pid)])
+      .toString()
+      .split('\n')
+      .find((l) => l.includes("require('node:child_process')"));
+    expect(helper).toBeDefined();
+    const helperPid = Number(helper!.trim().split(/\s+/)[0]);
     victim.child.kill('SIGKILL');
     const killedAt = Date.now();
     await victim.exited;
+    // Gone, or a zombie waiting for whoever adopted it to reap it.
+    await waitFor("the dead runner's git helper to exit", async () => {
+      try {
+        return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${helperPid}/stat`, 'utf8'));
+      } catch {
+        return true;
+      }
+    });
     await waitForTasks(db.pool, projectId, allSettled, 30_000).catch(async (err) => {
       console.log(
         JSON.stringify(
