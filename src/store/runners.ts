@@ -165,6 +165,21 @@ export async function readProviderState(
   db: Queryable,
   opts: { forUpdate?: boolean } = {},
 ): Promise<{ state: ProviderState | null; now: Date }> {
+  if (!opts.forUpdate) {
+    // One statement whether or not there is a pause (every task start reads this twice).
+    // Row locks cannot reach the nullable side of an outer join, hence the other form below.
+    const r = await maybeOne(
+      db,
+      z.union([StateRow, z.object({ kind: z.null(), now: z.date() })]),
+      sql`select p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
+                 case when exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null)
+                      then p.probe_run_id::text end as probe_run_id,
+                 c.now
+            from (select clock_timestamp() as now) c
+            left join provider_pauses p on p.provider = ${PROVIDER}`,
+    );
+    return { state: r && r.kind !== null ? toState(r) : null, now: r!.now };
+  }
   const r = await maybeOne(
     db,
     StateRow,
@@ -173,7 +188,7 @@ export async function readProviderState(
                     then p.probe_run_id::text end as probe_run_id,
                clock_timestamp() as now
           from provider_pauses p where p.provider = ${PROVIDER}
-          ${opts.forUpdate ? sql`for update of p` : sql``}`,
+          for update of p`,
   );
   if (r) return { state: toState(r), now: r.now };
   const clock = await maybeOne(db, z.object({ now: z.date() }), sql`select clock_timestamp() as now`);
