@@ -44,13 +44,16 @@ describe('git through the helper process', () => {
       hashed: await git(repo, ['hash-object', '--stdin'], { input: 'hello\n' }),
       failed: await git(repo, ['rev-parse', '--verify', 'no-such-ref']).catch((e: Error) => e.message),
       tolerated: await git(repo, ['rev-parse', '--verify', 'no-such-ref'], { allowFailure: true }),
-      env: await git(repo, ['var', 'GIT_AUTHOR_IDENT'], { env: { GIT_AUTHOR_NAME: 'Helper Test' } }),
+      // A fixed date: the ident ends with the time, which would differ between the two runs.
+      env: await git(repo, ['var', 'GIT_AUTHOR_IDENT'], {
+        env: { GIT_AUTHOR_NAME: 'Helper Test', GIT_AUTHOR_DATE: '@1700000000 +0000' },
+      }),
     }));
     expect(b).toEqual(a);
     expect(a.raw).toBe('a\n');
     expect(a.hashed).toMatch(/^[0-9a-f]{40}$/);
     expect(a.failed).toMatch(/git rev-parse --verify no-such-ref failed in .*: fatal: Needed a single revision/);
-    expect(a.env).toMatch(/^Helper Test </);
+    expect(a.env).toMatch(/^Helper Test <.*> 1700000000 \+0000$/);
     expect(gitHelper()).not.toBeNull();
     expect(helperPids()).toHaveLength(1);
   });
