@@ -11,7 +11,7 @@
  * closes (the runner's release, or the runner's death), so it never outlives
  * the runner; SIGINT and SIGTERM are left to the runner.
  */
-export const HELPER_SCRIPT = String.raw`'use strict';
+export const HELPER_SCRIPT = `'use strict';
 const { spawn } = require('node:child_process');
 const MAX_OUTPUT = 100 * 1024 * 1024;
 const KILL_AFTER_MS = 5000;

@@ -7,7 +7,6 @@
  * branch in the task's worktree, leaving any conflict for the agent to resolve.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type CommitIdentity, trailerArgs } from './commit.js';
 import { git, tryGit } from './git.js';
@@ -34,7 +33,6 @@ export async function branchHead(repo: string, branch: string): Promise<string |
  */
 export async function checkoutIntegration(repo: string, dir: string, sha: string): Promise<void> {
   if (!existsSync(path.join(dir, '.git'))) {
-    await mkdir(path.dirname(dir), { recursive: true });
     await addWorktree(repo, dir, { detached: sha });
   }
   await tryGit(dir, ['merge', '--abort']);

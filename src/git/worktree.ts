@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SamgitaError } from '../errors.js';
 import { git, tryGit } from './git.js';
@@ -39,7 +38,6 @@ export async function ensureWorktree(
     if (current === branch) return { path: dir, branch, resumed: true };
     await unlinkWorktree(repo, dir);
   }
-  await mkdir(path.dirname(dir), { recursive: true });
   const refs = await resolveRefs(repo, branch, base);
   if (refs.branchSha) {
     await addWorktree(repo, dir, { branch });

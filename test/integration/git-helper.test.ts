@@ -26,6 +26,14 @@ function helperPids(): number[] {
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
+/** A one-file repository, and git through the helper until the test ends. */
+async function repoWithHelper(): Promise<string> {
+  const repo = await makeRepo({ 'a.txt': 'a\n' });
+  cleanups.push(() => fs.rmSync(repo, { recursive: true, force: true }));
+  cleanups.push(useGitHelper());
+  return repo;
+}
+
 async function bothWays<T>(fn: () => Promise<T>): Promise<[T, T]> {
   const inProcess = await fn();
   const release = useGitHelper();
@@ -59,17 +67,13 @@ describe('git through the helper process', () => {
   });
 
   it('kills a git past its timeout and says so', async () => {
-    const repo = await makeRepo({ 'a.txt': 'a\n' });
-    cleanups.push(() => fs.rmSync(repo, { recursive: true, force: true }));
-    cleanups.push(useGitHelper());
+    const repo = await repoWithHelper();
     const err = await git(repo, ['-c', 'alias.wait=!exec sleep 30', 'wait'], { timeoutMs: 300 }).catch((e: Error) => e);
     expect(String(err)).toMatch(/git -c alias.wait=!exec sleep 30 wait failed in .*: timed out after 300 ms/);
   });
 
   it('a helper that dies fails the calls it had; the next call starts another', async () => {
-    const repo = await makeRepo({ 'a.txt': 'a\n' });
-    cleanups.push(() => fs.rmSync(repo, { recursive: true, force: true }));
-    cleanups.push(useGitHelper());
+    const repo = await repoWithHelper();
     await git(repo, ['rev-parse', 'HEAD']);
     const [first] = helperPids();
     const running = git(repo, ['-c', 'alias.wait=!exec sleep 30', 'wait']).catch((e: Error) => e);
@@ -91,9 +95,7 @@ describe('git through the helper process', () => {
   });
 
   it('SIGINT and SIGTERM to the process group leave the helper to the runner', async () => {
-    const repo = await makeRepo({ 'a.txt': 'a\n' });
-    cleanups.push(() => fs.rmSync(repo, { recursive: true, force: true }));
-    cleanups.push(useGitHelper());
+    const repo = await repoWithHelper();
     await git(repo, ['rev-parse', 'HEAD']);
     const [pid] = helperPids();
     process.kill(pid!, 'SIGINT');
