@@ -25,42 +25,13 @@
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { git, tryGit } from './git.js';
+import { repoLayout as layoutOf } from './layout.js';
 
 export type WorktreeHead =
   /** HEAD on `branch`; with `at`, the branch is (re)set to that commit, as `worktree add -B` does. */
   | { branch: string; at?: string }
   /** A detached HEAD at this commit. */
   | { detached: string };
-
-interface Layout {
-  /** Absolute `$GIT_COMMON_DIR`. */
-  commonDir: string;
-  /** Worktrees here are only the documented layout: no per-worktree config, no sparse checkout. */
-  plain: boolean;
-}
-
-const layouts = new Map<string, Promise<Layout>>();
-
-/** Once per repository and process: two git calls, whatever the number of worktrees. */
-function layoutOf(repo: string): Promise<Layout> {
-  let layout = layouts.get(repo);
-  if (!layout) {
-    layout = readLayout(repo);
-    layouts.set(repo, layout);
-    layout.catch(() => layouts.delete(repo));
-  }
-  return layout;
-}
-
-async function readLayout(repo: string): Promise<Layout> {
-  const [commonDir, special] = await Promise.all([
-    git(repo, ['rev-parse', '--git-common-dir']),
-    // Exit 1 (nothing set) is the common case.
-    tryGit(repo, ['config', '--get-regexp', '^(extensions\\.worktreeconfig|core\\.sparsecheckout)$']),
-  ]);
-  // Real, as git writes it into each worktree's `.git` file.
-  return { commonDir: await realpath(path.resolve(repo, commonDir.trim())), plain: !/\btrue\b/i.test(special ?? '') };
-}
 
 /** git's own name for a worktree's admin directory: the path's basename, made ref-safe. */
 export function worktreeId(dir: string): string {

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SamgitaError } from '../errors.js';
 import { git, tryGit } from './git.js';
+import { repoLayout } from './layout.js';
 import { linkWorktree, moveWorktree, unlinkWorktree, type WorktreeHead } from './link-worktree.js';
+import { readRef, resolveBranchName } from './read-ref.js';
 import type { WorktreeSpares } from './worktree-spares.js';
 
 export interface Worktree {
@@ -74,14 +76,24 @@ export class MissingBaseError extends SamgitaError {
 }
 
 /**
- * Both refs in one git call: `--revs-only` drops a name that does not resolve,
- * so a branch not created yet yields one line (the base) instead of an error.
+ * Both refs, read from the repository's files when they can be
+ * (src/git/read-ref.ts: no process), else in one git call: `--revs-only`
+ * drops a name that does not resolve, so a branch not created yet yields one
+ * line (the base) instead of an error.
  */
 async function resolveRefs(
   repo: string,
   branch: string,
   base: string,
 ): Promise<{ baseSha: string; branchSha: string | null }> {
+  const layout = await repoLayout(repo).catch(() => null);
+  if (layout?.filesRefs) {
+    const [baseSha, branchSha] = await Promise.all([
+      resolveBranchName(layout.commonDir, base),
+      readRef(layout.commonDir, `refs/heads/${branch}`),
+    ]);
+    if (baseSha && branchSha !== undefined) return { baseSha, branchSha };
+  }
   const lines = (await git(repo, ['rev-parse', '--revs-only', `${base}^{commit}`, `refs/heads/${branch}`]))
     .split('\n')
     .map((l) => l.trim())
