@@ -13,7 +13,8 @@
  * name another ref would shadow (gitrevisions(7): `refs/<name>` and
  * `refs/tags/<name>` come before `refs/heads/<name>`), a name git would refuse.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, type Stats, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A commit id, `null` when the ref does not exist, `undefined` when git must be asked. */
@@ -48,7 +49,7 @@ const packedCache = new Map<string, Packed>();
 
 async function packedRefs(commonDir: string): Promise<Map<string, string>> {
   const file = path.join(commonDir, 'packed-refs');
-  const st = await stat(file).catch(() => null);
+  const st = statOrNull(file);
   if (!st) {
     packedCache.delete(commonDir);
     return new Map();
@@ -65,7 +66,8 @@ export async function readRef(commonDir: string, ref: string): Promise<RefAnswer
   if (!ref.startsWith('refs/') || !SIMPLE_NAME.test(ref)) return undefined;
   let loose: string | null;
   try {
-    loose = await readFile(path.join(commonDir, ref), 'utf8');
+    // Synchronous: a 41-byte file, and each asynchronous read is a thread-pool round trip.
+    loose = readFileSync(path.join(commonDir, ref), 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // A directory (`refs/heads/a` when `a/b` exists) or a missing parent is no ref, as for git.
@@ -89,6 +91,14 @@ export async function resolveBranchName(commonDir: string, name: string): Promis
     if ((await readRef(commonDir, shadow)) !== null) return undefined;
   }
   // `$GIT_DIR/<name>` comes first of all (HEAD, FETCH_HEAD, ORIG_HEAD…): such a file means ask git.
-  if (await stat(path.join(commonDir, name)).catch(() => null)) return undefined;
+  if (statOrNull(path.join(commonDir, name))) return undefined;
   return readRef(commonDir, `refs/heads/${name}`);
+}
+
+function statOrNull(file: string): Stats | null {
+  try {
+    return statSync(file);
+  } catch {
+    return null;
+  }
 }

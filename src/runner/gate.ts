@@ -13,12 +13,13 @@ export class Gate {
     this.free = Math.max(1, permits);
   }
 
-  async acquire(): Promise<void> {
+  /** `first`: ahead of everyone waiting (work that a queue of others is waiting on, such as a merge). */
+  async acquire(first = false): Promise<void> {
     if (this.free > 0) {
       this.free--;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve) => (first ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
   }
 
   release(): void {
@@ -28,12 +29,12 @@ export class Gate {
   }
 
   /** Runs `fn` without a permit (the caller holds one): gives it back, then takes one again. */
-  async outside<T>(fn: () => Promise<T>): Promise<T> {
+  async outside<T>(fn: () => Promise<T>, options: { first?: boolean } = {}): Promise<T> {
     this.release();
     try {
       return await fn();
     } finally {
-      await this.acquire();
+      await this.acquire(options.first);
     }
   }
 }

@@ -9,10 +9,10 @@ import { effectiveConfig } from '../config/effective.js';
 import { branchHead, checkoutIntegration } from '../git/integrate.js';
 import type { Logger } from '../log/logger.js';
 import { advanceProject } from '../projects/transition.js';
-import { tryAdvisoryLock } from '../store/connection.js';
 import { type Actor, recordEvent } from '../store/events.js';
 import { readIntegrationTarget, recordIntegration } from '../store/projects.js';
 import { resolveVerifyCommands } from '../verify/detect.js';
+import { acquireMergeLock } from './merge-lock.js';
 import { integrationDir } from './steps/integrate.js';
 import { outsideGate, type TaskRunContext } from './task-run.js';
 import { runVerify, summarizeVerifyFailure, verifyOptions } from './verify-commands.js';
@@ -29,13 +29,8 @@ export async function verifyIntegration(
   if (!target?.working_path || !target.integration_branch || target.status !== 'running') return;
   const config = effectiveConfig(target.config);
   const actor: Actor = { type: 'runner', id: ctx.runnerId };
-  const key = `samgita:merge:${projectId}`;
-  let lock = await tryAdvisoryLock(ctx.pool, key);
-  for (let wait = 100; !lock; wait = Math.min(wait * 2, 2_000)) {
-    if (ctx.signal.aborted) throw new Error('runner stopping; the job is retried');
-    await new Promise((r) => setTimeout(r, wait));
-    lock = await tryAdvisoryLock(ctx.pool, key);
-  }
+  const lock = await acquireMergeLock(ctx, projectId, ctx.signal);
+  if (!lock) throw new Error('runner stopping; the job is retried');
   try {
     const repo = target.working_path;
     // A GitHub project's integration branch moves on GitHub (people merge its pull requests).

@@ -97,8 +97,12 @@ export function runnerActor(ctx: TaskRunContext): Actor {
 }
 
 /** Long waits on the outside world (the CLI, verify commands, GitHub) give the runner's gate permit back. */
-export function outsideGate<T>(ctx: Pick<TaskRunContext, 'gate'>, fn: () => Promise<T>): Promise<T> {
-  return ctx.gate ? ctx.gate.outside(fn) : fn();
+export function outsideGate<T>(
+  ctx: Pick<TaskRunContext, 'gate'>,
+  fn: () => Promise<T>,
+  options: { first?: boolean } = {},
+): Promise<T> {
+  return ctx.gate ? ctx.gate.outside(fn, options) : fn();
 }
 
 export function policyFor(ctx: TaskRunContext, config: SamgitaConfig): BackoffPolicy {

@@ -131,7 +131,10 @@ export async function memoryCandidates(db: pg.Pool | pg.PoolClient, q: Candidate
   const tsq = anyOf(q.lexemes);
   const vec = q.vector && sql`${vectorLiteral(q.vector.values)}::vector`;
   const support = q.vector ? await vectorSupport(db) : null;
-  return atomically(db, async (tx) => {
+  const vectorSearch = Boolean(vec && support);
+  // The transaction only scopes the HNSW settings: a full-text recall is one statement, not three.
+  const scoped = (fn: (tx: Queryable) => Promise<MemoryCandidate[]>) => (vectorSearch ? atomically(db, fn) : fn(db));
+  return scoped(async (tx) => {
     if (vec && support) {
       // A project's memories are a fraction of the index: search further than the default 40 before filtering.
       await tx.query(sql`select set_config('hnsw.ef_search', '200', true)`);

@@ -93,8 +93,10 @@ describe('queue order', () => {
 describe('failures and retries', () => {
   it('a task that times out is retried and then succeeds', async () => {
     const cli = fakeCli([]);
-    const marker = path.join(cli.dir, 'first-attempt');
-    cli.rewrite([{ steps: [{ run: `if [ ! -e ${marker} ]; then touch ${marker}; sleep 30; fi` }, { text: 'ok' }] }]);
+    // The agent hangs until the test lets it go, which it does only once the first attempt has timed out:
+    // on a loaded machine the 1.5 s may run out before the agent even starts, and that must not matter.
+    const release = path.join(cli.dir, 'release');
+    cli.rewrite([{ steps: [{ run: `if [ ! -e ${release} ]; then sleep 30; fi` }, { text: 'ok' }] }]);
     const { projectId } = await seedProject(db.pool, { limits: { task_timeout: 1_500 } });
     const ids = await seedTasks(db.pool, projectId, [{ key: 'slow' }]);
     // The retry waits (an hour) until the first attempt's timeout is on record; only then
@@ -118,6 +120,7 @@ describe('failures and retries', () => {
           )
         ).length > 0,
     );
+    fs.writeFileSync(release, '');
     await db.pool.query(
       `update projects set config = jsonb_set(config, '{limits,task_timeout}', '600000') where id = $1`,
       [projectId],

@@ -23,7 +23,6 @@ import {
   mergeTaskBranch,
 } from '../../git/integrate.js';
 import { endStep, startStepAt } from '../../store/agent-runs.js';
-import { tryAdvisoryLock } from '../../store/connection.js';
 import { recordEvent } from '../../store/events.js';
 import { recordIntegration } from '../../store/projects.js';
 import { saveStep, setMergeState } from '../../store/task-attempts.js';
@@ -32,6 +31,7 @@ import type { AgentSettings } from '../agent-settings.js';
 import { decideIntegration, type IntegrationResult } from '../decide/integrate.js';
 import { type Next, type Outcome, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
 import { asVerified } from '../decide/verify.js';
+import { acquireMergeLock, type MergeLock } from '../merge-lock.js';
 import { type Attempt, outsideGate, type RarvState, type Workspace } from '../task-run.js';
 import { runVerify, summarizeVerifyFailure, verifyOptions } from '../verify-commands.js';
 import { publish } from './publish.js';
@@ -129,15 +129,10 @@ export async function integrate(a: Attempt, ws: Workspace, state: RarvState, set
   return sendBack(a, ws, state, settings, head!, decision);
 }
 
-/** Waits for the project's merge lock without holding a connection meanwhile; null when told to stop. */
-async function waitForMergeLock(a: Attempt): Promise<{ release(): Promise<void> } | null> {
-  const key = `samgita:merge:${a.task.project_id}`;
-  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
-    if (a.signal.aborted || a.ctx.drain?.aborted) return null;
-    const lock = await tryAdvisoryLock(a.ctx.pool, key);
-    if (lock) return lock;
-    await outsideGate(a.ctx, () => new Promise((r) => setTimeout(r, wait * (0.5 + Math.random()))));
-  }
+/** The project's merge lock (merge-lock.ts), or null when the task stops or the runner drains while it waits. */
+function waitForMergeLock(a: Attempt): Promise<MergeLock | null> {
+  const signals = a.ctx.drain ? [a.signal, a.ctx.drain] : [a.signal];
+  return acquireMergeLock(a.ctx, a.task.project_id, AbortSignal.any(signals));
 }
 
 /** Under the merge lock: the task branch merged onto `head` in the queue's worktree, then judged there. */
