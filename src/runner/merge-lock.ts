@@ -88,18 +88,13 @@ export async function acquireMergeLock(
       }
       const lock = await tryAdvisoryLock(ctx.pool, key);
       if (lock) {
-        let released = false;
-        return {
-          async release() {
-            if (released) return;
-            released = true;
-            try {
-              await lock.release();
-            } finally {
-              pass();
-            }
-          },
+        // The advisory lock's release is idempotent already; the turn must pass on once only.
+        let passed = false;
+        const passOnce = () => {
+          if (!passed) pass();
+          passed = true;
         };
+        return { release: () => lock.release().finally(passOnce) };
       }
       await outsideGate(ctx, () => sleep(wait * (0.5 + Math.random()), signal), AHEAD);
     }
