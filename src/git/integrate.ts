@@ -10,6 +10,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type CommitIdentity, trailerArgs } from './commit.js';
 import { git, tryGit } from './git.js';
+import { repoLayout } from './layout.js';
+import { detachedHead, mergeHeadExists, readRef } from './read-ref.js';
 import { addWorktree, retryingLocks } from './worktree.js';
 
 /** Makes the integration branch at `from` (the project's base) unless it exists; returns its head. */
@@ -23,6 +25,12 @@ export async function ensureIntegrationBranch(repo: string, branch: string, from
 }
 
 export async function branchHead(repo: string, branch: string): Promise<string | null> {
+  // The merge queue asks at every merge, one at a time per project: from the ref files when it can.
+  const layout = await repoLayout(repo).catch(() => null);
+  if (layout?.filesRefs) {
+    const sha = await readRef(layout.commonDir, `refs/heads/${branch}`);
+    if (sha !== undefined) return sha;
+  }
   return (await tryGit(repo, ['rev-parse', '--verify', '-q', `refs/heads/${branch}^{commit}`]))?.trim() || null;
 }
 
@@ -35,7 +43,8 @@ export async function checkoutIntegration(repo: string, dir: string, sha: string
   if (!existsSync(path.join(dir, '.git'))) {
     await addWorktree(repo, dir, { detached: sha });
   }
-  await tryGit(dir, ['merge', '--abort']);
+  // Only after a merge that was cut short (a runner killed mid-merge): one git process less per merge.
+  if (mergeHeadExists(dir) !== false) await tryGit(dir, ['merge', '--abort']);
   await git(dir, ['checkout', '-q', '--force', '--detach', sha]);
   await git(dir, ['clean', '-q', '-fd']);
 }
@@ -64,9 +73,10 @@ export async function mergeTaskBranch(
   /** Fast-forward when the task branch already contains the head (its pull request's merge makes the commit). */
   fastForward = false,
 ): Promise<MergeResult> {
-  const before = (await git(dir, ['rev-parse', 'HEAD'])).trim();
-  const contained = await tryGit(dir, ['merge-base', '--is-ancestor', taskBranch, 'HEAD']);
-  if (contained !== null) return { kind: 'nothing' };
+  // Merges are one at a time per project, so each git process here is on the queue's critical path:
+  // HEAD is read from the checkout's files, and a branch with nothing new is told by the merge
+  // itself ("Already up to date" leaves HEAD where it was) instead of a merge-base call first.
+  const before = await headOf(dir);
   const env = {
     GIT_AUTHOR_NAME: identity.name,
     GIT_AUTHOR_EMAIL: identity.email,
@@ -94,9 +104,14 @@ export async function mergeTaskBranch(
       hunks: hunks.length > HUNKS_MAX ? `${hunks.slice(0, HUNKS_MAX)}\n… [truncated]` : hunks,
     };
   }
-  const sha = (await git(dir, ['rev-parse', 'HEAD'])).trim();
+  const sha = await headOf(dir);
+  if (sha === before) return { kind: 'nothing' };
   const files = (await git(dir, ['diff', '--name-only', before, sha])).split('\n').filter(Boolean);
   return { kind: 'merged', sha, files };
+}
+
+async function headOf(dir: string): Promise<string> {
+  return detachedHead(dir) ?? (await git(dir, ['rev-parse', 'HEAD'])).trim();
 }
 
 /** Lines a merge would add that are conflict markers: `<<<<<<< `, `=======`, `>>>>>>> `. Pure. */

@@ -102,3 +102,35 @@ function statOrNull(file: string): Stats | null {
     return null;
   }
 }
+
+/** The git directory of a checkout: `.git` itself, or where a linked worktree's `.git` file points. */
+export function worktreeGitDir(dir: string): string | undefined {
+  const dotGit = path.join(dir, '.git');
+  const st = statOrNull(dotGit);
+  if (!st) return undefined;
+  if (st.isDirectory()) return dotGit;
+  try {
+    const target = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1]?.trim();
+    return target ? path.resolve(dir, target) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The commit a detached HEAD is at; undefined when HEAD names a branch or cannot be read (ask git). */
+export function detachedHead(dir: string): string | undefined {
+  const gitDir = worktreeGitDir(dir);
+  if (!gitDir) return undefined;
+  try {
+    const head = readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim();
+    return OID.test(head) ? head : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a merge is in progress in the checkout (`MERGE_HEAD`); undefined when that cannot be told. */
+export function mergeHeadExists(dir: string): boolean | undefined {
+  const gitDir = worktreeGitDir(dir);
+  return gitDir ? statOrNull(path.join(gitDir, 'MERGE_HEAD')) !== null : undefined;
+}
