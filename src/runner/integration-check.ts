@@ -12,7 +12,7 @@ import { advanceProject } from '../projects/transition.js';
 import { type Actor, recordEvent } from '../store/events.js';
 import { readIntegrationTarget, recordIntegration } from '../store/projects.js';
 import { resolveVerifyCommands } from '../verify/detect.js';
-import { acquireMergeLock } from './merge-lock.js';
+import { acquireMergeLock, MERGE_LOCK_FIRST } from './merge-lock.js';
 import { integrationDir } from './steps/integrate.js';
 import { outsideGate, type TaskRunContext } from './task-run.js';
 import { runVerify, summarizeVerifyFailure, verifyOptions } from './verify-commands.js';
@@ -38,17 +38,21 @@ export async function verifyIntegration(
     const head = await branchHead(repo, target.integration_branch);
     if (!head) return;
     const dir = integrationDir(ctx.samgitaHome, projectId);
-    const verify = await outsideGate(ctx, async () => {
-      await checkoutIntegration(repo, dir, head);
-      const { commands } = await resolveVerifyCommands(config, dir);
-      const options = await verifyOptions(
-        config,
-        { samgitaHome: ctx.samgitaHome, repo, sandboxOff: ctx.sandboxOff },
-        ctx.signal,
-      );
-      const result = await runVerify(dir, commands, options);
-      return { commands, result };
-    });
+    const verify = await outsideGate(
+      ctx,
+      async () => {
+        await checkoutIntegration(repo, dir, head);
+        const { commands } = await resolveVerifyCommands(config, dir);
+        const options = await verifyOptions(
+          config,
+          { samgitaHome: ctx.samgitaHome, repo, sandboxOff: ctx.sandboxOff },
+          ctx.signal,
+        );
+        const result = await runVerify(dir, commands, options);
+        return { commands, result };
+      },
+      MERGE_LOCK_FIRST,
+    );
     const status = !verify.result.passed ? 'failed' : verify.commands.length ? 'passed' : 'unverified';
     await recordIntegration(ctx.pool, projectId, {
       branch: target.integration_branch,

@@ -33,12 +33,14 @@ interface Line {
 }
 
 /**
- * The first in line takes its gate permit back ahead of other tasks: merges are one at a
- * time, and a lock taken but waiting behind hundreds of settling tasks for a permit holds up
- * every task behind it (1,000 agents: the merge phase ran at 11.5 tasks/s, slower than with
- * every waiter polling, until the turn went first).
+ * The first in line, and the holder, take their gate permit back ahead of other tasks:
+ * merges are one at a time, and a lock held (or about to be taken) by a task that waits
+ * behind the runner's other work for a permit holds up every task behind it. With a plain
+ * FIFO turn, 1,000 tasks finishing together (bench/many-agents.ts) merged at 11.5 a second,
+ * slower than when every waiter polled (14 /s).
  */
-const AHEAD = { first: true };
+export const MERGE_LOCK_FIRST = { first: true };
+const AHEAD = MERGE_LOCK_FIRST;
 
 const lines = new WeakMap<pg.Pool, Map<string, Line>>();
 

@@ -135,7 +135,7 @@ async function rarv(a: Attempt): Promise<Outcome> {
   let first = true;
   while (!a.signal.aborted) {
     if (!first) {
-      const stop = await mayContinue(ctx, task);
+      const stop = await mayContinue(ctx, task, state);
       if (stop) return stop;
     }
     first = false;
@@ -154,7 +154,11 @@ async function rarv(a: Attempt): Promise<Outcome> {
 }
 
 /** Between steps: a paused project or a drain hands the task back here; a changed task stops. */
-async function mayContinue(ctx: TaskRunContext, task: TaskRecord): Promise<Outcome | null> {
+async function mayContinue(ctx: TaskRunContext, task: TaskRecord, state: RarvState): Promise<Outcome | null> {
   const draining = ctx.drain?.aborted ?? false;
-  return decideContinue(draining, draining ? null : await taskStanding(ctx.pool, task.id), new Date());
+  // The step that just ended read the standing with its last write; other steps did not.
+  const saved = state.standing;
+  state.standing = undefined;
+  const standing = draining ? null : saved !== undefined ? saved : await taskStanding(ctx.pool, task.id);
+  return decideContinue(draining, standing, new Date());
 }

@@ -10,7 +10,7 @@ import type { Embedder } from '../embeddings/client.js';
 import type { WorktreeSpares } from '../git/worktree-spares.js';
 import type { Logger } from '../log/logger.js';
 import type { Actor } from '../store/events.js';
-import type { Checkpoint, TaskRecord } from '../store/task-attempts.js';
+import type { Checkpoint, TaskRecord, TaskStanding } from '../store/task-attempts.js';
 import { backoffMs } from './backoff.js';
 import type { Gate } from './gate.js';
 import type { AgentLogWriter } from './log-writer.js';
@@ -90,6 +90,8 @@ export interface RarvState {
   agentSummary: string | null;
   /** A branch made just now has no changes of its own: the Reason step need not ask git. */
   fresh: boolean;
+  /** The task's standing as the step that just ended saved it (store/task-attempts.ts saveStep): read once. */
+  standing?: TaskStanding | null | undefined;
 }
 
 export function runnerActor(ctx: TaskRunContext): Actor {

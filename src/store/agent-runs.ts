@@ -86,6 +86,28 @@ export async function startStepAt(
   return { id: r.id, startedAt: r.started_at };
 }
 
+/**
+ * A step that was over as soon as it began (Reason: its work is assembling the prompt),
+ * opened and closed in one statement: one round trip fewer on every task start.
+ */
+export async function recordInstantStep(
+  db: Queryable,
+  agentRunId: string,
+  taskId: string,
+  loop: number,
+  step: RarvStepName,
+  input: unknown,
+  output: unknown,
+): Promise<void> {
+  await exec(
+    db,
+    sql`with r as (update agent_runs set status = ${step} where id = ${agentRunId} returning 1)
+        insert into rarv_steps (agent_run_id, task_id, loop, step, input, started_at, status, output, ended_at)
+        values (${agentRunId}, ${taskId}, ${loop}, ${step}, ${JSON.stringify(input)}, clock_timestamp(),
+                'completed', ${JSON.stringify(output)}, now())`,
+  );
+}
+
 export async function endStep(
   db: Queryable,
   stepId: number,

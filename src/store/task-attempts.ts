@@ -124,6 +124,10 @@ export async function taskStanding(db: Queryable, taskId: string): Promise<TaskS
   );
 }
 
+/**
+ * Records where the task is; returns its standing as of this write (what the
+ * loop checks between steps), so the check costs no statement of its own.
+ */
 export async function saveStep(
   db: Queryable,
   taskId: string,
@@ -131,13 +135,15 @@ export async function saveStep(
   loop: number,
   checkpoint: Checkpoint,
   extra: { sessionId?: string | null; branch?: string; headSha?: string | null } = {},
-): Promise<void> {
-  await exec(
+): Promise<TaskStanding | null> {
+  return maybeOne(
     db,
-    sql`update tasks set rarv_step = ${step}, rarv_loop = ${loop}, checkpoint = ${JSON.stringify(checkpoint)},
+    StandingRow,
+    sql`update tasks t set rarv_step = ${step}, rarv_loop = ${loop}, checkpoint = ${JSON.stringify(checkpoint)},
                session_id = coalesce(${extra.sessionId ?? null}, session_id), branch = coalesce(${extra.branch ?? null}, branch),
                head_sha = coalesce(${extra.headSha ?? null}, head_sha), updated_at = now()
-         where id = ${taskId}`,
+         where t.id = ${taskId}
+     returning t.status as task_status, (select p.status from projects p where p.id = t.project_id) as project_status`,
   );
 }
 

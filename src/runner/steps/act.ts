@@ -54,7 +54,7 @@ export async function act(a: Attempt, ws: Workspace, state: RarvState, settings:
     state.checkpoint.lastCommit = commit.sha;
     await recordArtifacts(ctx.pool, task, ws.path, commit.sha, commit.files);
   }
-  await saveStep(ctx.pool, task.id, 'reflect', state.loop, state.checkpoint, {
+  state.standing = await saveStep(ctx.pool, task.id, 'reflect', state.loop, state.checkpoint, {
     sessionId: result.summary.sessionId ?? null,
     headSha: commit?.sha ?? null,
   });

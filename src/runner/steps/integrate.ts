@@ -31,7 +31,7 @@ import type { AgentSettings } from '../agent-settings.js';
 import { decideIntegration, type IntegrationResult } from '../decide/integrate.js';
 import { type Next, type Outcome, stop, stoppedAtCheckpoint } from '../decide/outcome.js';
 import { asVerified } from '../decide/verify.js';
-import { acquireMergeLock, type MergeLock } from '../merge-lock.js';
+import { acquireMergeLock, MERGE_LOCK_FIRST, type MergeLock } from '../merge-lock.js';
 import { type Attempt, outsideGate, type RarvState, type Workspace } from '../task-run.js';
 import { runVerify, summarizeVerifyFailure, verifyOptions } from '../verify-commands.js';
 import { publish } from './publish.js';
@@ -63,7 +63,7 @@ export async function integrate(a: Attempt, ws: Workspace, state: RarvState, set
     head = await branchHead(task.working_path!, ws.integrationBranch);
     if (!head) throw new Error(`integration branch ${ws.integrationBranch} is gone from ${task.working_path}`);
     const own = state.checkpoint.verify?.status ?? (state.checkpoint.verify?.passed ? 'passed' : 'unverified');
-    result = await outsideGate(ctx, () => mergeAndVerify(a, ws, head!, own, remote));
+    result = await outsideGate(ctx, () => mergeAndVerify(a, ws, head!, own, remote), MERGE_LOCK_FIRST);
     if (result.kind === 'merged' && remote) {
       // The pull request carries exactly the combination verified here: it is up to date with its base, so
       // with `merge: auto` GitHub merges it in queue order (still under the lock); otherwise people do.

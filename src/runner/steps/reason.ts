@@ -6,7 +6,7 @@
  * (matched words, similarity, importance, recency), so a run can be explained later.
  */
 import { branchState, integratedSince } from '../../git/commit.js';
-import { endStep, startStepAt } from '../../store/agent-runs.js';
+import { recordInstantStep } from '../../store/agent-runs.js';
 import { touchMemories } from '../../store/memories.js';
 import { saveStep } from '../../store/task-attempts.js';
 import { buildContext } from '../context.js';
@@ -55,16 +55,23 @@ export async function reason(a: Attempt, ws: Workspace, state: RarvState): Promi
   });
   state.prompt = context.prompt;
   const included = context.sections.find((s) => s.name === 'memories')?.included ?? [];
-  const { id } = await startStepAt(ctx.pool, a.agentRunId, task.id, state.loop, 'reason', {
-    sections: context.sections.map((s) => ({ name: s.name, tokens: s.tokens, truncated: s.truncated })),
-    memories: memoryRecord(recall, included),
-  });
+  await recordInstantStep(
+    ctx.pool,
+    a.agentRunId,
+    task.id,
+    state.loop,
+    'reason',
+    {
+      sections: context.sections.map((s) => ({ name: s.name, tokens: s.tokens, truncated: s.truncated })),
+      memories: memoryRecord(recall, included),
+    },
+    { tokens: context.tokens, budget: context.budget, prompt: state.prompt },
+  );
   await touchMemories(
     ctx.pool,
     included.map((i) => recall.memories[i]!.id),
   );
-  await endStep(ctx.pool, id, 'completed', { tokens: context.tokens, budget: context.budget, prompt: state.prompt });
-  await saveStep(ctx.pool, task.id, 'act', state.loop, state.checkpoint, { branch: ws.branch });
+  state.standing = await saveStep(ctx.pool, task.id, 'act', state.loop, state.checkpoint, { branch: ws.branch });
   return { kind: 'step', step: 'act' };
 }
 

@@ -35,6 +35,6 @@ export async function reflect(a: Attempt, state: RarvState): Promise<Next> {
     a.signal,
   );
   await endStep(ctx.pool, id, 'completed', { memory: learning, memories: stored, embedding });
-  await saveStep(ctx.pool, task.id, 'verify', state.loop, state.checkpoint);
+  state.standing = await saveStep(ctx.pool, task.id, 'verify', state.loop, state.checkpoint);
   return { kind: 'step', step: 'verify' };
 }
