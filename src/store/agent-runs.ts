@@ -101,10 +101,13 @@ export async function recordInstantStep(
 ): Promise<void> {
   await exec(
     db,
-    sql`with r as (update agent_runs set status = ${step} where id = ${agentRunId} returning 1)
+    // One clock reading for both ends: now() is the transaction's start, earlier than clock_timestamp().
+    sql`with r as (update agent_runs set status = ${step} where id = ${agentRunId} returning 1),
+             c as (select clock_timestamp() as at)
         insert into rarv_steps (agent_run_id, task_id, loop, step, input, started_at, status, output, ended_at)
-        values (${agentRunId}, ${taskId}, ${loop}, ${step}, ${JSON.stringify(input)}, clock_timestamp(),
-                'completed', ${JSON.stringify(output)}, now())`,
+        select ${agentRunId}, ${taskId}, ${loop}, ${step}, ${JSON.stringify(input)}, c.at, 'completed',
+               ${JSON.stringify(output)}, c.at
+          from c`,
   );
 }
 

@@ -307,6 +307,12 @@ describe('RARV loops', () => {
       // Verified, the branch goes through the merge queue onto the integration branch.
       '1:integrate:completed',
     ]);
+    // Every step ends when or after it starts (the Reason step is recorded in one statement).
+    const backwards = await q<{ step: string }>(
+      'select step from rarv_steps where task_id = $1 and (ended_at is null or ended_at < started_at)',
+      [ids.get('loop')],
+    );
+    expect(backwards).toEqual([]);
     const [t] = await q<{ status: string; attempts: number }>('select status, attempts from tasks where id = $1', [
       ids.get('loop'),
     ]);
