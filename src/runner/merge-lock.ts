@@ -5,10 +5,9 @@
  *
  * Waiters of one process line up here, in arrival order, and only the first
  * asks PostgreSQL, with a short backoff (the holder may be another runner).
- * Every waiter used to poll on its own: 1,000 tasks finishing together made
- * ~170 `pg_try_advisory_lock` statements a second for the whole merge phase
- * (PostgreSQL's statement log, bench/many-agents.ts), CPU the merges
- * themselves needed. When a holder here releases, the next in line tries at
+ * Every waiter used to poll on its own: PostgreSQL's statement log of one
+ * 1,000-task merge phase (bench/many-agents.ts) held 10,373
+ * `pg_try_advisory_lock` tries, CPU the merges themselves needed. When a holder here releases, the next in line tries at
  * once, so the lock does not sit free while every waiter sleeps.
  *
  * Waiting holds no pool connection (the pool is small and bounded); only the
@@ -40,7 +39,6 @@ interface Line {
  * slower than when every waiter polled (14 /s).
  */
 export const MERGE_LOCK_FIRST = { first: true };
-const AHEAD = MERGE_LOCK_FIRST;
 
 const lines = new WeakMap<pg.Pool, Map<string, Line>>();
 
@@ -78,7 +76,7 @@ export async function acquireMergeLock(
     }
   };
   if (here.busy) {
-    const turn = await outsideGate(ctx, () => waitTurn(here, signal), AHEAD);
+    const turn = await outsideGate(ctx, () => waitTurn(here, signal), MERGE_LOCK_FIRST);
     if (!turn) return null;
   } else here.busy = true;
   // First in line: the lock is ours unless another runner holds it.
@@ -98,7 +96,7 @@ export async function acquireMergeLock(
         };
         return { release: () => lock.release().finally(passOnce) };
       }
-      await outsideGate(ctx, () => sleep(wait * (0.5 + Math.random()), signal), AHEAD);
+      await outsideGate(ctx, () => sleep(wait * (0.5 + Math.random()), signal), MERGE_LOCK_FIRST);
     }
   } catch (err) {
     pass();

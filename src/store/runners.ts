@@ -168,7 +168,8 @@ export async function readProviderState(
   if (!opts.forUpdate) {
     // One statement whether or not there is a pause (every task start reads this twice).
     // Row locks cannot reach the nullable side of an outer join, hence the other form below.
-    const r = await maybeOne(
+    // Always one row: the clock, with the pause if there is one.
+    const r = await one(
       db,
       z.union([StateRow, z.object({ kind: z.null(), now: z.date() })]),
       sql`select p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
@@ -178,7 +179,7 @@ export async function readProviderState(
             from (select clock_timestamp() as now) c
             left join provider_pauses p on p.provider = ${PROVIDER}`,
     );
-    return { state: r && r.kind !== null ? toState(r) : null, now: r!.now };
+    return { state: r.kind !== null ? toState(r) : null, now: r.now };
   }
   const r = await maybeOne(
     db,
