@@ -153,18 +153,12 @@ describe('runClaude with the fake CLI', () => {
     expect(so.structuredOutput).toEqual({ tasks: [1, 2] });
   });
 
-  it('timeout kills the whole process group, grandchildren included', async () => {
-    const pidFile = path.join(cwd, 'bg.pid');
-    const started = Date.now();
-    const r = await run('go', [{ steps: [{ run: `sleep 300 & echo $! > ${pidFile}` }, { hang: true }] }], {
-      timeoutMs: 1500,
-      killGraceMs: 500,
-    });
-    expect(Date.now() - started).toBeLessThan(6000);
+  // Grandchildren on a stop are the next test's: there the test waits for the
+  // sleeper to exist, where a 1.5 s timeout could fire before a loaded machine
+  // has started the fake CLI at all.
+  it('timeout stops a hanging CLI and reports timeout', async () => {
+    const r = await run('go', [{ steps: [{ hang: true }] }], { timeoutMs: 1500, killGraceMs: 500 });
     expect(r.outcome.kind).toBe('timeout');
-    const bgPid = Number(await waitForFile(pidFile));
-    expect(bgPid).toBeGreaterThan(0);
-    expect(await gone(bgPid)).toBe(true);
     expect(await gone(r.pid ?? 0)).toBe(true);
   });
 

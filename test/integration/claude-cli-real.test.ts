@@ -148,10 +148,20 @@ describe('runClaude with the real Claude Code CLI', () => {
     expect(r.structuredOutput).toEqual({ ok: true, files: ['a.ts'] });
   });
 
-  it('hang → our timeout kills the whole process group, Bash grandchildren included', async () => {
+  it('hang → our timeout stops the CLI and reports timeout', async () => {
+    const r = await run({ turns: [{ hang: true }] }, { timeoutMs: 4000, killGraceMs: 1000 });
+    expect(r.outcome.kind).toBe('timeout');
+    expect(await gone(r.pid ?? 0)).toBe(true);
+  });
+
+  // The timeout and a stop share one kill path (terminate() in run-claude.ts). A
+  // stop lets the test wait for the Bash tool to have run (the hang turn is asked
+  // for only after its result) instead of guessing how long a loaded machine needs
+  // to start the CLI: CI once timed out before the sleepers existed.
+  it('a stop mid-hang kills the whole process group, Bash grandchildren included', async () => {
     const pidFile = path.join(cwd, 'bg.pid');
-    const started = Date.now();
-    const r = await run(
+    const stop = new AbortController();
+    const running = run(
       {
         turns: [
           {
@@ -166,10 +176,19 @@ describe('runClaude with the real Claude Code CLI', () => {
           { hang: true },
         ],
       },
-      { timeoutMs: 4000, killGraceMs: 1000 },
+      { signal: stop.signal, killGraceMs: 1000 },
     );
-    expect(r.outcome.kind).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const hanging = () => server?.requests.some((q) => q.answer === 'hang') ?? false;
+    const waiting = (async () => {
+      while (!hanging() && !stop.signal.aborted) await new Promise((res) => setTimeout(res, 25));
+      stop.abort();
+    })();
+    const r = await running;
+    const reachedHang = hanging();
+    stop.abort(); // ends the waiter if the run ended some other way
+    await waiting;
+    expect(reachedHang, `the run ended before the hang turn: ${r.outcome.kind} ${r.outcome.message}`).toBe(true);
+    expect(r.outcome.kind).toBe('cancelled');
     const pids = fs.readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(await gone(pid)).toBe(true);
