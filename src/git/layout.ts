@@ -15,6 +15,14 @@ export interface RepoLayout {
   plain: boolean;
   /** Refs are loose files and `packed-refs` (not reftable). */
   filesRefs: boolean;
+  /**
+   * A checkout and its index may be copied to make another (src/git/checkout-copies.ts): plain, and
+   * no setting ties the index to one directory or gives files permissions a copy would not
+   * (fsmonitor, untracked cache, split or sparse index, manyFiles, sharedRepository).
+   */
+  copyable: boolean;
+  /** Branch updates are logged (core.logAllRefUpdates; by default on in a repository with a work tree). */
+  logAllRefUpdates: boolean;
 }
 
 const layouts = new Map<string, Promise<RepoLayout>>();
@@ -30,15 +38,35 @@ export function repoLayout(repo: string): Promise<RepoLayout> {
   return layout;
 }
 
+/** Settings under which a linked worktree is more than the documented layout. */
+const PLAIN_BLOCKERS = ['extensions.worktreeconfig', 'core.sparsecheckout'];
+/** Settings under which a copied index would be wrong for its new directory, or files need other permissions. */
+const COPY_BLOCKERS = [
+  'core.fsmonitor',
+  'core.untrackedcache',
+  'core.splitindex',
+  'index.sparse',
+  'feature.manyfiles',
+  'core.sharedrepository',
+];
+const FALSE = ['false', 'no', 'off', '0'];
+
+/** One `git config --get-regexp` for all of them. */
+const SETTINGS_PATTERN = `^(${[
+  ...PLAIN_BLOCKERS,
+  ...COPY_BLOCKERS,
+  'extensions.refstorage',
+  'core.logallrefupdates',
+  'core.bare',
+]
+  .map((k) => k.replace('.', '\\.'))
+  .join('|')})$`;
+
 async function readLayout(repo: string): Promise<RepoLayout> {
   const [commonDir, special] = await Promise.all([
     git(repo, ['rev-parse', '--git-common-dir']),
     // Exit 1 (nothing set) is the common case.
-    tryGit(repo, [
-      'config',
-      '--get-regexp',
-      '^(extensions\\.worktreeconfig|core\\.sparsecheckout|extensions\\.refstorage)$',
-    ]),
+    tryGit(repo, ['config', '--get-regexp', SETTINGS_PATTERN]),
   ]);
   return {
     // Real, as git writes it into each worktree's `.git` file.
@@ -47,17 +75,27 @@ async function readLayout(repo: string): Promise<RepoLayout> {
   };
 }
 
-/** `git config --get-regexp` output for the three settings that matter, read cautiously. */
-export function layoutSettings(configOutput: string): Pick<RepoLayout, 'plain' | 'filesRefs'> {
-  const settings = configOutput.split('\n').map((line) => {
+/** `git config --get-regexp` output for the settings that matter, read cautiously. */
+export function layoutSettings(
+  configOutput: string,
+): Pick<RepoLayout, 'plain' | 'filesRefs' | 'copyable' | 'logAllRefUpdates'> {
+  const settings = new Map<string, string>();
+  for (const line of configOutput.split('\n')) {
     const [key = '', value = ''] = line.trim().split(/\s+(.*)/);
-    return { key: key.toLowerCase(), value: value.trim().toLowerCase() };
-  });
+    // The last value wins, as for git (repository config after global after system).
+    if (key) settings.set(key.toLowerCase(), value.trim().toLowerCase());
+  }
   // reftable keeps a ref stack per worktree and no loose files: git's own commands for both.
-  const filesRefs = settings.every((s) => s.key !== 'extensions.refstorage' || s.value === 'files');
-  // Any value but an explicit false counts as on: the cautious reading hands the work to git.
-  const featureOn = settings.some(
-    (s) => s.key !== 'extensions.refstorage' && s.key !== '' && !['false', 'no', 'off', '0'].includes(s.value),
-  );
-  return { plain: filesRefs && !featureOn, filesRefs };
+  const refStorage = settings.get('extensions.refstorage');
+  const filesRefs = refStorage === undefined || refStorage === 'files';
+  // Any value but an explicit false counts as on (a bare key is true to git): the cautious reading hands the work to git.
+  const on = (key: string) => settings.has(key) && !FALSE.includes(settings.get(key) ?? '');
+  const plain = filesRefs && !PLAIN_BLOCKERS.some(on);
+  const logged = settings.get('core.logallrefupdates');
+  return {
+    plain,
+    filesRefs,
+    copyable: plain && !COPY_BLOCKERS.some(on),
+    logAllRefUpdates: logged === undefined ? !on('core.bare') : logged === 'always' || on('core.logallrefupdates'),
+  };
 }

@@ -22,12 +22,14 @@
  * Repositories whose worktrees need more than that layout (per-worktree
  * config, sparse checkout) get git's own commands: see `plainLayout`.
  */
-import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { CommitIdentity } from './commit.js';
 import { git, tryGit } from './git.js';
 import { repoLayout as layoutOf } from './layout.js';
 import { worktreeGitDir } from './read-ref.js';
+import { writeNewBranch } from './write-ref.js';
 
 export type WorktreeHead =
   /** HEAD on `branch`; with `at`, the branch is (re)set to that commit, as `worktree add -B` does. */
@@ -75,12 +77,23 @@ async function claimAdminDir(commonDir: string, dir: string, gitFile: string): P
   return null;
 }
 
+/** A clean checkout of the commit a new branch starts at, to copy instead of asking git to write the tree. */
+export interface CopySource {
+  /** The checkout (src/git/checkout-copies.ts: a linked worktree of the same repository, detached there). */
+  dir: string;
+  /** Who the new branch's reflog lines name. */
+  identity: CommitIdentity;
+}
+
 /**
  * `git worktree add [--detach | -B <branch>] <dir> [<commit>]`, with `--force`'s
  * tolerance of a stale registration of `dir`. A leftover `dir` without a `.git`
- * (a checkout that was being made when its process died) is replaced.
+ * (a checkout that was being made when its process died) is replaced. With
+ * `copy`, a new branch's files and index are copied from that checkout and the
+ * branch written (src/git/write-ref.ts) instead of running `git reset --hard`;
+ * anything the copy cannot do is left to the reset, which overwrites it.
  */
-export async function linkWorktree(repo: string, dir: string, head: WorktreeHead): Promise<void> {
+export async function linkWorktree(repo: string, dir: string, head: WorktreeHead, copy?: CopySource): Promise<void> {
   const layout = await layoutOf(repo);
   // A leftover checkout may be large: removed off the main thread. The rest are a few tiny
   // files, written synchronously: each asynchronous call costs a thread-pool round trip, and on
@@ -106,12 +119,42 @@ export async function linkWorktree(repo: string, dir: string, head: WorktreeHead
     writeFileSync(path.join(admin, 'gitdir'), `${path.join(real, '.git')}\n`);
     // `worktree add` runs `reset --hard` too; with a commit it also moves (or creates) the branch.
     const at = 'branch' in head ? head.at : undefined;
-    await git(real, ['reset', '-q', '--hard', '--no-recurse-submodules', ...(at ? [at] : [])]);
+    const copied =
+      copy !== undefined &&
+      'branch' in head &&
+      at !== undefined &&
+      copyCheckout(copy.dir, real, admin) &&
+      (await writeNewBranch(layout, { branch: head.branch, at, worktreeAdmin: admin, identity: copy.identity }));
+    if (!copied) await git(real, ['reset', '-q', '--hard', '--no-recurse-submodules', ...(at ? [at] : [])]);
     rmSync(path.join(admin, 'locked'), { force: true });
   } catch (err) {
     await rm(real, { recursive: true, force: true });
     await rm(admin, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * The files of `source` (everything but its `.git` file: a clean checkout holds only
+ * tracked files) and its index. The index keeps the source's stat data, which no
+ * copied file matches, so git re-reads a file's content before trusting it, as after
+ * any copy of a repository. Synchronous: for the small trees this is used for, a
+ * copy costs less than the thread-pool round trips would (src/git/checkout-copies.ts).
+ */
+function copyCheckout(source: string, dir: string, admin: string): boolean {
+  const sourceAdmin = worktreeGitDir(source);
+  if (!sourceAdmin) return false;
+  const sourceGitFile = path.join(source, '.git');
+  try {
+    cpSync(source, dir, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (from) => from !== sourceGitFile,
+    });
+    copyFileSync(path.join(sourceAdmin, 'index'), path.join(admin, 'index'));
+    return true;
+  } catch {
+    return false;
   }
 }
 

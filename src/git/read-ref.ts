@@ -25,6 +25,10 @@ const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Names this reader handles: plain path segments, nothing git's check-ref-format would need to judge. */
 const SIMPLE_NAME = /^(?!.*(?:\.\.|\/\/|@\{|\.lock(?:\/|$)|\/\.))[A-Za-z0-9][A-Za-z0-9._/-]*(?<![./])$/;
 
+export function isSimpleRefName(name: string): boolean {
+  return SIMPLE_NAME.test(name);
+}
+
 /** `packed-refs` as a map from ref name to commit id (peeled lines `^…` are not refs). */
 export function parsePackedRefs(text: string): Map<string, string> {
   const refs = new Map<string, string>();

@@ -58,7 +58,7 @@ export class WorktreeSpares {
       // The base moved: spares of the old commit are of no use.
       const stale = r.ready.splice(0);
       r.baseSha = baseSha;
-      for (const s of stale) void removeSpare(repo, s);
+      for (const s of stale) void removeCheckout(repo, s);
     }
     if (r.filling) return;
     const state = r;
@@ -66,13 +66,13 @@ export class WorktreeSpares {
       try {
         if (!state.swept) {
           state.swept = true;
-          await sweepDeadSpares(repo, dir);
+          await sweepDeadCheckouts(repo, dir, SPARE_PREFIX);
         }
         while (!this.closed && state.baseSha === baseSha && state.ready.length < this.target) {
           const spare = path.join(dir, `${SPARE_PREFIX}${process.pid}-${++this.seq}`);
           await addWorktree(repo, spare, { detached: baseSha });
           if (this.closed || state.baseSha !== baseSha) {
-            await removeSpare(repo, spare);
+            await removeCheckout(repo, spare);
             break;
           }
           state.ready.push(spare);
@@ -106,11 +106,11 @@ export class WorktreeSpares {
         () => false,
       ));
     if (!ok) {
-      await removeSpare(repo, spare);
+      await removeCheckout(repo, spare);
       return false;
     }
     if (this.closed || r.baseSha !== baseSha || r.ready.length >= this.target) {
-      await removeSpare(repo, spare);
+      await removeCheckout(repo, spare);
       return true;
     }
     r.ready.push(spare);
@@ -122,7 +122,7 @@ export class WorktreeSpares {
     this.closed = true;
     const all = [...this.repos.entries()];
     await Promise.all(all.map(([, r]) => r.filling));
-    await Promise.all(all.flatMap(([repo, r]) => r.ready.splice(0).map((s) => removeSpare(repo, s))));
+    await Promise.all(all.flatMap(([repo, r]) => r.ready.splice(0).map((s) => removeCheckout(repo, s))));
   }
 }
 
@@ -133,8 +133,9 @@ const worth = new Map<string, boolean>();
 /**
  * Whether checking out `repo` costs enough to keep spares: the entry count in the
  * header of its index (bytes 8-11), read without running git. Unknown: yes.
+ * Below it, new checkouts are copies of one (src/git/checkout-copies.ts).
  */
-function worthSpares(repo: string): boolean {
+export function worthSpares(repo: string): boolean {
   let w = worth.get(repo);
   if (w === undefined) {
     w = true;
@@ -155,8 +156,9 @@ function worthSpares(repo: string): boolean {
   return w;
 }
 
-async function removeSpare(repo: string, spare: string): Promise<void> {
-  await unlinkWorktree(repo, spare).catch(() => rm(spare, { recursive: true, force: true }));
+/** A checkout and its registration; at worst the directory (the registration is then pruned). */
+export async function removeCheckout(repo: string, dir: string): Promise<void> {
+  await unlinkWorktree(repo, dir).catch(() => rm(dir, { recursive: true, force: true }));
 }
 
 function alive(pid: number): boolean {
@@ -168,14 +170,18 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Spares left by runner processes that no longer exist (crash, SIGKILL). */
-async function sweepDeadSpares(repo: string, dir: string): Promise<void> {
+/**
+ * Checkouts named `<prefix><pid>-<n>` in `dir` whose runner process no longer
+ * exists (crash, SIGKILL): spares, copy templates.
+ */
+export async function sweepDeadCheckouts(repo: string, dir: string, prefix: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   let removed = false;
   for (const name of names) {
-    const m = /^\.spare-(\d+)-\d+$/.exec(name);
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)-\d+$/.exec(name.slice(prefix.length));
     if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
-    await removeSpare(repo, path.join(dir, name));
+    await removeCheckout(repo, path.join(dir, name));
     removed = true;
   }
   if (removed) await tryGit(repo, ['worktree', 'prune']);

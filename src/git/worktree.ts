@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SamgitaError } from '../errors.js';
+import type { CheckoutCopies } from './checkout-copies.js';
+import type { CommitIdentity } from './commit.js';
 import { git, tryGit } from './git.js';
 import { repoLayout } from './layout.js';
-import { linkWorktree, moveWorktree, unlinkWorktree, type WorktreeHead } from './link-worktree.js';
+import { type CopySource, linkWorktree, moveWorktree, unlinkWorktree, type WorktreeHead } from './link-worktree.js';
 import { readRef, resolveBranchName } from './read-ref.js';
 import type { WorktreeSpares } from './worktree-spares.js';
 
@@ -19,6 +21,8 @@ export interface Worktree {
 export interface EnsureWorktreeOptions {
   /** Ready checkouts at the base commit: a new branch takes one instead of checking out the tree. */
   spares?: WorktreeSpares;
+  /** Copies of one checkout at the base commit, for small repositories; with who the new branch's reflog names. */
+  copies?: { from: CheckoutCopies; identity: CommitIdentity };
 }
 
 /**
@@ -26,7 +30,8 @@ export interface EnsureWorktreeOptions {
  * already exists is checked out as it is, so a retried or resumed task starts
  * from its last checkpoint commit instead of from the base. A new branch takes
  * a spare checkout at the base commit when one is ready (a branch switch and a
- * rename: milliseconds, against ~100 ms+ to write a 1,000-file tree).
+ * rename: milliseconds, against ~100 ms+ to write a 1,000-file tree); in a
+ * small repository it is a copy of one checkout at the base (src/git/checkout-copies.ts).
  */
 export async function ensureWorktree(
   repo: string,
@@ -63,7 +68,13 @@ export async function ensureWorktree(
   }
   // The branch is (re)set to the base, as `-B` does: a first attempt that failed after making
   // it must not stop the retry; the branch is this task's alone.
-  await addWorktree(repo, dir, { branch, at: baseSha });
+  const head = { branch, at: baseSha };
+  const copies = options.copies;
+  if (copies)
+    await copies.from.with(repo, baseSha, path.dirname(dir), copies.identity, (copy) =>
+      addWorktree(repo, dir, head, copy ?? undefined),
+    );
+  else await addWorktree(repo, dir, head);
   spares?.refill(repo, baseSha, path.dirname(dir));
   return { path: dir, branch, resumed: false, baseSha };
 }
@@ -128,8 +139,8 @@ export async function retryingLocks<T>(op: () => Promise<T>): Promise<T> {
  * `git worktree add` reads every other worktree), retried while another git
  * holds one of the repository's lock files.
  */
-export async function addWorktree(repo: string, dir: string, head: WorktreeHead): Promise<void> {
-  await retryingLocks(() => linkWorktree(repo, dir, head));
+export async function addWorktree(repo: string, dir: string, head: WorktreeHead, copy?: CopySource): Promise<void> {
+  await retryingLocks(() => linkWorktree(repo, dir, head, copy));
 }
 
 /** The checkout and its registration, in constant time (src/git/link-worktree.ts). */

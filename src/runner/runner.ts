@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { checkpointHere } from '../checkpoint/checkpoint-here.js';
 import { Checkpointer } from '../checkpoint/checkpointer.js';
 import { errorMessage } from '../errors.js';
+import { CheckoutCopies } from '../git/checkout-copies.js';
 import { useGitHelper } from '../git/git-helper.js';
 import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
@@ -157,6 +158,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   // Tasks doing database/git work at once: about the pool's size, so none waits long for a connection.
   const gate = new Gate(Math.max(2, (opts.pool.options.max ?? 10) - 2));
   const spares = new WorktreeSpares(opts.worktreeSpares ?? Math.min(opts.concurrency, 4));
+  const copies = new CheckoutCopies();
   const releaseGitHelper = useGitHelper();
   const utils: WorkerUtils = await queueUtils(opts.pool);
 
@@ -218,6 +220,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
             return inFlight.add(id, projectId);
           },
           spares,
+          copies,
           gate,
           ...(opts.onTaskSettled ? { onSettled: opts.onTaskSettled } : {}),
           ...(opts.publisher ? { publisher: opts.publisher } : {}),
@@ -298,7 +301,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       await worker.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'worker stop failed'));
       clearTimeout(hard);
       await checkpointer?.flush();
-      await spares.close().catch(() => {});
+      await Promise.all([spares.close(), copies.close()]).catch(() => {});
       releaseGitHelper();
       await utils.forceUnlockWorkers([...workerIds]).catch(() => {});
       await Promise.resolve(utils.release()).catch(() => {});

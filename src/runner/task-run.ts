@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { SamgitaConfig } from '../config/samgita-yaml/schema.js';
 import type { BackoffPolicy } from '../domain/provider-gate.js';
 import type { Embedder } from '../embeddings/client.js';
+import type { CheckoutCopies } from '../git/checkout-copies.js';
 import type { WorktreeSpares } from '../git/worktree-spares.js';
 import type { Logger } from '../log/logger.js';
 import type { Actor } from '../store/events.js';
@@ -48,6 +49,8 @@ export interface TaskRunContext {
   track?: (taskId: string, projectId: string) => { signal: AbortSignal; release(): void };
   /** Ready checkouts at the base commit, so a new task does not wait for its tree to be written. */
   spares?: WorktreeSpares;
+  /** New checkouts of small repositories copied from one at the base commit. */
+  copies?: CheckoutCopies;
   /** Bounds how many tasks do database/git work at once (see Gate); absent: unbounded. */
   gate?: Gate;
   /** The embeddings endpoint for memories; absent: from SAMGITA_EMBEDDINGS_*, null: none (full text only). */

@@ -86,16 +86,16 @@ describe('branch heads from git files', () => {
   });
 
   it('repository settings: reftable, per-worktree config or sparse checkout leave the files to git', async () => {
-    expect(layoutSettings('')).toEqual({ plain: true, filesRefs: true });
-    expect(layoutSettings('extensions.refstorage files\ncore.sparsecheckout false\n')).toEqual({
+    expect(layoutSettings('')).toMatchObject({ plain: true, filesRefs: true });
+    expect(layoutSettings('extensions.refstorage files\ncore.sparsecheckout false\n')).toMatchObject({
       plain: true,
       filesRefs: true,
     });
-    expect(layoutSettings('extensions.refstorage reftable')).toEqual({ plain: false, filesRefs: false });
-    expect(layoutSettings('extensions.worktreeconfig true')).toEqual({ plain: false, filesRefs: true });
-    expect(layoutSettings('core.sparsecheckout yes')).toEqual({ plain: false, filesRefs: true });
+    expect(layoutSettings('extensions.refstorage reftable')).toMatchObject({ plain: false, filesRefs: false });
+    expect(layoutSettings('extensions.worktreeconfig true')).toMatchObject({ plain: false, filesRefs: true });
+    expect(layoutSettings('core.sparsecheckout yes')).toMatchObject({ plain: false, filesRefs: true });
     // A bare key is true to git.
-    expect(layoutSettings('core.sparsecheckout')).toEqual({ plain: false, filesRefs: true });
+    expect(layoutSettings('core.sparsecheckout')).toMatchObject({ plain: false, filesRefs: true });
     // What git prints for a real repository, read through the same path.
     const repo = await makeRepo({ 'a.txt': 'a\n' });
     dirs.push(repo);

@@ -55,8 +55,12 @@ export async function checkOut(a: Attempt, checkpoint: Checkpoint): Promise<Chec
     if (await synced()) head = (await branchHead(repo, integration)) ?? head;
     await recordIntegration(ctx.pool, task.project_id, { branch: integration, head });
   } else await synced();
+  const identity = { name: config.git.author_name, email: config.git.author_email };
   const worktree = () =>
-    ensureWorktree(repo, worktreeDirFor(ctx, task), branch, integration, ctx.spares ? { spares: ctx.spares } : {});
+    ensureWorktree(repo, worktreeDirFor(ctx, task), branch, integration, {
+      ...(ctx.spares ? { spares: ctx.spares } : {}),
+      ...(ctx.copies ? { copies: { from: ctx.copies, identity } } : {}),
+    });
   const wt = await worktree().catch(async (err: unknown) => {
     if (!known || !(err instanceof MissingBaseError)) throw err;
     await ensureIntegrationBranch(repo, integration, projectBase);
