@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { ClaudeUsage } from '../claude/accumulate.js';
 import { exec, one, type Queryable, sql } from './connection.js';
 
+const IdStartedAtRow = z.object({ id: z.number(), started_at: z.date() });
+
 /**
  * The agent_runs record: one row per attempt of a task on a runner. It is
  * created with the task's claim (store/task-attempts.ts) and ended when the task
@@ -76,7 +78,7 @@ export async function startStepAt(
 ): Promise<{ id: number; startedAt: Date }> {
   const r = await one(
     db,
-    z.object({ id: z.number(), started_at: z.date() }),
+    IdStartedAtRow,
     sql`with r as (update agent_runs set status = ${step}, model = coalesce(${model ?? null}, model)
                     where id = ${agentRunId} returning 1)
         insert into rarv_steps (agent_run_id, task_id, loop, step, input, started_at)

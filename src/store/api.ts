@@ -7,6 +7,12 @@ import { exec, maybeOne, one, type Queryable, raw, rows, type Sql, sql, where } 
 import { type Actor, recordEvent } from './events.js';
 import { EventRow } from './read/tasks.js';
 
+const ExistsRow = z.object({});
+const UrlRow = z.object({ url: z.string() });
+const IdRow = z.object({ id: z.string() });
+const LastEventIdRow = z.object({ last_event_id: z.number() });
+const IdNRow = z.object({ id: z.number().nullable(), n: z.number() });
+
 /**
  * The api_keys record. Only the SHA-256 hash of a key is stored; generating,
  * hashing and verifying keys is auth/keys.ts's business.
@@ -107,7 +113,7 @@ export async function findApiKeyByPrefix(db: Queryable, prefix: string): Promise
 }
 
 export async function hasActiveKeys(db: Queryable): Promise<boolean> {
-  return (await maybeOne(db, z.object({}), sql`select 1 from api_keys where revoked_at is null limit 1`)) !== null;
+  return (await maybeOne(db, ExistsRow, sql`select 1 from api_keys where revoked_at is null limit 1`)) !== null;
 }
 
 /** Records that a key was used, at most once a minute per key. */
@@ -165,16 +171,12 @@ export async function listWebhooks(db: Queryable): Promise<WebhookRow[]> {
 }
 
 export async function webhookExists(db: Queryable, id: string): Promise<boolean> {
-  return (await maybeOne(db, z.object({}), sql`select 1 from webhooks where id = ${id}`)) !== null;
+  return (await maybeOne(db, ExistsRow, sql`select 1 from webhooks where id = ${id}`)) !== null;
 }
 
 /** Deletes a webhook (its deliveries cascade) and records `webhook.deleted`; false when there was none. */
 export async function deleteWebhook(db: Queryable, id: string, actor: Actor): Promise<boolean> {
-  const gone = await maybeOne(
-    db,
-    z.object({ url: z.string() }),
-    sql`delete from webhooks where id = ${id} returning url`,
-  );
+  const gone = await maybeOne(db, UrlRow, sql`delete from webhooks where id = ${id} returning url`);
   if (!gone) return false;
   await recordEvent(db, {
     kind: 'webhook.deleted',
@@ -233,7 +235,7 @@ export async function listDeliveries(
 async function insertDeliveries(db: Queryable, events: Sql): Promise<string[]> {
   const created = await rows(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`with e as (${events})
         insert into webhook_deliveries (webhook_id, event_id, event)
         select w.id, e.id, e.kind from e
@@ -307,7 +309,7 @@ export async function recordDeliveryAttempt(
 export async function lockDispatchCursor(db: Queryable): Promise<number | undefined> {
   const cur = await maybeOne(
     db,
-    z.object({ last_event_id: z.number() }),
+    LastEventIdRow,
     sql`select last_event_id from webhook_dispatch_cursor for update skip locked`,
   );
   return cur?.last_event_id;
@@ -326,7 +328,7 @@ export async function settledEventsAfter(
 ): Promise<{ id: number | null; n: number }> {
   return one(
     db,
-    z.object({ id: z.number().nullable(), n: z.number() }),
+    IdNRow,
     sql`select max(id) filter (where created_at < now() - make_interval(secs => ${settleSeconds})) as id, count(*)::int as n
           from (select id, created_at from events where id > ${from} order by id limit ${batch}) b`,
   );

@@ -30,10 +30,15 @@ import {
 } from './connection.js';
 import { type Actor, recordEvent } from './events.js';
 
+const IdRow = z.object({ id: z.string() });
+const MarkRow = z.object({ mark: z.string().nullable() });
+const CountRow = z.object({ n: z.number() });
+const CommitShaRow = z.object({ commit_sha: z.string().nullable() });
+
 /** This database's deployment id, made on first use. */
 export async function deploymentId(db: Queryable): Promise<string> {
   await exec(db, sql`insert into deployment default values on conflict (singleton) do nothing`);
-  return (await one(db, z.object({ id: z.string() }), sql`select id from deployment`)).id;
+  return (await one(db, IdRow, sql`select id from deployment`)).id;
 }
 
 const json = z.record(z.string(), z.unknown());
@@ -153,7 +158,7 @@ export async function readProjectState(
 export async function stateMark(db: Queryable, projectId: string): Promise<string> {
   const r = await one(
     db,
-    z.object({ mark: z.string().nullable() }),
+    MarkRow,
     sql`select concat_ws('/',
               (select max(id) from events where project_id = ${projectId}),
               (select max(updated_at)::text from tasks where project_id = ${projectId}),
@@ -221,9 +226,7 @@ export async function writeProjectState(
   await upsertRequirements(db, projectId, state, revisionId);
   let cancelled = 0;
   if (opts.replace) {
-    const ids = (
-      await rows(db, z.object({ id: z.string() }), sql`select id from tasks where project_id = ${projectId}`)
-    ).map((r) => r.id);
+    const ids = (await rows(db, IdRow, sql`select id from tasks where project_id = ${projectId}`)).map((r) => r.id);
     await removeTaskJobs(db, ids);
     const keep = state.tasks.map((t) => t.key);
     cancelled = await exec(
@@ -275,7 +278,7 @@ async function upsertRevision(
 ): Promise<string> {
   const found = await maybeOne(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`select id from prd_revisions
          where project_id = ${projectId} and commit_sha is not distinct from ${r.commit_sha}
            and content_hash = ${r.content_hash} and config_hash = ${r.config_hash}
@@ -286,7 +289,7 @@ async function upsertRevision(
   return (
     await one(
       db,
-      z.object({ id: z.string() }),
+      IdRow,
       sql`insert into prd_revisions (project_id, commit_sha, content, content_hash, config, config_hash, source)
           values (${projectId}, ${r.commit_sha}, ${r.prd}, ${r.content_hash}, ${JSON.stringify(r.config)}, ${r.config_hash}, ${source})
           returning id`,
@@ -371,11 +374,7 @@ async function insertMemories(db: Queryable, projectId: string, state: ProjectSt
 
 /** How many of these task ids a project here already has (the state was imported into this database before). */
 export async function takenTaskIds(db: Queryable, ids: readonly string[]): Promise<number> {
-  const r = await one(
-    db,
-    z.object({ n: z.number() }),
-    sql`select count(*)::int as n from tasks where id = any(${ids}::uuid[])`,
-  );
+  const r = await one(db, CountRow, sql`select count(*)::int as n from tasks where id = any(${ids}::uuid[])`);
   return r.n;
 }
 
@@ -383,7 +382,7 @@ export async function takenTaskIds(db: Queryable, ids: readonly string[]): Promi
 export async function snapshotCommit(db: Queryable, projectId: string, snapshotId: string): Promise<string | null> {
   const r = await maybeOne(
     db,
-    z.object({ commit_sha: z.string().nullable() }),
+    CommitShaRow,
     sql`select commit_sha from snapshots where project_id = ${projectId} and id = ${snapshotId}`,
   );
   return r?.commit_sha ?? null;

@@ -4,6 +4,16 @@ import type { EventKind } from '../domain/events.js';
 import type { Logger } from '../log/logger.js';
 import { exec, maybeOne, type Queryable, rows, sql } from './connection.js';
 
+const AbortRow = z.object({ abort: z.boolean() });
+const IdRow = z.object({ id: z.string() });
+const IdProjectIdKeyMoreRow = z.object({
+  id: z.string(),
+  project_id: z.string(),
+  key: z.string(),
+  priority: z.number(),
+  max_attempts: z.number(),
+});
+
 /**
  * The events record (the append-only audit log) and the two ways of hearing
  * about new events as they are committed: a LISTEN connection of one's own, and
@@ -84,7 +94,7 @@ export async function recordEvents(db: Queryable, events: readonly EventInput[])
 export async function pauseAborts(db: Queryable, eventId: number): Promise<boolean> {
   const r = await maybeOne(
     db,
-    z.object({ abort: z.boolean() }),
+    AbortRow,
     sql`select coalesce((data->>'abort')::boolean, false) as abort from events where id = ${eventId}`,
   );
   return r?.abort ?? false;
@@ -288,7 +298,7 @@ export class NotifyHub {
 export async function takeSnapshot(db: Queryable, projectId: string): Promise<string | null> {
   const r = await maybeOne(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`insert into snapshots (project_id, phase, agent_states, task_queue_state, memory_state, git_state)
      select p.id, p.phase,
        coalesce((select jsonb_agg(jsonb_build_object('id', a.id, 'agent_type', a.agent_type, 'task_id', a.current_task_id,
@@ -325,11 +335,7 @@ export async function pruneSnapshots(db: Queryable, projectId: string, keep: num
 
 /** Projects worth a snapshot: running or paused. */
 export async function activeProjectIds(db: Queryable): Promise<string[]> {
-  const found = await rows(
-    db,
-    z.object({ id: z.string() }),
-    sql`select id from projects where status in ('running', 'paused')`,
-  );
+  const found = await rows(db, IdRow, sql`select id from projects where status in ('running', 'paused')`);
   return found.map((r) => r.id);
 }
 
@@ -339,13 +345,7 @@ export async function tasksThatNeedJobs(
 ): Promise<{ id: string; project_id: string; key: string; priority: number; max_attempts: number }[]> {
   return rows(
     db,
-    z.object({
-      id: z.string(),
-      project_id: z.string(),
-      key: z.string(),
-      priority: z.number(),
-      max_attempts: z.number(),
-    }),
+    IdProjectIdKeyMoreRow,
     sql`select t.id, t.project_id, t.key, t.priority, t.max_attempts
           from tasks t join projects p on p.id = t.project_id
          where p.status = 'running' and t.status in ('queued', 'running')`,

@@ -7,6 +7,13 @@ import { z } from 'zod';
 import type { Queryable } from './connection.js';
 import { exec, maybeOne, rows, sql } from './connection.js';
 
+const StatusRow = z.object({ status: z.enum(['pending', 'done']) });
+const CommitShaRow = z.object({ commit_sha: z.string().nullable() });
+const PhaseStatusNMoreRow = z.object({ phase: z.string(), status: z.string(), n: z.number(), cost: z.number() });
+const CheckRunIdSummaryHashRow = z.object({ check_run_id: z.number(), summary_hash: z.string().nullable() });
+const IssueNumberBodyHashRow = z.object({ issue_number: z.number(), body_hash: z.string().nullable() });
+const IdInputRow = z.object({ id: z.string(), input: z.unknown() });
+
 // ---------------------------------------------------------------------------
 // Deliveries (X-GitHub-Delivery)
 // ---------------------------------------------------------------------------
@@ -30,11 +37,7 @@ export async function acceptDelivery(
         on conflict (delivery_id) do nothing`,
   );
   if (inserted > 0) return 'new';
-  const row = await maybeOne(
-    db,
-    z.object({ status: z.enum(['pending', 'done']) }),
-    sql`select status from github_deliveries where delivery_id = ${d.id}`,
-  );
+  const row = await maybeOne(db, StatusRow, sql`select status from github_deliveries where delivery_id = ${d.id}`);
   return row?.status ?? 'new';
 }
 
@@ -110,11 +113,7 @@ export async function findProjectById(db: Queryable, id: string): Promise<GitHub
 /** The commit of the project's current desired state, if it came from git. */
 export async function currentRevisionCommit(db: Queryable, revisionId: string | null): Promise<string | null> {
   if (!revisionId) return null;
-  const r = await maybeOne(
-    db,
-    z.object({ commit_sha: z.string().nullable() }),
-    sql`select commit_sha from prd_revisions where id = ${revisionId}`,
-  );
+  const r = await maybeOne(db, CommitShaRow, sql`select commit_sha from prd_revisions where id = ${revisionId}`);
   return r?.commit_sha ?? null;
 }
 
@@ -132,7 +131,7 @@ export interface PhaseRow {
 export async function phaseRows(db: Queryable, projectId: string): Promise<PhaseRow[]> {
   return rows(
     db,
-    z.object({ phase: z.string(), status: z.string(), n: z.number(), cost: z.number() }),
+    PhaseStatusNMoreRow,
     sql`select phase, status, count(*)::int as n, coalesce(sum(cost_usd), 0)::float8 as cost
           from tasks where project_id = ${projectId} group by phase, status`,
   );
@@ -144,7 +143,7 @@ export async function findCheckRun(
 ): Promise<{ check_run_id: number; summary_hash: string | null } | null> {
   return maybeOne(
     db,
-    z.object({ check_run_id: z.number(), summary_hash: z.string().nullable() }),
+    CheckRunIdSummaryHashRow,
     sql`select check_run_id, summary_hash from github_check_runs
          where project_id = ${key.projectId} and head_sha = ${key.headSha} and phase = ${key.phase}`,
   );
@@ -179,7 +178,7 @@ export async function findDashboard(
 ): Promise<{ issue_number: number; body_hash: string | null } | null> {
   return maybeOne(
     db,
-    z.object({ issue_number: z.number(), body_hash: z.string().nullable() }),
+    IssueNumberBodyHashRow,
     sql`select issue_number, body_hash from github_dashboards where project_id = ${projectId}`,
   );
 }
@@ -225,7 +224,7 @@ export async function markPublishPending(db: Queryable, taskId: string, input: u
 export async function pendingPublishes(db: Queryable, limit: number): Promise<{ id: string; input: unknown }[]> {
   return rows(
     db,
-    z.object({ id: z.string(), input: z.unknown() }),
+    IdInputRow,
     sql`select t.id, t.payload->'github'->'input' as input from tasks t join projects p on p.id = t.project_id
          where p.source = 'github' and t.status = 'pending' and (t.payload->'github'->>'publishPending')::boolean
          order by t.updated_at limit ${limit}`,

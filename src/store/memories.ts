@@ -11,6 +11,11 @@ import { duplicateOf } from '../memory/extract.js';
 import type { MemoryCandidate } from '../memory/relevance.js';
 import { atomically, exec, one, type Queryable, rows, type Sql, sql } from './connection.js';
 
+const LexemesRow = z.object({ lexemes: z.array(z.string()) });
+const AvailableVersionRow = z.object({ available: z.boolean(), version: z.string().nullable() });
+const IdContentRow = z.object({ id: z.string(), content: z.string() });
+const IdInsertedRow = z.object({ id: z.string(), inserted: z.boolean() });
+
 export type MemoryType = 'episodic' | 'semantic' | 'procedural';
 
 /**
@@ -36,7 +41,7 @@ const MAX_LEXEMES = 200;
 export async function queryLexemes(db: Queryable, text: string): Promise<string[]> {
   const r = await one(
     db,
-    z.object({ lexemes: z.array(z.string()) }),
+    LexemesRow,
     sql`select coalesce(array_agg(lexeme order by (select min(p) from unnest(positions) p)), '{}') as lexemes
           from unnest(${splitWords(sql`${text}::text`)})`,
   );
@@ -58,7 +63,7 @@ export function vectorSupport(db: Queryable): Promise<VectorSupport> {
   if (!found) {
     found = one(
       db,
-      z.object({ available: z.boolean(), version: z.string().nullable() }),
+      AvailableVersionRow,
       sql`select exists (select 1 from pg_attribute a join pg_type t on t.oid = a.atttypid
                           where a.attrelid = 'memories'::regclass and a.attname = 'embedding'
                             and t.typname = 'vector' and not a.attisdropped) as available,
@@ -217,7 +222,7 @@ export async function rememberMemory(db: Queryable, m: MemoryInput): Promise<Rem
   const similar = lexemes.length
     ? await rows(
         db,
-        z.object({ id: z.string(), content: z.string() }),
+        IdContentRow,
         sql`select id, content from memories where project_id = ${m.projectId} and search @@ ${tsq}::tsquery
              order by ts_rank_cd(search, ${tsq}::tsquery, 1) desc limit 10`,
       )
@@ -240,7 +245,7 @@ export async function rememberMemory(db: Queryable, m: MemoryInput): Promise<Rem
       : sql`) values (${m.projectId}, ${m.taskId}, ${m.type}, ${m.content}, ${m.importance})`;
   const r = await one(
     db,
-    z.object({ id: z.string(), inserted: z.boolean() }),
+    IdInsertedRow,
     sql`insert into memories (project_id, task_id, type, content, importance ${embedding}
         on conflict (project_id, content_hash) do update
           set importance = least(1, greatest(memories.importance, excluded.importance) + ${REINFORCE}),
@@ -259,7 +264,7 @@ export async function memoriesToEmbed(
 ): Promise<{ id: string; content: string }[]> {
   return rows(
     db,
-    z.object({ id: z.string(), content: z.string() }),
+    IdContentRow,
     sql`select id, content from memories
          where project_id = ${projectId} and (embedding is null or embedding_model is distinct from ${model})
          order by importance desc, inserted_at desc limit ${limit}`,

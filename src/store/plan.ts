@@ -11,6 +11,9 @@ import { removeTaskJobs } from '../queue/jobs.js';
 import { maybeOne, one, type PoolClient, type Queryable, sql } from './connection.js';
 import { type Actor, recordEvent } from './events.js';
 
+const IdRow = z.object({ id: z.string() });
+const IdCreatedRow = z.object({ id: z.string(), created: z.boolean() });
+
 /** The requirements record: the FR rows and sections of each PRD revision, by stable key. */
 /**
  * Stores requirements of a PRD revision: upserted by key, marked removed when
@@ -356,7 +359,7 @@ export async function upsertAnalysis(
 ): Promise<string> {
   const r = await one(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`insert into prd_analyses (project_id, revision_id, prd_hash, config_hash, summary, breakdown, attempts, cost_usd)
         values (${a.projectId}, ${a.revisionId}, ${a.prdHash}, ${a.configHash}, ${a.summary},
                 ${JSON.stringify(a.breakdown)}, ${a.attempts}, ${a.costUsd})
@@ -377,7 +380,7 @@ export async function findAnalysis(
 ): Promise<string | null> {
   const r = await maybeOne(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`select id from prd_analyses
          where project_id = ${projectId} and prd_hash = ${prdHash} and config_hash = ${configHash}`,
   );
@@ -438,7 +441,7 @@ export async function recordBreakdownRevision(
 ): Promise<{ id: string; created: boolean }> {
   const r = await one(
     db,
-    z.object({ id: z.string(), created: z.boolean() }),
+    IdCreatedRow,
     sql`with base as (select * from prd_revisions where id = ${baseId} and project_id = ${projectId}),
         ins as (
           insert into prd_revisions (project_id, commit_sha, content, content_hash, config, config_hash, source, analysis_id)

@@ -7,6 +7,17 @@ import { PHASES, PROJECT_STATUSES, type ProjectStatus } from '../domain/states.j
 import { exec, maybeOne, one, type Pool, type Queryable, rows, sql, withTransaction } from './connection.js';
 import { type Actor, recordEvent } from './events.js';
 
+const OkRow = z.object({ ok: z.boolean() });
+const CountRow = z.object({ n: z.number() });
+const StatusRow = z.object({ status: z.string() });
+const IdRow = z.object({ id: z.string() });
+const NameGitUrlWorkingPathMoreRow = z.object({
+  name: z.string(),
+  git_url: z.string(),
+  working_path: z.string().nullable(),
+  clone_state: z.string().nullable(),
+});
+
 /**
  * The projects record. Status changes are written here by exactly one caller,
  * projects/transition.ts, which checks the lifecycle table and records the
@@ -49,7 +60,7 @@ export async function lockProject(db: Queryable, projectId: string): Promise<Loc
 export async function tryLockProjectAdvance(db: Queryable, projectId: string): Promise<boolean> {
   const [r] = await rows(
     db,
-    z.object({ ok: z.boolean() }),
+    OkRow,
     sql`select pg_try_advisory_xact_lock(hashtext('samgita:advance:' || ${projectId}::text)) as ok`,
   );
   return r?.ok ?? false;
@@ -202,7 +213,7 @@ export async function findProjectRefByLocation(
 export async function liveAgentRuns(db: Queryable, projectId: string): Promise<number> {
   const r = await one(
     db,
-    z.object({ n: z.number() }),
+    CountRow,
     sql`select count(*)::int as n from agent_runs where project_id = ${projectId} and ended_at is null`,
   );
   return r.n;
@@ -212,7 +223,7 @@ export async function liveAgentRuns(db: Queryable, projectId: string): Promise<n
 export async function tasksToRun(db: Queryable, projectId: string): Promise<number> {
   const r = await one(
     db,
-    z.object({ n: z.number() }),
+    CountRow,
     sql`select count(*)::int as n from tasks
          where project_id = ${projectId} and status in ('pending', 'blocked', 'queued', 'running', 'failed')`,
   );
@@ -223,18 +234,14 @@ export async function tasksToRun(db: Queryable, projectId: string): Promise<numb
 export async function tasksInFlight(db: Queryable, projectId: string): Promise<number> {
   const r = await one(
     db,
-    z.object({ n: z.number() }),
+    CountRow,
     sql`select count(*)::int as n from tasks where project_id = ${projectId} and status in ('queued', 'running')`,
   );
   return r.n;
 }
 
 export async function projectStatusOf(db: Queryable, projectId: string): Promise<string | null> {
-  const r = await maybeOne(
-    db,
-    z.object({ status: z.string() }),
-    sql`select status from projects where id = ${projectId}`,
-  );
+  const r = await maybeOne(db, StatusRow, sql`select status from projects where id = ${projectId}`);
   return r?.status ?? null;
 }
 
@@ -250,7 +257,7 @@ export async function insertProject(
 ): Promise<string> {
   const { id } = await one(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`insert into projects (name, git_url, working_path, source, config)
         values (${p.name}, ${p.gitUrl}, ${p.workingPath}, 'api', ${JSON.stringify(p.config)}) returning id`,
   );
@@ -420,12 +427,7 @@ export async function cloneTarget(
 ): Promise<{ name: string; git_url: string; working_path: string | null; clone_state: string | null } | null> {
   return maybeOne(
     db,
-    z.object({
-      name: z.string(),
-      git_url: z.string(),
-      working_path: z.string().nullable(),
-      clone_state: z.string().nullable(),
-    }),
+    NameGitUrlWorkingPathMoreRow,
     sql`select name, git_url, working_path, clone_state from projects where id = ${projectId}`,
   );
 }
@@ -455,7 +457,7 @@ export async function insertImportedProject(
 ): Promise<string> {
   const { id } = await one(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`insert into projects (id, name, git_url, working_path, default_branch, source, status, status_reason)
         values (coalesce(${p.id ?? null}::uuid, gen_random_uuid()), ${p.name}, ${p.gitUrl}, ${p.workingPath},
                 ${p.defaultBranch}, 'local', ${p.status}, ${p.statusReason})

@@ -7,6 +7,13 @@ import { sha256 } from '../projects/identity.js';
 import { maybeOne, type Pool, type Queryable, sql, withTransaction } from './connection.js';
 import { type Actor, recordEvent } from './events.js';
 
+const ContentConfigProjectConfigRow = z.object({
+  content: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  project_config: z.unknown(),
+});
+const PreviousRow = z.object({ previous: z.string().nullable() });
+
 export interface RevisionRow {
   id: string;
   project_id: string;
@@ -89,7 +96,7 @@ export async function readRevision(
 ): Promise<{ content: string; config: Record<string, unknown>; project_config: unknown } | null> {
   return maybeOne(
     db,
-    z.object({ content: z.string(), config: z.record(z.string(), z.unknown()), project_config: z.unknown() }),
+    ContentConfigProjectConfigRow,
     sql`select r.content, r.config, p.config as project_config
           from prd_revisions r join projects p on p.id = r.project_id
          where r.id = ${revisionId} and r.project_id = ${projectId}`,
@@ -139,7 +146,7 @@ export async function savePrd(
   if (!rev) throw new Error(`PRD revision ${hash} of project ${projectId} neither inserted nor found`);
   const old = await maybeOne(
     db,
-    z.object({ previous: z.string().nullable() }),
+    PreviousRow,
     sql`update projects p set prd_content = ${content}, current_revision_id = ${rev.id}, updated_at = now()
           from (select current_revision_id as previous from projects where id = ${projectId} for update) old
          where p.id = ${projectId} returning old.previous`,

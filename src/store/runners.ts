@@ -25,6 +25,9 @@ import {
 import { recordEvent } from './events.js';
 import { freeLiveness } from './liveness.js';
 
+const IdRow = z.object({ id: z.string() });
+const NowRow = z.object({ now: z.date() });
+
 /** `bubblewrap`: agents run sandboxed; `off`: --no-sandbox; `unavailable`: only projects with the sandbox off run. */
 export interface RunnerSandbox {
   state: 'bubblewrap' | 'off' | 'unavailable';
@@ -51,7 +54,7 @@ export async function registerRunner(
 ): Promise<string> {
   const row = await one(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`insert into runners (id, name, host, pid, capacity, version, status, meta)
         values (${r.id}, ${r.name}, ${r.host}, ${r.pid}, ${r.capacity}, ${r.version}, 'active',
                 ${JSON.stringify({ sandbox: r.sandbox })}::jsonb) returning id`,
@@ -144,6 +147,8 @@ const StateRow = z.object({
   probe_run_id: z.string().nullable(),
   now: z.date(),
 });
+/** Always one row: the clock, with the pause if there is one. */
+const StateOrClockRow = z.union([StateRow, z.object({ kind: z.null(), now: z.date() })]);
 
 function toState(r: z.output<typeof StateRow>): ProviderState {
   return {
@@ -171,7 +176,7 @@ export async function readProviderState(
     // Always one row: the clock, with the pause if there is one.
     const r = await one(
       db,
-      z.union([StateRow, z.object({ kind: z.null(), now: z.date() })]),
+      StateOrClockRow,
       sql`select p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
                  case when exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null)
                       then p.probe_run_id::text end as probe_run_id,
@@ -192,7 +197,7 @@ export async function readProviderState(
           for update of p`,
   );
   if (r) return { state: toState(r), now: r.now };
-  const clock = await maybeOne(db, z.object({ now: z.date() }), sql`select clock_timestamp() as now`);
+  const clock = await maybeOne(db, NowRow, sql`select clock_timestamp() as now`);
   return { state: null, now: clock!.now };
 }
 

@@ -8,6 +8,14 @@ import type { JobTask } from '../queue/jobs.js';
 import { exec, maybeOne, type Queryable, rows, sql } from './connection.js';
 import { type Actor, recordEvent } from './events.js';
 
+const IdRow = z.object({ id: z.string() });
+const WantedRow = z.object({ wanted: z.boolean() });
+const ProjectIdRow = z.object({ project_id: z.string() });
+const PhaseStatusNRow = z.object({ phase: z.string(), status: z.string(), n: z.number() });
+const PhaseRow = z.object({ phase: z.string() });
+const StatusRow = z.object({ status: z.string() });
+const ProjectIdKeyStatusRow = z.object({ project_id: z.string(), key: z.string(), status: z.string() });
+
 /**
  * Task status changes that follow from the project's lifecycle (queueing
  * what is ready, handing back or cancelling open work). Each returns the rows
@@ -50,7 +58,7 @@ export async function markBlockedTasks(db: Queryable, projectId: string): Promis
 export async function handBackQueuedTasks(db: Queryable, projectId: string): Promise<string[]> {
   const changed = await rows(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`update tasks set status = 'pending', queued_at = null, waiting_for = null, updated_at = now()
          where project_id = ${projectId} and status = 'queued' returning id`,
   );
@@ -85,7 +93,7 @@ export async function takeAdvanceRequests(db: Queryable, projectId: string): Pro
 export async function advanceWanted(db: Queryable, projectId: string): Promise<boolean> {
   const [r] = await rows(
     db,
-    z.object({ wanted: z.boolean() }),
+    WantedRow,
     sql`select exists (select 1 from tasks where project_id = ${projectId} and advance_wanted) as wanted`,
   );
   return r?.wanted ?? false;
@@ -93,11 +101,7 @@ export async function advanceWanted(db: Queryable, projectId: string): Promise<b
 
 /** Projects with advance requests left behind (a runner that died between its settle and the advance). */
 export async function projectsWantingAdvance(db: Queryable): Promise<string[]> {
-  const found = await rows(
-    db,
-    z.object({ project_id: z.string() }),
-    sql`select distinct project_id from tasks where advance_wanted`,
-  );
+  const found = await rows(db, ProjectIdRow, sql`select distinct project_id from tasks where advance_wanted`);
   return found.map((r) => r.project_id);
 }
 
@@ -108,7 +112,7 @@ export async function phaseCounts(
 ): Promise<Partial<Record<string, Partial<Record<TaskStatus, number>>>>> {
   const counted = await rows(
     db,
-    z.object({ phase: z.string(), status: z.string(), n: z.number() }),
+    PhaseStatusNRow,
     sql`select phase, status, count(*)::int as n from tasks where project_id = ${projectId} group by phase, status`,
   );
   const counts: Partial<Record<string, Partial<Record<TaskStatus, number>>>> = {};
@@ -187,7 +191,7 @@ export async function wakeWaitingTasks(db: Queryable, ids: readonly string[]): P
 export async function openTaskPhases(db: Queryable, projectId: string): Promise<string[]> {
   const found = await rows(
     db,
-    z.object({ phase: z.string() }),
+    PhaseRow,
     sql`select distinct phase from tasks
          where project_id = ${projectId} and status in ('pending', 'blocked', 'queued', 'running', 'failed', 'dead_letter')`,
   );
@@ -238,7 +242,7 @@ export async function resetTaskForRetry(db: Queryable, taskId: string): Promise<
 }
 
 export async function taskStatus(db: Queryable, taskId: string): Promise<string | null> {
-  const [r] = await rows(db, z.object({ status: z.string() }), sql`select status from tasks where id = ${taskId}`);
+  const [r] = await rows(db, StatusRow, sql`select status from tasks where id = ${taskId}`);
   return r?.status ?? null;
 }
 
@@ -309,11 +313,7 @@ export async function returnToMergeQueue(db: Queryable, task: PrTask, note: stri
 
 /** The task's status, locked until the transaction ends. */
 export async function lockTaskStatus(db: Queryable, taskId: string): Promise<string | null> {
-  const r = await maybeOne(
-    db,
-    z.object({ status: z.string() }),
-    sql`select status from tasks where id = ${taskId} for update`,
-  );
+  const r = await maybeOne(db, StatusRow, sql`select status from tasks where id = ${taskId} for update`);
   return r?.status ?? null;
 }
 
@@ -411,7 +411,7 @@ export async function completeDeferredPublish(
 ): Promise<void> {
   const [t] = await rows(
     db,
-    z.object({ project_id: z.string(), key: z.string(), status: z.string() }),
+    ProjectIdKeyStatusRow,
     sql`update tasks set pr_number = ${pr.prNumber}, pr_url = ${pr.prUrl}, payload = payload - 'github',
              status = case when ${pr.awaitingMerge}::boolean then status else 'completed' end,
              completed_at = case when ${pr.awaitingMerge}::boolean then completed_at else now() end,

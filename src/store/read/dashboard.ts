@@ -3,6 +3,24 @@ import { PHASES, PROJECT_STATUSES } from '../../domain/states.js';
 import { verifyStatusOf } from '../../verify/status.js';
 import { join, maybeOne, one, type Queryable, raw, rows, type Sql, sql, where } from '../connection.js';
 
+const ReadyWaitingRow = z.object({ ready: z.number(), waiting: z.number() });
+const InputOutputCacheReadMoreRow = z.object({
+  input: z.number(),
+  output: z.number(),
+  cache_read: z.number(),
+  cache_write: z.number(),
+});
+const CRow = z.object({ c: z.number() });
+const NameHostStatusMoreRow = z.object({ name: z.string(), host: z.string(), status: z.string(), age: z.number() });
+const BucketsNSRow = z.object({ buckets: z.array(z.number()), n: z.number(), s: z.number() });
+const IdKindDataMoreRow = z.object({
+  id: z.number(),
+  kind: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  subject_id: z.string().nullable(),
+});
+const MaxRow = z.object({ max: z.number().nullable() });
+
 /**
  * The status page's read models: one query per view (project list with
  * progress, the agents grid, cost rollups, a requirement).
@@ -223,7 +241,7 @@ type Count = z.output<typeof Count>;
 export async function queueDepth(db: Queryable): Promise<{ ready: number; waiting: number }> {
   return one(
     db,
-    z.object({ ready: z.number(), waiting: z.number() }),
+    ReadyWaitingRow,
     sql`select count(*) filter (where run_after is null or run_after <= now())::int as ready,
                count(*) filter (where run_after > now())::int as waiting
           from tasks where status = 'queued'`,
@@ -254,7 +272,7 @@ export async function deliveriesByStatus(db: Queryable): Promise<Count[]> {
 export async function tokenTotals(db: Queryable): Promise<Record<string, number>> {
   return one(
     db,
-    z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_write: z.number() }),
+    InputOutputCacheReadMoreRow,
     sql`select coalesce(sum(input_tokens), 0) as input, coalesce(sum(output_tokens), 0) as output,
                coalesce(sum(cache_read_tokens), 0) as cache_read, coalesce(sum(cache_write_tokens), 0) as cache_write
           from projects`,
@@ -262,11 +280,7 @@ export async function tokenTotals(db: Queryable): Promise<Record<string, number>
 }
 
 export async function costTotal(db: Queryable): Promise<number> {
-  const r = await one(
-    db,
-    z.object({ c: z.number() }),
-    sql`select coalesce(sum(cost_usd), 0)::float8 as c from projects`,
-  );
+  const r = await one(db, CRow, sql`select coalesce(sum(cost_usd), 0)::float8 as c from projects`);
   return r.c;
 }
 
@@ -276,7 +290,7 @@ export async function runnerHeartbeats(
 ): Promise<Array<{ name: string; host: string; status: string; age: number }>> {
   return rows(
     db,
-    z.object({ name: z.string(), host: z.string(), status: z.string(), age: z.number() }),
+    NameHostStatusMoreRow,
     sql`select name, host, status, extract(epoch from now() - heartbeat_at)::float8 as age
           from runners where status in ('active', 'draining')`,
   );
@@ -293,7 +307,7 @@ export async function taskDurations(
   const counts = join(bucketsSec.map((b) => sql`count(*) filter (where duration_ms <= ${b * 1000})::int`));
   const r = await one(
     db,
-    z.object({ buckets: z.array(z.number()), n: z.number(), s: z.number() }),
+    BucketsNSRow,
     sql`select array[${counts}]::int[] as buckets, count(*)::int as n, coalesce(sum(duration_ms), 0)::float8 / 1000 as s
           from tasks where duration_ms is not null and status in ('completed', 'failed', 'dead_letter')`,
   );
@@ -378,12 +392,7 @@ export async function progressEvents(
 ): Promise<{ id: number; kind: string; data: Record<string, unknown>; subject_id: string | null }[]> {
   return rows(
     db,
-    z.object({
-      id: z.number(),
-      kind: z.string(),
-      data: z.record(z.string(), z.unknown()),
-      subject_id: z.string().nullable(),
-    }),
+    IdKindDataMoreRow,
     sql`select id, kind, data, subject_id from events
          where (project_id = ${projectId} or (project_id is null and kind like 'provider.%')) and id > ${afterId}
          order by id`,
@@ -391,6 +400,6 @@ export async function progressEvents(
 }
 
 export async function lastEventId(db: Queryable): Promise<number> {
-  const r = await maybeOne(db, z.object({ max: z.number().nullable() }), sql`select max(id) as max from events`);
+  const r = await maybeOne(db, MaxRow, sql`select max(id) as max from events`);
   return r?.max ?? 0;
 }

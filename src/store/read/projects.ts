@@ -5,6 +5,13 @@ import type { IntegrationVerify } from '../projects.js';
 import { RevisionRow } from '../revisions.js';
 import { type ProviderWait, readProviderWait } from '../runners.js';
 
+const ExistsRow = z.object({});
+const IdRow = z.object({ id: z.string() });
+const ConfigPrdContentRow = z.object({ config: z.record(z.string(), z.unknown()), prd_content: z.string().nullable() });
+const ConfigConfigHashRow = z.object({ config: z.unknown(), config_hash: z.string() });
+const PhaseStatusNRow = z.object({ phase: z.string(), status: z.string(), n: z.number() });
+const ActiveStaleRow = z.object({ active: z.number(), stale: z.number() });
+
 /**
  * What the API and the status page read of projects. Writes are in
  * ../projects.ts; status changes only through projects/transition.ts.
@@ -150,14 +157,14 @@ export async function readProjectDetail(db: Queryable, id: string): Promise<Proj
 }
 
 export async function projectExists(db: Queryable, id: string): Promise<boolean> {
-  return (await maybeOne(db, z.object({}), sql`select 1 from projects where id = ${id}`)) !== null;
+  return (await maybeOne(db, ExistsRow, sql`select 1 from projects where id = ${id}`)) !== null;
 }
 
 /** The project registered under any of these spellings of one git URL, if any. */
 export async function projectIdByGitUrl(db: Queryable, spellings: readonly string[]): Promise<string | null> {
   const row = await maybeOne(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`select id from projects where git_url = any(${[...spellings]}::text[]) limit 1`,
   );
   return row?.id ?? null;
@@ -187,11 +194,7 @@ export async function readCloneSource(
   db: Queryable,
   id: string,
 ): Promise<{ config: Record<string, unknown>; prd_content: string | null } | null> {
-  return maybeOne(
-    db,
-    z.object({ config: z.record(z.string(), z.unknown()), prd_content: z.string().nullable() }),
-    sql`select config, prd_content from projects where id = ${id}`,
-  );
+  return maybeOne(db, ConfigPrdContentRow, sql`select config, prd_content from projects where id = ${id}`);
 }
 
 /** What the API reads of PRD revisions. */
@@ -202,7 +205,7 @@ export async function readCurrentRevisionConfig(
 ): Promise<{ config: unknown; config_hash: string } | null> {
   return maybeOne(
     db,
-    z.object({ config: z.unknown(), config_hash: z.string() }),
+    ConfigConfigHashRow,
     sql`select r.config, r.config_hash from projects p join prd_revisions r on r.id = p.current_revision_id
          where p.id = ${projectId}`,
   );
@@ -297,7 +300,7 @@ export async function taskCounts(
 ): Promise<{ phase: string; status: string; n: number }[]> {
   return rows(
     db,
-    z.object({ phase: z.string(), status: z.string(), n: z.number() }),
+    PhaseStatusNRow,
     sql`select phase, status, count(*)::int as n from tasks where project_id = ${projectId} group by phase, status`,
   );
 }
@@ -310,7 +313,7 @@ export async function liveRuns(
 ): Promise<{ active: number; stale: number }> {
   return one(
     db,
-    z.object({ active: z.number(), stale: z.number() }),
+    ActiveStaleRow,
     sql`select count(*)::int as active,
                count(*) filter (where r.id is null or r.status in ('dead', 'stopped')
                                  or r.heartbeat_at < now() - make_interval(secs => ${staleAfterMs}::float8 / 1000))::int
@@ -342,7 +345,7 @@ export async function revisionsForSync(
     : null;
   const latest = await maybeOne(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`select id from prd_revisions where project_id = ${projectId} order by inserted_at desc, id desc limit 1`,
   );
   return { current, latestId: latest?.id ?? null };
@@ -352,7 +355,7 @@ export async function revisionsForSync(
 export async function projectIds(db: Queryable, all: boolean): Promise<string[]> {
   const found = await rows(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`select id from projects where ${all} or status <> 'archived' order by inserted_at desc, id`,
   );
   return found.map((r) => r.id);

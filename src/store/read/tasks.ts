@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { PHASES, TASK_STATUSES, type TaskStatus } from '../../domain/states.js';
 import { kindCondition, maybeOne, type Queryable, raw, rows, sql, where } from '../connection.js';
 
+const ExistsRow = z.object({});
+const IdRow = z.object({ id: z.string() });
+const EndedRow = z.object({ ended: z.boolean() });
+
 /** What the API and the status page read of tasks. */
 const COLUMNS = raw(`id, project_id, parent_task_id, requirement_id, key, title, type, phase, agent_type,
   priority, status, attempts, max_attempts, rarv_step, branch, pr_number, pr_url, tokens_used, cost_usd, queued_at,
@@ -70,7 +74,7 @@ export async function listTasks(
 export async function taskInProject(db: Queryable, projectId: string, taskId: string): Promise<boolean> {
   const row = await maybeOne(
     db,
-    z.object({}),
+    ExistsRow,
     sql`select 1 from tasks where id = ${taskId} and project_id = ${projectId}`,
   );
   return row !== null;
@@ -136,7 +140,7 @@ export async function readTaskDetail(db: Queryable, projectId: string, taskId: s
 export async function openTaskIds(db: Queryable, projectId: string): Promise<string[]> {
   const open = await rows(
     db,
-    z.object({ id: z.string() }),
+    IdRow,
     sql`select id from tasks where project_id = ${projectId} and status in ('pending', 'queued', 'blocked')`,
   );
   return open.map((r) => r.id);
@@ -194,11 +198,7 @@ export async function agentRunsOfTask(db: Queryable, taskId: string): Promise<Ag
 
 /** Whether the run has ended; null when there is no such run. */
 export async function agentRunEnded(db: Queryable, id: string): Promise<boolean | null> {
-  const row = await maybeOne(
-    db,
-    z.object({ ended: z.boolean() }),
-    sql`select ended_at is not null as ended from agent_runs where id = ${id}`,
-  );
+  const row = await maybeOne(db, EndedRow, sql`select ended_at is not null as ended from agent_runs where id = ${id}`);
   return row?.ended ?? null;
 }
 
