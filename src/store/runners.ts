@@ -147,7 +147,6 @@ const StateRow = z.object({
   probe_run_id: z.string().nullable(),
   now: z.date(),
 });
-/** Always one row: the clock, with the pause if there is one. */
 const StateOrClockRow = z.union([StateRow, z.object({ kind: z.null(), now: z.date() })]);
 
 function toState(r: z.output<typeof StateRow>): ProviderState {
@@ -166,25 +165,21 @@ function toState(r: z.output<typeof StateRow>): ProviderState {
  * The provider's state and the database's clock (every runner's shared "now").
  * A probe whose agent run has ended (crashed runner, settled task) no longer counts.
  */
-export async function readProviderState(
-  db: Queryable,
-  opts: { forUpdate?: boolean } = {},
-): Promise<{ state: ProviderState | null; now: Date }> {
+export async function readProviderState(db: Queryable, opts: { forUpdate?: boolean } = {}): Promise<ProviderStateRead> {
   if (!opts.forUpdate) {
-    // One statement whether or not there is a pause (every task start reads this twice).
-    // Row locks cannot reach the nullable side of an outer join, hence the other form below.
-    // Always one row: the clock, with the pause if there is one.
-    const r = await one(
-      db,
-      StateOrClockRow,
-      sql`select p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
-                 case when exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null)
-                      then p.probe_run_id::text end as probe_run_id,
-                 c.now
-            from (select clock_timestamp() as now) c
-            left join provider_pauses p on p.provider = ${PROVIDER}`,
-    );
-    return { state: r.kind !== null ? toState(r) : null, now: r.now };
+    // Concurrent readers on one pool share the read in flight (1,000 task starts read this twice
+    // each): its answer is at most one round trip older than their own would be. Not one that
+    // began before this process last wrote the record: a caller after that write must see it.
+    const shared = readsInFlight.get(db);
+    if (shared && shared.generation === writes) return shared.read;
+    const read = readState(db);
+    const entry = { generation: writes, read };
+    readsInFlight.set(db, entry);
+    const done = () => {
+      if (readsInFlight.get(db) === entry) readsInFlight.delete(db);
+    };
+    read.then(done, done);
+    return read;
   }
   const r = await maybeOne(
     db,
@@ -201,6 +196,28 @@ export async function readProviderState(
   return { state: null, now: clock!.now };
 }
 
+type ProviderStateRead = { state: ProviderState | null; now: Date };
+/** Reads of the record in flight, per pool (or client). */
+const readsInFlight = new WeakMap<Queryable, { generation: number; read: Promise<ProviderStateRead> }>();
+/** Writes of the record this process has made (each bumps it once done). */
+let writes = 0;
+
+/** One statement whether or not there is a pause: always one row, the clock, with the pause if there is one. */
+async function readState(db: Queryable): Promise<ProviderStateRead> {
+  // Row locks cannot reach the nullable side of an outer join: `forUpdate` reads the other way.
+  const r = await one(
+    db,
+    StateOrClockRow,
+    sql`select p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
+               case when exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null)
+                    then p.probe_run_id::text end as probe_run_id,
+               c.now
+          from (select clock_timestamp() as now) c
+          left join provider_pauses p on p.provider = ${PROVIDER}`,
+  );
+  return { state: r.kind !== null ? toState(r) : null, now: r.now };
+}
+
 /** Takes the probe lease for `runId` if the wait is over and no live run holds it. */
 export async function acquireProbe(db: Queryable, runId: string): Promise<boolean> {
   const n = await exec(
@@ -210,6 +227,7 @@ export async function acquireProbe(db: Queryable, runId: string): Promise<boolea
            and (p.probe_run_id is null or p.probe_run_id = ${runId}
                 or not exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null))`,
   );
+  writes++;
   return n > 0;
 }
 
@@ -233,6 +251,7 @@ export async function recordProviderFailure(
               failures = excluded.failures, waits_for_reset = excluded.waits_for_reset, reason = excluded.reason,
               probe_run_id = excluded.probe_run_id, updated_at = now()`,
   );
+  writes++;
   return { state: next, now };
 }
 
@@ -258,6 +277,7 @@ export async function beginOutage(
                 ${next.reason}, now())
         on conflict (provider) do nothing`,
   );
+  writes++;
   return n > 0 ? { state: next, now } : null;
 }
 
@@ -270,12 +290,14 @@ export async function clearProviderState(db: Queryable): Promise<ProviderState |
         returning kind, paused_until, since, failures, waits_for_reset, reason, probe_run_id::text,
                   clock_timestamp() as now`,
   );
+  writes++;
   return cleared[0] ? toState(cleared[0]) : null;
 }
 
 /** Gives the probe lease back (a probe that ended without news, e.g. its task was cancelled). */
 export async function releaseProbe(db: Queryable, runId: string): Promise<void> {
   await exec(db, sql`update provider_pauses set probe_run_id = null where probe_run_id = ${runId}`);
+  writes++;
 }
 
 /** The provider's state as the API, `samgita status` and the page show it. */
