@@ -22,7 +22,17 @@
  * Repositories whose worktrees need more than that layout (per-worktree
  * config, sparse checkout) get git's own commands: see `plainLayout`.
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommitIdentity } from './commit.js';
@@ -146,15 +156,31 @@ function copyCheckout(source: string, dir: string, admin: string): boolean {
   if (!sourceAdmin) return false;
   const sourceGitFile = path.join(source, '.git');
   try {
-    cpSync(source, dir, {
-      recursive: true,
-      verbatimSymlinks: true,
-      filter: (from) => from !== sourceGitFile,
-    });
+    copyTree(source, dir, sourceGitFile);
     copyFileSync(path.join(sourceAdmin, 'index'), path.join(admin, 'index'));
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * What a checkout holds: directories, files (with their mode: libuv's copy sets the
+ * source's) and symbolic links as they are. Three calls per entry, where fs.cpSync
+ * stats source and destination of each and checked the parents: 2% of a runner's CPU
+ * while 1,000 agents started, for a two-file tree.
+ */
+function copyTree(from: string, to: string, skip: string): void {
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (source === skip) continue;
+    if (entry.isDirectory()) {
+      mkdirSync(target);
+      copyTree(source, target, skip);
+    } else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
+    else if (entry.isFile()) copyFileSync(source, target);
+    else throw new Error(`${source} is neither a file, a directory nor a link`);
   }
 }
 

@@ -30,8 +30,6 @@ export async function writeNewBranch(layout: RepoLayout, b: NewBranch): Promise<
   if (!layout.filesRefs || !isSimpleRefName(b.branch) || /[\n<>]/.test(b.identity.name + b.identity.email))
     return false;
   const ref = `refs/heads/${b.branch}`;
-  const old = await readRef(layout.commonDir, ref);
-  if (old === undefined) return false;
   const file = path.join(layout.commonDir, ref);
   const lock = `${file}.lock`;
   let fd: number;
@@ -44,6 +42,9 @@ export async function writeNewBranch(layout: RepoLayout, b: NewBranch): Promise<
   try {
     writeSync(fd, `${b.at}\n`);
     closeSync(fd);
+    // Read under the lock, as git does: no other writer can move it now.
+    const old = await readRef(layout.commonDir, ref);
+    if (old === undefined) throw new Error('a ref git must read');
     if (layout.logAllRefUpdates) {
       const line = reflogLine(old ?? '0'.repeat(b.at.length), b.at, b.identity, `reset: moving to ${b.at}`);
       appendLog(path.join(layout.commonDir, 'logs', ref), line);
