@@ -17,6 +17,7 @@
  * background. A template belongs to one runner process (its name carries the
  * pid); those of a dead process are removed when its repository is next seen.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CommitIdentity } from './commit.js';
 import { repoLayout } from './layout.js';
@@ -56,6 +57,12 @@ export class CheckoutCopies {
     const t = await this.template(repo, baseSha, dir);
     const templateDir = t ? await t.dir : null;
     if (!t || !templateDir || t.replaced) return make(null);
+    if (!existsSync(path.join(templateDir, '.git'))) {
+      // Deleted from outside (by hand, a clean-up job): the next task at this base makes another.
+      this.templates.delete(repo);
+      void this.retire(repo, t);
+      return make(null);
+    }
     t.users++;
     try {
       return await make({ dir: templateDir, identity });

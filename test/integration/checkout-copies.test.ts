@@ -149,6 +149,32 @@ describe('checkouts copied from a template (small repositories)', () => {
     expect(names()).toEqual([]);
   });
 
+  it('a template deleted from outside is replaced; tasks meanwhile get git’s checkout', async () => {
+    const { repo, base } = await smallRepo();
+    const root = tmp();
+    const copies = new CheckoutCopies();
+    const opts = { copies: { from: copies, identity } };
+    const names = () => fs.readdirSync(root).filter((n) => n.startsWith('.template-'));
+    await ensureWorktree(repo, path.join(root, 'a'), 'samgita/a', 'main', opts);
+    await ensureWorktree(repo, path.join(root, 'b'), 'samgita/b', 'main', opts);
+    expect(names()).toEqual([`.template-${process.pid}-1`]);
+    fs.rmSync(path.join(root, names()[0]!), { recursive: true, force: true });
+    const c = await ensureWorktree(repo, path.join(root, 'c'), 'samgita/c', 'main', opts);
+    const d = await ensureWorktree(repo, path.join(root, 'd'), 'samgita/d', 'main', opts);
+    const e = await ensureWorktree(repo, path.join(root, 'e'), 'samgita/e', 'main', opts);
+    // c found the template gone (git's checkout); d was the first to ask again (git's too); e made a new one and copied it.
+    expect(names()).toEqual([`.template-${process.pid}-2`]);
+    // Compared before `git status`, which rewrites an index whose stat data it refreshed.
+    const index = (wt: string) => fs.readFileSync(path.join(adminOf(wt), 'index'));
+    expect(index(e.path).equals(index(path.join(root, names()[0]!)))).toBe(true);
+    expect(index(d.path).equals(index(path.join(root, names()[0]!)))).toBe(false);
+    for (const wt of [c, d, e]) {
+      expect(await git(wt.path, 'rev-parse', 'HEAD')).toBe(base);
+      expect(await git(wt.path, 'status', '--porcelain')).toBe('');
+    }
+    await copies.close();
+  });
+
   it('40 tasks starting at once share one template, each on its own branch with a clean tree', async () => {
     const { repo, base } = await smallRepo();
     const root = tmp();
