@@ -40,8 +40,11 @@ export async function writeNewBranch(layout: RepoLayout, b: NewBranch): Promise<
     return false; // a git holds the lock, or `refs/heads/<a>` is a file where a directory must be
   }
   try {
-    writeSync(fd, `${b.at}\n`);
-    closeSync(fd);
+    try {
+      writeSync(fd, `${b.at}\n`);
+    } finally {
+      closeSync(fd);
+    }
     // Read under the lock, as git does: no other writer can move it now.
     const old = await readRef(layout.commonDir, ref);
     if (old === undefined) throw new Error('a ref git must read');
