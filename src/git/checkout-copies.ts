@@ -44,24 +44,24 @@ export class CheckoutCopies {
   private closed = false;
 
   /**
-   * Runs `make` with a checkout of `repo` at `baseSha` to copy (null: none, git
-   * writes the tree), kept until `make` is done. Templates are made under `dir`.
+   * Runs `make` with a checkout of `repo` at `baseSha` to copy (undefined: none,
+   * git writes the tree), kept until `make` is done. Templates are made under `dir`.
    */
   async with<T>(
     repo: string,
     baseSha: string,
     dir: string,
     identity: CommitIdentity,
-    make: (copy: CopySource | null) => Promise<T>,
+    make: (copy: CopySource | undefined) => Promise<T>,
   ): Promise<T> {
     const t = await this.template(repo, baseSha, dir);
     const templateDir = t ? await t.dir : null;
-    if (!t || !templateDir || t.replaced) return make(null);
+    if (!t || !templateDir || t.replaced) return make(undefined);
     if (!existsSync(path.join(templateDir, '.git'))) {
       // Deleted from outside (by hand, a clean-up job): the next task at this base makes another.
       this.templates.delete(repo);
       void this.retire(repo, t);
-      return make(null);
+      return make(undefined);
     }
     t.users++;
     try {

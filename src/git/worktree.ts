@@ -72,7 +72,7 @@ export async function ensureWorktree(
   const copies = options.copies;
   if (copies)
     await copies.from.with(repo, baseSha, path.dirname(dir), copies.identity, (copy) =>
-      addWorktree(repo, dir, head, copy ?? undefined),
+      addWorktree(repo, dir, head, copy),
     );
   else await addWorktree(repo, dir, head);
   spares?.refill(repo, baseSha, path.dirname(dir));

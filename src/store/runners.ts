@@ -147,6 +147,10 @@ const StateRow = z.object({
   probe_run_id: z.string().nullable(),
   now: z.date(),
 });
+/** The pause's columns; a probe whose agent run has ended (crashed runner, settled task) no longer counts. */
+const STATE_COLUMNS = sql`p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
+  case when exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null)
+       then p.probe_run_id::text end as probe_run_id`;
 const StateOrClockRow = z.union([StateRow, z.object({ kind: z.null(), now: z.date() })]);
 
 function toState(r: z.output<typeof StateRow>): ProviderState {
@@ -184,10 +188,7 @@ export async function readProviderState(db: Queryable, opts: { forUpdate?: boole
   const r = await maybeOne(
     db,
     StateRow,
-    sql`select p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
-               case when exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null)
-                    then p.probe_run_id::text end as probe_run_id,
-               clock_timestamp() as now
+    sql`select ${STATE_COLUMNS}, clock_timestamp() as now
           from provider_pauses p where p.provider = ${PROVIDER}
           for update of p`,
   );
@@ -208,10 +209,7 @@ async function readState(db: Queryable): Promise<ProviderStateRead> {
   const r = await one(
     db,
     StateOrClockRow,
-    sql`select p.kind, p.paused_until, p.since, p.failures, p.waits_for_reset, p.reason,
-               case when exists (select 1 from agent_runs a where a.id = p.probe_run_id and a.ended_at is null)
-                    then p.probe_run_id::text end as probe_run_id,
-               c.now
+    sql`select ${STATE_COLUMNS}, c.now
           from (select clock_timestamp() as now) c
           left join provider_pauses p on p.provider = ${PROVIDER}`,
   );

@@ -85,6 +85,13 @@ describe('samgita run', () => {
       expect(body).toMatch(/^Samgita-Project: [0-9a-f-]{36}$/m);
       expect(await git(repo, 'show', `${t.branch}:greeting.txt`)).toBe('hello');
     }
+    // Both tasks started from one base: the first checkout was git's, the second a copy of a
+    // template (src/git/checkout-copies.ts), whose branch reflog names samgita.yaml's identity.
+    const created = await Promise.all(
+      tasks.rows.map(async (t) => (await git(repo, 'reflog', 'show', '--format=%gn|%gs', t.branch)).split('\n').at(-1)),
+    );
+    expect(new Set(created.map((c) => c?.replace(/^.*\|/, ''))).size).toBe(1);
+    expect(created.filter((c) => c?.startsWith('Samgita|reset: moving to '))).toHaveLength(1);
     // The work is on branches; the user's checkout is untouched.
     expect(await git(repo, 'status', '--porcelain')).toBe('');
     expect(await git(repo, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
