@@ -81,8 +81,8 @@ export class Checkpointer {
       const started = this.now();
       const w = checkpointHere(this.deps, id, undefined, this.memo)
         .then(() => {
-          const tasks = this.memo.get(id)?.tasks ?? 0;
-          this.notBefore.set(id, started + Math.max((this.now() - started) / MAX_SHARE, tasks * MS_PER_TASK));
+          const last = this.memo.get(id);
+          if (last) this.notBefore.set(id, started + spacing(last.localMs, last.tasks));
         })
         .catch((err: unknown) => {
           this.deps.log.warn({ project: id, err: errorMessage(err) }, 'could not write the state ref');
@@ -91,4 +91,9 @@ export class Checkpointer {
       this.writing.set(id, w);
     }
   }
+}
+
+/** How long after a write starts the next may: its local cost at most a tenth of the time, and the plan's floor. */
+function spacing(localMs: number, tasks: number): number {
+  return Math.max(localMs / MAX_SHARE, tasks * MS_PER_TASK);
 }

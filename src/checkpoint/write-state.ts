@@ -83,7 +83,20 @@ export async function ownershipOf(pool: Pool, repo: string, takeOver: boolean): 
  * What a writer remembers of its last commit per project: a project whose mark
  * (store/checkpoint.ts stateMark) and ref head did not move is not read again.
  */
-export type CheckpointMemo = Map<string, { mark: string; head: string; tasks: number }>;
+export type CheckpointMemo = Map<
+  string,
+  {
+    mark: string;
+    head: string;
+    tasks: number;
+    /**
+     * What the last call cost here, without the remote's pull and push: the
+     * checkpointer spaces writes by it, and time spent waiting on GitHub costs
+     * no CPU (counting it had held a slow push's project back by ten times the push).
+     */
+    localMs: number;
+  }
+>;
 
 export async function checkpointProject(
   pool: Pool,
@@ -98,15 +111,20 @@ export async function checkpointProject(
     pull?: () => Promise<void>;
   } = {},
 ): Promise<CheckpointOutcome> {
+  let began = performance.now();
   const owner = await us(pool);
   const mark = opts.memo ? await stateMark(pool, projectId) : null;
   const known = opts.memo?.get(projectId);
-  if (known && known.mark === mark && (await stateHead(repo)) === known.head)
+  if (known && known.mark === mark && (await stateHead(repo)) === known.head) {
+    known.localMs = performance.now() - began;
     return { kind: 'unchanged', sha: known.head };
+  }
+  const pulling = performance.now();
   await opts.pull?.();
+  began += performance.now() - pulling;
   const remember = (out: CheckpointOutcome, tasks: number): CheckpointOutcome => {
     if (mark !== null && (out.kind === 'written' || out.kind === 'unchanged'))
-      opts.memo?.set(projectId, { mark, head: out.sha, tasks });
+      opts.memo?.set(projectId, { mark, head: out.sha, tasks, localMs: performance.now() - began });
     return out;
   };
   for (let attempt = 0; attempt < 5; attempt++) {

@@ -1,0 +1,52 @@
+/**
+ * The runner's checkpointer (src/checkpoint/checkpointer.ts) on a real
+ * database and repository: a GitHub project's state ref waits on the push to
+ * GitHub, which costs no CPU, so a slow push must not hold the next state
+ * commit back. A push here "takes" ten minutes of the checkpointer's clock.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { Checkpointer } from '../../src/checkpoint/checkpointer.js';
+import { stateHead } from '../../src/git/state-ref.js';
+import type { TaskPublisher } from '../../src/runner/publisher.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { quietLog, seedProject, seedTasks, waitFor } from '../support/runner-harness.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+test('a slow push to GitHub does not hold back the next state commit', async () => {
+  const { projectId, repo } = await seedProject(db.pool);
+  await seedTasks(db.pool, projectId, [{ key: 'a' }]);
+  // The checkpointer's clock: real time plus the time its pushes "took".
+  let pushTime = 0;
+  const pushed: string[] = [];
+  const publisher: TaskPublisher = {
+    publish: async () => null,
+    pushState: async () => {
+      pushTime += 600_000;
+      pushed.push((await stateHead(repo)) ?? '');
+    },
+  };
+  const checkpointer = new Checkpointer(
+    { pool: db.pool, publisher, actor: { type: 'runner', id: 'test' }, log: quietLog },
+    () => [projectId],
+    20,
+    () => Date.now() + pushTime,
+  );
+  try {
+    await waitFor('the first state commit pushed', async () => pushed.length === 1, 30_000);
+    await db.pool.query(`update tasks set status = 'completed', updated_at = now() where project_id = $1`, [projectId]);
+    // Counting the push as the write's cost (a tenth of the time at most), the next write would wait 100 minutes.
+    await waitFor('the changed state committed and pushed', async () => pushed.length >= 2, 30_000);
+    expect(pushed[1]).not.toBe(pushed[0]);
+  } finally {
+    await checkpointer.flush();
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+});
