@@ -125,7 +125,7 @@ function rssMb(of = pid): number {
     return 0;
   }
 }
-/** The runner's git helper process (src/git/git-helper.ts), once it has started: its memory is the runner's too. */
+/** The runner's spawner process (src/spawner/helper.ts), once it has started: its memory is the runner's too. */
 let helperPid: number | null = null;
 function helperRssMb(): number {
   if (helperPid === null) {
@@ -156,18 +156,22 @@ function standInsStarted(): number {
   }
 }
 /**
- * Live stand-ins (now `sleep <s>`, children of the runner). The runner's children come from one
- * file, and each child's name is read once: it stays `sleep` until it exits. Reading every
- * process's stat four times a second took ~6 % of this 2-core machine during a start (perf),
+ * Live stand-ins (now `sleep <s>`, children of the runner's spawner, or of the runner when it
+ * starts them itself). A process's children come from one file, and each child's name is
+ * read once: it stays `sleep` until it exits. Reading every process's stat four times a second took ~6 % of this 2-core machine during a start (perf),
  * CPU the runner then did not have.
  */
 const sleeping = new Set<number>();
+function childrenOf(parent: number): number[] {
+  return fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+}
 function standInsAlive(): number {
+  helperRssMb(); // finds the spawner once it exists: it starts the stand-ins
   let children: number[];
   try {
-    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    children = [...childrenOf(pid), ...(helperPid === null ? [] : childrenOf(helperPid))];
   } catch {
-    return standInsAliveByScan(); // a kernel without CONFIG_PROC_CHILDREN
+    return standInsAliveByScan(); // a kernel without CONFIG_PROC_CHILDREN (or the spawner just died)
   }
   const now = new Set(children);
   for (const p of sleeping) if (!now.has(p)) sleeping.delete(p);
@@ -192,7 +196,7 @@ function standInsAliveByScan(): number {
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && stat.includes('(sleep)')) n++;
+      if ((ppid === pid || ppid === helperPid) && stat.includes('(sleep)')) n++;
     } catch {
       /* gone */
     }
@@ -260,7 +264,7 @@ console.log(
   `  all ${AGENTS} started: ${allStartedAt === null ? 'never' : `${allStartedAt.toFixed(1)} s`}; all alive at once: ${allRunningAt === null ? 'never' : `${allRunningAt.toFixed(1)} s`} after enqueue`,
 );
 console.log(`  runner RSS: ${rss0.toFixed(0)} MB idle, peak ${peakRss.toFixed(0)} MB`);
-console.log(`  runner + its git helper RSS: peak ${peakBoth.toFixed(0)} MB`);
+console.log(`  runner + its spawner RSS: peak ${peakBoth.toFixed(0)} MB`);
 console.log(
   `  runner CPU: ${cpuTotal.toFixed(1)} s over ${total.toFixed(1)} s wall (${allRunningAt === null ? '' : `${cpuAtAllRunning.toFixed(1)} s until all running; `}${((cpuTotal / total) * 100).toFixed(0)}% of one core on average)`,
 );
@@ -271,7 +275,7 @@ const { rows: errors } = await db.pool.query<{ message: string; n: number }>(
 );
 for (const e of errors) console.log(`  agent run error ×${e.n}: ${e.message}`);
 console.log(
-  peakBoth < 300 && maxAlive >= AGENTS ? '  PASS: all running at once, RSS (runner + git helper) < 300 MB' : '  FAIL',
+  peakBoth < 300 && maxAlive >= AGENTS ? '  PASS: all running at once, RSS (runner + spawner) < 300 MB' : '  FAIL',
 );
 
 child.kill('SIGTERM');

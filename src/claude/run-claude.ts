@@ -12,10 +12,10 @@
  * readable by every user of the machine, and the prompt carries the PRD.
  */
 
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { SamgitaError } from '../errors.js';
 import { logger } from '../log/logger.js';
+import { launchDetached } from '../spawner/launch.js';
 import { accumulate, type ClaudeOutcome, classifyOutcome, emptySummary, type RunSummary } from './accumulate.js';
 import { buildClaudeArgs, type ClaudeRunSpec, usesJsonSchema } from './args.js';
 import { buildClaudeEnv } from './env.js';
@@ -91,27 +91,15 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
   // node:child_process rather than execa: with 1,000 agents on a runner, execa's
   // per-process machinery costs ~65 MB more RSS; nothing of it is needed here.
   const cmd = opts.wrap ? await opts.wrap({ file: opts.bin, args, env, cwd: opts.cwd }) : { file: opts.bin, args, env };
-  const child = spawn(cmd.file, cmd.args, {
+  const child = await launchDetached({
+    file: cmd.file,
+    args: cmd.args,
     cwd: opts.cwd,
     env: cmd.env,
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  // A CLI that exits (or fails to start) before reading all of its stdin makes the write
-  // fail with EPIPE; its exit code and output say what happened, so that error is only noted.
-  child.stdin?.on('error', (err: NodeJS.ErrnoException) => log.debug({ code: err.code }, 'claude stdin closed early'));
-  child.stdin?.end(opts.prompt ?? opts.claude?.prompt ?? '');
-  let spawnError: NodeJS.ErrnoException | undefined;
-  const closed = new Promise<{ exitCode: number | undefined; signal: string | undefined }>((resolve) => {
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      spawnError ??= err;
-      // Not started at all: no 'close' will follow.
-      if (child.pid === undefined) resolve({ exitCode: undefined, signal: undefined });
-    });
-    child.once('close', (code, sig) => resolve({ exitCode: code ?? undefined, signal: sig ?? undefined }));
+    input: opts.prompt ?? opts.claude?.prompt ?? '',
   });
   const pid = child.pid;
-  log.debug({ bin: opts.bin, cwd: opts.cwd, pid, argc: args.length }, 'claude started');
+  log.debug({ bin: opts.bin, cwd: opts.cwd, pid, argc: args.length, via: child.via }, 'claude started');
 
   const parser = createStreamParser();
   const handle = (events: ClaudeEvent[]) => {
@@ -124,22 +112,23 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
       }
     }
   };
-  child.stdout?.on('data', (chunk: Buffer) => handle(parser.push(chunk)));
-
   let stderrTail = '';
   let stderrLine = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    const text = chunk.toString('utf8');
-    stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
-    if (!opts.onStderr) return;
-    stderrLine += text;
-    let nl = stderrLine.indexOf('\n');
-    while (nl !== -1) {
-      opts.onStderr(stderrLine.slice(0, nl));
-      stderrLine = stderrLine.slice(nl + 1);
-      nl = stderrLine.indexOf('\n');
-    }
-  });
+  child.read(
+    (chunk) => handle(parser.push(chunk)),
+    (chunk) => {
+      const text = chunk.toString('utf8');
+      stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
+      if (!opts.onStderr) return;
+      stderrLine += text;
+      let nl = stderrLine.indexOf('\n');
+      while (nl !== -1) {
+        opts.onStderr(stderrLine.slice(0, nl));
+        stderrLine = stderrLine.slice(nl + 1);
+        nl = stderrLine.indexOf('\n');
+      }
+    },
+  );
 
   let timedOut = false;
   let cancelled = false;
@@ -162,15 +151,18 @@ export async function runClaude(opts: RunClaudeOptions): Promise<ClaudeRunResult
     terminate();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // Stopped while the spawner was starting it.
+  if (opts.signal?.aborted) onAbort();
 
   // When the CLI itself exits, whatever is left in its group goes too; this also
   // closes pipes a grandchild may still hold, so the streams below can end.
-  child.once('exit', () => {
+  void child.exited.then(() => {
     exited = true;
     if (pid !== undefined) signalRunSoon(pid, runId, 'SIGKILL');
   });
 
-  const r = await closed;
+  const r = await child.closed;
+  const spawnError = child.error;
   clearTimeout(timeout);
   if (killTimer) clearTimeout(killTimer);
   opts.signal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { SamgitaError } from '../errors.js';
-import { gitHelper, type HelperResult } from './git-helper.js';
+import { type HelperResult, spawner } from '../spawner/helper.js';
 
 export interface GitOptions {
   timeoutMs?: number;
@@ -45,7 +45,7 @@ async function runGit(
   timeoutMs: number,
 ): Promise<Pick<HelperResult, 'exitCode' | 'timedOut' | 'stdout' | 'stderr'>> {
   const env = { GIT_TERMINAL_PROMPT: '0', ...options.env };
-  const helper = gitHelper();
+  const helper = spawner();
   if (helper) {
     const r = await helper.run({
       args,

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { processAlive } from '../spawner/alive.js';
 import { git, tryGit } from './git.js';
 import { moveWorktree, unlinkWorktree } from './link-worktree.js';
 import { addWorktree, retryingLocks } from './worktree.js';
@@ -161,15 +162,6 @@ export async function removeCheckout(repo: string, dir: string): Promise<void> {
   await unlinkWorktree(repo, dir).catch(() => rm(dir, { recursive: true, force: true }));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Checkouts named `<prefix><pid>-<n>` in `dir` whose runner process no longer
  * exists (crash, SIGKILL): spares, copy templates.
@@ -180,7 +172,7 @@ export async function sweepDeadCheckouts(repo: string, dir: string, prefix: stri
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const m = /^(\d+)-\d+$/.exec(name.slice(prefix.length));
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     await removeCheckout(repo, path.join(dir, name));
     removed = true;
   }

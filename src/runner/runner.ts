@@ -6,7 +6,6 @@ import { checkpointHere } from '../checkpoint/checkpoint-here.js';
 import { Checkpointer } from '../checkpoint/checkpointer.js';
 import { errorMessage } from '../errors.js';
 import { CheckoutCopies } from '../git/checkout-copies.js';
-import { useGitHelper } from '../git/git-helper.js';
 import { WorktreeSpares } from '../git/worktree-spares.js';
 import { type Logger, logger } from '../log/logger.js';
 import { RUN_TASK, VERIFY_INTEGRATION } from '../queue/jobs.js';
@@ -20,6 +19,7 @@ import {
   type WorkerUtils,
 } from '../queue/worker.js';
 import { probeSandbox } from '../sandbox/bwrap.js';
+import { useSpawner } from '../spawner/helper.js';
 import { EVENTS_CHANNEL, pauseAborts, recordEvent } from '../store/events.js';
 import { holdLiveness } from '../store/liveness.js';
 import {
@@ -159,7 +159,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
   const gate = new Gate(Math.max(2, (opts.pool.options.max ?? 10) - 2));
   const spares = new WorktreeSpares(opts.worktreeSpares ?? Math.min(opts.concurrency, 4));
   const copies = new CheckoutCopies();
-  const releaseGitHelper = useGitHelper();
+  const releaseSpawner = useSpawner();
   const utils: WorkerUtils = await queueUtils(opts.pool);
 
   // Before claiming anything: give back jobs to tasks that lost them (restored backup, manual cleanup).
@@ -302,7 +302,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
       clearTimeout(hard);
       await checkpointer?.flush();
       await Promise.all([spares.close(), copies.close()]).catch(() => {});
-      releaseGitHelper();
+      releaseSpawner();
       await utils.forceUnlockWorkers([...workerIds]).catch(() => {});
       await Promise.resolve(utils.release()).catch(() => {});
       await markRunnerStopped(opts.pool, runnerId).catch(() => {});

@@ -19,6 +19,7 @@ import type { EnvConfig } from '../config/env.js';
 import { errorMessage, SamgitaError } from '../errors.js';
 import { logger, redactUrl } from '../log/logger.js';
 import { migrateQueue } from '../queue/worker.js';
+import { processAlive } from '../spawner/alive.js';
 
 export { empty, join, raw, Sql, sql };
 
@@ -295,15 +296,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** postmaster.pid: line 1 is the pid, line 4 the port. */
 async function runningServerPort(dataDir: string): Promise<number | null> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
@@ -311,7 +303,7 @@ async function runningServerPort(dataDir: string): Promise<number | null> {
   const lines = (await readFile(pidFile, 'utf8')).split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) && port > 0 ? port : null;
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) && port > 0 ? port : null;
 }
 
 /**

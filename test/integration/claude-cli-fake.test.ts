@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkClaude } from '../../src/claude/preflight.js';
 import { runClaude } from '../../src/claude/run-claude.js';
 import { isSamgitaError } from '../../src/errors.js';
+import { useSpawner } from '../../src/spawner/helper.js';
 import { type FakeScenario, fakeClaudePath, readFakeLog, writeFakeScript } from '../support/fake-claude/index.js';
 
 let dir: string;
@@ -68,7 +69,14 @@ async function gone(pid: number, ms = 3000): Promise<boolean> {
   }
 }
 
-describe('runClaude with the fake CLI', () => {
+// In-process, as `samgita` commands run it, and through the spawner process, as a runner does.
+describe.each(['in-process', 'through the spawner'])('runClaude with the fake CLI, %s', (way) => {
+  let release: (() => void) | undefined;
+  beforeEach(() => {
+    if (way === 'through the spawner') release = useSpawner();
+  });
+  afterEach(() => release?.());
+
   it('default scenario writes NOTES.md and succeeds; flags are logged', async () => {
     const events: string[] = [];
     const r = await run('Describe the project', undefined, { onEvent: (e) => events.push(e.type) });
@@ -173,6 +181,23 @@ describe('runClaude with the fake CLI', () => {
     const r = await p;
     expect(r.outcome.kind).toBe('cancelled');
     expect(await gone(bgPid)).toBe(true);
+  });
+
+  it('the CLI is a child of this process, or of the spawner', async () => {
+    const pidFile = path.join(cwd, 'cli.pid');
+    const ac = new AbortController();
+    const p = run('go', [{ steps: [{ run: `echo $PPID > ${pidFile}` }, { hang: true }] }], { signal: ac.signal });
+    const cliPid = Number(await waitForFile(pidFile));
+    const parent = Number(
+      fs
+        .readFileSync(`/proc/${cliPid}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .split(' ')[1],
+    );
+    ac.abort();
+    expect((await p).outcome.kind).toBe('cancelled');
+    if (way === 'in-process') expect(parent).toBe(process.pid);
+    else expect(fs.readFileSync(`/proc/${parent}/cmdline`, 'utf8')).toContain("require('node:net')");
   });
 
   it('a background process left behind after a normal exit is killed too', async () => {

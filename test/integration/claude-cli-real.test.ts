@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkClaude } from '../../src/claude/preflight.js';
 import { type RunClaudeOptions, runClaude } from '../../src/claude/run-claude.js';
+import { useSpawner } from '../../src/spawner/helper.js';
 import { type MessagesScript, type MessagesServer, startMessagesServer } from '../support/messages-server/index.js';
 
 const claudeBin = path.resolve(import.meta.dirname, '../../node_modules/.bin/claude');
@@ -78,7 +79,14 @@ async function gone(pid: number, ms = 3000): Promise<boolean> {
   }
 }
 
-describe('runClaude with the real Claude Code CLI', () => {
+// In-process, as `samgita` commands run it, and through the spawner process, as a runner does.
+describe.each(['in-process', 'through the spawner'])('runClaude with the real Claude Code CLI, %s', (way) => {
+  let release: (() => void) | undefined;
+  beforeEach(() => {
+    if (way === 'through the spawner') release = useSpawner();
+  });
+  afterEach(() => release?.());
+
   it('edits a file and succeeds; usage and cost parsed', async () => {
     const r = await run({
       turns: [

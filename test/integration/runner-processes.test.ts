@@ -160,7 +160,7 @@ describe('runner processes', () => {
       30_000,
     );
     const victim = procs.find((p) => p.child.pid === run!.pid)!;
-    // The victim's git helper process (src/git/git-helper.ts) must not outlive it.
+    // The victim's spawner process (src/spawner/helper.ts) must not outlive it.
     const helper = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(run!.pid)])
       .toString()
       .split('\n')
@@ -171,7 +171,7 @@ describe('runner processes', () => {
     const killedAt = Date.now();
     await victim.exited;
     // Gone, or a zombie waiting for whoever adopted it to reap it.
-    await waitFor("the dead runner's git helper to exit", async () => {
+    await waitFor("the dead runner's spawner to exit", async () => {
       try {
         return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${helperPid}/stat`, 'utf8'));
       } catch {

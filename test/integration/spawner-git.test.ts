@@ -1,5 +1,5 @@
 /**
- * git through the helper process (src/git/git-helper.ts): the same answers as
+ * git through the helper process (src/spawner/helper.ts): the same answers as
  * in-process git (output, raw output, stdin, failures, timeouts), the calls
  * really run in the helper, and a helper that dies fails only the calls it
  * had (with a message that says so) before the next call starts another.
@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { git } from '../../src/git/git.js';
-import { gitHelper, useGitHelper } from '../../src/git/git-helper.js';
+import { spawner, useSpawner } from '../../src/spawner/helper.js';
 import { makeRepo } from '../support/cli.js';
 import { waitFor } from '../support/runner-harness.js';
 
@@ -30,13 +30,13 @@ function helperPids(): number[] {
 async function repoWithHelper(): Promise<string> {
   const repo = await makeRepo({ 'a.txt': 'a\n' });
   cleanups.push(() => fs.rmSync(repo, { recursive: true, force: true }));
-  cleanups.push(useGitHelper());
+  cleanups.push(useSpawner());
   return repo;
 }
 
 async function bothWays<T>(fn: () => Promise<T>): Promise<[T, T]> {
   const inProcess = await fn();
-  const release = useGitHelper();
+  const release = useSpawner();
   cleanups.push(release);
   const viaHelper = await fn();
   return [inProcess, viaHelper];
@@ -62,7 +62,7 @@ describe('git through the helper process', () => {
     expect(a.hashed).toMatch(/^[0-9a-f]{40}$/);
     expect(a.failed).toMatch(/git rev-parse --verify no-such-ref failed in .*: fatal: Needed a single revision/);
     expect(a.env).toMatch(/^Helper Test <.*> 1700000000 \+0000$/);
-    expect(gitHelper()).not.toBeNull();
+    expect(spawner()).not.toBeNull();
     expect(helperPids()).toHaveLength(1);
   });
 
@@ -87,7 +87,7 @@ describe('git through the helper process', () => {
     process.kill(first!, 'SIGKILL');
     const err = await running;
     expect(String(err)).toMatch(/GIT_FAILED|failed in/);
-    expect(String(err)).toMatch(/git helper process exited \(SIGKILL\) while git was running/);
+    expect(String(err)).toMatch(/spawner process exited \(SIGKILL\) while its call was running/);
     expect(await git(repo, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('main');
     const [second] = helperPids();
     expect(second).toBeDefined();
@@ -108,14 +108,14 @@ describe('git through the helper process', () => {
   it('the helper goes when its last user releases it, and git runs in-process again', async () => {
     const repo = await makeRepo({ 'a.txt': 'a\n' });
     cleanups.push(() => fs.rmSync(repo, { recursive: true, force: true }));
-    const one = useGitHelper();
-    const two = useGitHelper();
+    const one = useSpawner();
+    const two = useSpawner();
     await git(repo, ['rev-parse', 'HEAD']);
     expect(helperPids()).toHaveLength(1);
     one();
-    expect(gitHelper()).not.toBeNull();
+    expect(spawner()).not.toBeNull();
     two();
-    expect(gitHelper()).toBeNull();
+    expect(spawner()).toBeNull();
     await waitFor('helper gone', async () => helperPids().length === 0);
     expect(await git(repo, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('main');
   });
