@@ -25,7 +25,7 @@ Exit codes (every command, also as "outcome" in --json output):
   3    action required: stopped for you to act (authentication, billing, budget, paused)
   130  interrupted (Ctrl-C): running tasks were handed back and resume on the next run`,
   );
-registerCommands(program);
+await registerCommands(program, process.argv);
 
 /**
  * Ends the process with `code`, explicitly: a library's `beforeExit` hook

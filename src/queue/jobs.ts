@@ -224,3 +224,29 @@ export async function jobLockHolders(db: Queryable, taskIdentifiers: readonly st
   );
   return rows.map((r) => r.locked_by);
 }
+
+/**
+ * Unlocks the jobs these pools hold (graphile-worker's locked_by) that were
+ * locked more than `lockedForMs` ago and are not in `keep` (the jobs the pools
+ * are running or just ended): a fetch whose answer a PostgreSQL restart lost
+ * leaves a job locked by a live pool that never got it, which graphile-worker
+ * would free only after 4 hours. Returns the unlocked jobs' ids.
+ */
+export async function unlockStrayJobs(
+  db: Queryable,
+  lockers: readonly string[],
+  keep: readonly string[],
+  lockedForMs: number,
+): Promise<string[]> {
+  if (lockers.length === 0) return [];
+  const { rows } = await db.query<{ id: string }>(
+    `update graphile_worker._private_jobs
+        set locked_at = null, locked_by = null
+      where locked_by = any($1::text[])
+        and locked_at < now() - make_interval(secs => $2::float8 / 1000)
+        and not (id = any($3::bigint[]))
+      returning id::text`,
+    [[...lockers], lockedForMs, [...keep]],
+  );
+  return rows.map((r) => r.id);
+}

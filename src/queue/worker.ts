@@ -3,6 +3,8 @@
  * the server run, the utilities that release a dead runner's jobs, the
  * queue's migrations, and its log lines routed into pino.
  */
+
+import { EventEmitter } from 'node:events';
 import {
   type JobHelpers,
   makeWorkerUtils,
@@ -18,6 +20,8 @@ import {
 } from 'graphile-worker';
 import type pg from 'pg';
 import { logger } from '../log/logger.js';
+import { notifyNewJobs, unlockStrayJobs } from './jobs.js';
+import { JobsInHand } from './stray-jobs.js';
 
 export type { JobHelpers, Task as JobHandler, TaskList as JobHandlers, WorkerEvents, WorkerRunner, WorkerUtils };
 
@@ -45,12 +49,63 @@ export async function migrateQueue(pool: pg.Pool): Promise<void> {
   await runMigrations({ pgPool: pool, logger: quietWorkerLogger() });
 }
 
-/** A worker pool serving `handlers`; signals are the caller's to handle. */
-export function startWorkerPool(
+/** A job locked this long by one of our pools, and not in its hands, is stray (see stray-jobs.ts). */
+const STRAY_AFTER_MS = 30_000;
+const STRAY_SWEEP_MS = 10_000;
+
+export interface StraySweep {
+  /** Default 10 s. */
+  everyMs?: number;
+  /** Default 30 s: past graphile-worker's local queue (10 s), where fetched jobs wait for a worker. */
+  afterMs?: number;
+  /** Called after each sweep with the jobs it unlocked. */
+  onSweep?: (unlocked: string[]) => void;
+}
+
+/**
+ * A worker pool serving `handlers`; signals are the caller's to handle. Every
+ * few seconds it unlocks the jobs its own pool holds without running them
+ * (stray-jobs.ts), so a PostgreSQL restart at the wrong moment costs a job
+ * half a minute, not graphile-worker's 4-hour lock expiry.
+ */
+export async function startWorkerPool(
   pool: pg.Pool,
-  options: Omit<RunnerOptions, 'pgPool' | 'logger' | 'noHandleSignals'>,
+  options: Omit<RunnerOptions, 'pgPool' | 'logger' | 'noHandleSignals'> & { stray?: StraySweep },
 ): Promise<WorkerRunner> {
-  return run({ ...options, pgPool: pool, noHandleSignals: true, logger: quietWorkerLogger() });
+  const { stray, ...rest } = options;
+  const inHand = new JobsInHand();
+  const taskList = Object.fromEntries(
+    Object.entries(rest.taskList ?? {}).map(([name, handler]) => [name, handler && inHand.wrap(handler)]),
+  );
+  const events: WorkerEvents = rest.events ?? new EventEmitter();
+  // graphile-worker 0.17 locks with the pool's id; the workers' ids too, for versions that lock per worker.
+  const lockers = new Set<string>();
+  events.on('pool:create', ({ workerPool }) => lockers.add(workerPool.id));
+  events.on('worker:create', ({ worker }) => lockers.add(worker.workerId));
+  const runner = await run({
+    ...rest,
+    taskList,
+    events,
+    pgPool: pool,
+    noHandleSignals: true,
+    logger: quietWorkerLogger(),
+  });
+  const log = logger().child({ component: 'queue' });
+  const sweep = async () => {
+    const unlocked = await unlockStrayJobs(pool, [...lockers], inHand.ids(), stray?.afterMs ?? STRAY_AFTER_MS);
+    if (unlocked.length) {
+      log.warn({ jobs: unlocked }, 'unlocked jobs this worker pool held without running them');
+      await notifyNewJobs(pool, unlocked.length);
+    }
+    stray?.onSweep?.(unlocked);
+  };
+  const timer = setInterval(() => {
+    // PostgreSQL down: the next sweep tries again.
+    sweep().catch((err: unknown) => log.debug({ err: String(err) }, 'stray job sweep failed'));
+  }, stray?.everyMs ?? STRAY_SWEEP_MS);
+  timer.unref();
+  void runner.promise.finally(() => clearInterval(timer)).catch(() => {});
+  return runner;
 }
 
 export function queueUtils(pool: pg.Pool): Promise<WorkerUtils> {

@@ -94,7 +94,8 @@ describe('samgita plan', () => {
     const old = await samgita(['plan', repo, '--commit', 'HEAD~1'], env);
     expect(old.stdout).toMatch(/No changes/u);
     expect(await snapshot()).toEqual(before);
-  });
+    // Six samgita processes and a run: about 50 s on CI's loaded machine, past the default 60 s once.
+  }, 180_000);
 
   it('status shows sync and health; controls report invalid transitions with a hint', async () => {
     const table = await samgita(['status'], env);
@@ -113,5 +114,5 @@ describe('samgita plan', () => {
     expect(archive.stdout).toMatch(/completed → archived/u);
     expect((await samgita(['status'], env)).stdout).toMatch(/No projects/u);
     expect((await samgita(['status', '--all'], env)).stdout).toMatch(/archived/u);
-  });
+  }, 180_000);
 });

@@ -1,0 +1,42 @@
+/**
+ * Which jobs a worker pool has in hand, so that the ones it holds without
+ * knowing (a fetch answered as PostgreSQL restarted: the lock committed, the
+ * answer lost) can be told apart and unlocked (jobs.ts unlockStrayJobs).
+ * A job counts from its handler's start until a while after its end, while
+ * graphile-worker's completion of it may still be on its way (batched, retried
+ * through an outage).
+ */
+import type { Task } from 'graphile-worker';
+
+/** How long an ended job is still counted as in hand: its completion's retries. */
+const ENDED_KEPT_MS = 120_000;
+
+export class JobsInHand {
+  private readonly running = new Map<string, number>();
+  private readonly ended = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The handler, counting its jobs in hand while they run. */
+  wrap(handler: Task): Task {
+    return async (payload, helpers) => {
+      const id = helpers.job.id;
+      this.running.set(id, (this.running.get(id) ?? 0) + 1);
+      try {
+        return await handler(payload, helpers);
+      } finally {
+        const n = (this.running.get(id) ?? 1) - 1;
+        if (n > 0) this.running.set(id, n);
+        else this.running.delete(id);
+        this.ended.set(id, this.now());
+      }
+    };
+  }
+
+  /** The ids of the jobs in hand now. */
+  ids(): string[] {
+    const cutoff = this.now() - ENDED_KEPT_MS;
+    for (const [id, at] of this.ended) if (at < cutoff) this.ended.delete(id);
+    return [...new Set([...this.running.keys(), ...this.ended.keys()])];
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * A job locked by a live worker pool that never got it (its fetch was
+ * answered as PostgreSQL restarted: the lock committed, the answer lost) is
+ * unlocked by that pool's sweep and runs; a job the pool is running, however
+ * old its lock, is left alone. Real graphile-worker on a real database.
+ */
+import { EventEmitter } from 'node:events';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startWorkerPool, type WorkerEvents, type WorkerRunner } from '../../src/queue/worker.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { waitFor } from '../support/runner-harness.js';
+
+let db: TestDatabase;
+let worker: WorkerRunner | undefined;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await worker?.stop();
+  await db?.drop();
+});
+
+test('a stray lock of our own pool is released and its job runs; a job in hand keeps its lock', async () => {
+  const ran: string[] = [];
+  let releaseLong: () => void = () => {};
+  const long = new Promise<void>((r) => {
+    releaseLong = r;
+  });
+  let sweeps = 0;
+  let poolId = '';
+  const events: WorkerEvents = new EventEmitter();
+  events.on('pool:create', ({ workerPool }) => {
+    poolId = workerPool.id;
+  });
+  worker = await startWorkerPool(db.pool, {
+    events,
+    concurrency: 2,
+    pollInterval: 100,
+    taskList: {
+      probe: async (payload) => {
+        const name = (payload as { name: string }).name;
+        ran.push(name);
+        if (name === 'long') await long;
+      },
+    },
+    stray: { everyMs: 100, onSweep: () => sweeps++ },
+  });
+  const add = async (name: string, runAt = 'now()') =>
+    (
+      await db.pool.query<{ id: string }>(
+        `select (graphile_worker.add_job('probe', json_build_object('name', $1::text), run_at => ${runAt})).id::text as id`,
+        [name],
+      )
+    ).rows[0]!.id;
+  const lockOf = async (id: string) =>
+    (
+      await db.pool.query<{ locked_by: string | null }>(
+        'select locked_by from graphile_worker._private_jobs where id = $1',
+        [id],
+      )
+    ).rows[0]?.locked_by;
+
+  // In hand: running, its lock pushed an hour back.
+  const longId = await add('long');
+  await waitFor('the long job running', async () => ran.includes('long'));
+  await db.pool.query(`update graphile_worker._private_jobs set locked_at = now() - interval '1 hour' where id = $1`, [
+    longId,
+  ]);
+
+  // Stray: due, but locked a minute ago by our pool as if its fetch had been lost.
+  const strayId = await add('stray', `now() + interval '1 hour'`);
+  await db.pool.query(
+    `update graphile_worker._private_jobs
+        set locked_by = $2, locked_at = now() - interval '1 minute', run_at = now() where id = $1`,
+    [strayId, poolId],
+  );
+  await waitFor('the stray job run', async () => ran.includes('stray'));
+
+  const after = sweeps;
+  await waitFor('two more sweeps', async () => sweeps >= after + 2);
+  expect(await lockOf(longId)).toBe(poolId);
+  expect(ran.filter((n) => n === 'long')).toHaveLength(1);
+  releaseLong();
+  await waitFor('the long job done', async () => (await lockOf(longId)) === undefined);
+});
