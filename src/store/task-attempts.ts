@@ -236,45 +236,59 @@ export async function lockProjectClaims(db: Queryable, projectId: string): Promi
   await db.query(sql`select pg_advisory_xact_lock(hashtext('samgita:claim:' || ${projectId}::text))`);
 }
 
-const ClaimCheckRow = z.object({
-  live: z.number(),
-  total: z.number(),
-  same_type: z.number(),
-  running: z.array(z.object({ key: z.string(), areas: z.array(z.string()) })),
-});
-/**
- * `live`: the task may be claimed; `total`/`same_type`: live agent runs of the
- * project (of the task's type); `running`: the areas of the tasks they run (those with areas).
- */
-export type ClaimCheck = z.output<typeof ClaimCheckRow>;
+const ClaimableRow = z.object({ live: z.boolean() });
 
 /**
  * The one guard against running a task twice at once: a live agent run on it
  * means this job is a duplicate (e.g. re-added while the task was being
  * claimed). Runs of a dead runner were ended by the reaper before its jobs
- * were unlocked, so a task resumes after a crash. In the same statement: the
- * caps, counting live agent runs on every runner, and the areas those runs
- * work in (for the overlap check, decide/claim.ts). Locks the task row.
+ * were unlocked, so a task resumes after a crash. Locks the task row.
  */
-export async function checkClaim(
-  db: Queryable,
-  task: { id: string; project_id: string; agent_type: string },
-): Promise<ClaimCheck> {
-  return one(
+export async function claimable(db: Queryable, taskId: string): Promise<boolean> {
+  const r = await one(
     db,
-    ClaimCheckRow,
-    sql`with t as (
-          select t.id from tasks t
-           where t.id = ${task.id} and t.status in ('queued', 'running')
+    ClaimableRow,
+    sql`select exists (
+          select 1 from tasks t
+           where t.id = ${taskId} and t.status in ('queued', 'running')
              and not exists (select 1 from agent_runs a where a.current_task_id = t.id and a.ended_at is null)
-           for update of t)
-        select (select count(*) from t)::int as live, count(*)::int as total,
-               count(*) filter (where a.agent_type = ${task.agent_type})::int as same_type,
-               coalesce(jsonb_agg(jsonb_build_object('key', r.key, 'areas', r.payload->'areas'))
-                          filter (where jsonb_typeof(r.payload->'areas') = 'array'), '[]') as running
-          from agent_runs a left join tasks r on r.id = a.current_task_id
-         where a.project_id = ${task.project_id} and a.ended_at is null and a.current_task_id <> ${task.id}`,
+           for update of t) as live`,
   );
+  return r.live;
+}
+
+/** A project's live agent runs: how many per agent type, and the areas of the tasks they run (those with areas). */
+export interface ProjectLoad {
+  byType: Readonly<Record<string, number>>;
+  running: ReadonlyArray<{ key: string; areas: readonly string[] }>;
+}
+
+const ProjectLoadRow = z.object({
+  by_type: z.record(z.string(), z.number()),
+  running: z.array(z.object({ key: z.string(), areas: z.array(z.string()) })),
+});
+
+/**
+ * The project's live agent runs on every runner, counted per agent type, and
+ * the areas of the tasks they run (those with areas): what the caps and the
+ * overlap check (decide/claim.ts) judge a claim by. Read once per batch of
+ * claims under the project's claim lock (each claim of the batch adds itself,
+ * see withClaim), not once per claim: that was a scan of every live run per
+ * claim, quadratic over a 1,000-agent start.
+ */
+export async function readProjectLoad(db: Queryable, projectId: string): Promise<ProjectLoad> {
+  const r = await one(
+    db,
+    ProjectLoadRow,
+    sql`select coalesce((select jsonb_object_agg(agent_type, n) from (
+                  select agent_type, count(*)::int as n from agent_runs
+                   where project_id = ${projectId} and ended_at is null group by agent_type) c), '{}') as by_type,
+               coalesce((select jsonb_agg(jsonb_build_object('key', r.key, 'areas', r.payload->'areas'))
+                           from agent_runs a join tasks r on r.id = a.current_task_id
+                          where a.project_id = ${projectId} and a.ended_at is null
+                            and jsonb_typeof(r.payload->'areas') = 'array'), '[]') as running`,
+  );
+  return { byType: r.by_type, running: r.running };
 }
 
 /** At a concurrency cap, or beside a running task its areas overlap: the task looks again at `runAt` (its job is moved by the caller). */

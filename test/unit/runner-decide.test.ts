@@ -11,7 +11,7 @@ import {
   remainingUsd,
   type Spend,
 } from '../../src/runner/decide/budget.js';
-import { capDelayMs, capReached, decideStart } from '../../src/runner/decide/claim.js';
+import { capDelayMs, capReached, decideStart, withClaim } from '../../src/runner/decide/claim.js';
 import { decideContinue } from '../../src/runner/decide/continue.js';
 import { afterLoop, afterThrow, isInfrastructureError } from '../../src/runner/decide/failure.js';
 import type { Outcome } from '../../src/runner/decide/outcome.js';
@@ -231,10 +231,20 @@ describe('claim', () => {
 
   it('names the cap that is full, the project before the agent type', () => {
     const caps = { project: 4, type: 2, agentType: 'eng-backend' };
-    expect(capReached({ total: 3, same_type: 1 }, caps)).toBeNull();
-    expect(capReached({ total: 4, same_type: 2 }, caps)).toBe('limits.max_concurrent_agents (4)');
-    expect(capReached({ total: 3, same_type: 2 }, caps)).toBe('agents.eng-backend.max_concurrency (2)');
-    expect(capReached({ total: 3, same_type: 9 }, { ...caps, type: null })).toBeNull();
+    const load = (backend: number, other: number) => ({
+      byType: { 'eng-backend': backend, 'eng-frontend': other },
+      running: [],
+    });
+    expect(capReached(load(1, 2), caps)).toBeNull();
+    expect(capReached(load(2, 2), caps)).toBe('limits.max_concurrent_agents (4)');
+    expect(capReached(load(2, 1), caps)).toBe('agents.eng-backend.max_concurrency (2)');
+    expect(capReached(load(9, 0), { ...caps, type: null })).toBe('limits.max_concurrent_agents (4)');
+    expect(capReached(load(3, 0), { ...caps, type: null })).toBeNull();
+    // A batch's claims count each other: the second of two at a cap of 2 with one running waits.
+    const once = withClaim(load(1, 0), { key: 'a', agentType: 'eng-backend', areas: ['src/api'] });
+    expect(capReached(once, caps)).toBe('agents.eng-backend.max_concurrency (2)');
+    expect(once.running).toEqual([{ key: 'a', areas: ['src/api'] }]);
+    expect(withClaim(load(0, 0), { key: 'b', agentType: 'qa', areas: [] }).running).toEqual([]);
   });
 
   it('waits longer at a cap the more often it was found full, up to 30 s', () => {

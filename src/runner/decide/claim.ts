@@ -1,6 +1,7 @@
 /** Whether a task's job may claim it: the concurrency caps and overlapping areas at claim time. Pure. */
 import type { ProjectStatus, TaskStatus } from '../../domain/states.js';
 import { areasOverlap } from '../../planner/locate.js';
+import type { ProjectLoad } from '../../store/task-attempts.js';
 
 export type StartDecision =
   /** Nothing to do: the task ended or is not in the queue (a stale job). */
@@ -24,11 +25,24 @@ export interface Caps {
 }
 
 /** The cap a claim would exceed (as the setting to raise), or null when there is room. */
-export function capReached(live: { total: number; same_type: number }, caps: Caps): string | null {
-  if (live.total >= caps.project) return `limits.max_concurrent_agents (${caps.project})`;
-  if (caps.type !== null && live.same_type >= caps.type)
+export function capReached(load: ProjectLoad, caps: Caps): string | null {
+  let total = 0;
+  for (const n of Object.values(load.byType)) total += n;
+  if (total >= caps.project) return `limits.max_concurrent_agents (${caps.project})`;
+  if (caps.type !== null && (load.byType[caps.agentType] ?? 0) >= caps.type)
     return `agents.${caps.agentType}.max_concurrency (${caps.type})`;
   return null;
+}
+
+/** The load once a task of `agentType` working in `areas` was claimed: the next claim of a batch counts it. */
+export function withClaim(
+  load: ProjectLoad,
+  task: { key: string; agentType: string; areas: readonly string[] },
+): ProjectLoad {
+  return {
+    byType: { ...load.byType, [task.agentType]: (load.byType[task.agentType] ?? 0) + 1 },
+    running: task.areas.length ? [...load.running, { key: task.key, areas: task.areas }] : load.running,
+  };
 }
 
 /** Delay before a capped task looks again: 0.5 s doubling to 30 s, jittered so waiters spread out. */

@@ -16,10 +16,17 @@ import type { SamgitaConfig } from '../../config/samgita-yaml/schema.js';
 import { addTaskJob, addTaskJobs, notifyNewJobs } from '../../queue/jobs.js';
 import { withTransaction } from '../../store/connection.js';
 import type { TaskRecord } from '../../store/task-attempts.js';
-import { checkClaim, claimTask, deferAtCap, lockProjectClaims } from '../../store/task-attempts.js';
+import {
+  claimable,
+  claimTask,
+  deferAtCap,
+  lockProjectClaims,
+  type ProjectLoad,
+  readProjectLoad,
+} from '../../store/task-attempts.js';
 import { waitingTasks, wakeWaitingTasks } from '../../store/tasks.js';
 import { agentSettings } from '../agent-settings.js';
-import { areaConflict, capDelayMs, capReached, tasksToWake } from '../decide/claim.js';
+import { areaConflict, capDelayMs, capReached, tasksToWake, withClaim } from '../decide/claim.js';
 import { runnerActor, type TaskRunContext } from '../task-run.js';
 
 /**
@@ -91,8 +98,9 @@ async function claimBatch(pool: pg.Pool, batch: PendingClaim[]): Promise<void> {
   const projectId = batch[0]!.task.project_id;
   const ids = await withTransaction(pool, async (db) => {
     await lockProjectClaims(db, projectId);
+    const load = { now: await readProjectLoad(db, projectId) };
     const out: Array<string | null> = [];
-    for (const c of batch) out.push(await claimLocked(db, c.ctx, c.task, c.config));
+    for (const c of batch) out.push(await claimLocked(db, c.ctx, c.task, c.config, load));
     return out;
   });
   batch.forEach((c, i) => {
@@ -108,20 +116,21 @@ async function claimLocked(
   ctx: TaskRunContext,
   task: TaskRecord,
   config: SamgitaConfig,
+  /** The project's live runs, read once for the batch; a claim made here adds itself. */
+  load: { now: ProjectLoad },
 ): Promise<string | null> {
   const settings = agentSettings(config, task.agent_type, task.checkpoint.escalations ?? 0);
   const agentRunId = randomUUID();
-  const live = await checkClaim(db, task);
-  if (!live.live) {
+  if (!(await claimable(db, task.id))) {
     ctx.log.debug({ task: task.key }, 'task already running elsewhere or no longer queued; duplicate job dropped');
     return null;
   }
-  const cap = capReached(live, {
+  const cap = capReached(load.now, {
     project: config.limits.max_concurrent_agents,
     type: config.agents[task.agent_type]?.max_concurrency ?? null,
     agentType: task.agent_type,
   });
-  const overlap = cap ? null : areaConflict(task.payload.areas ?? [], live.running);
+  const overlap = cap ? null : areaConflict(task.payload.areas ?? [], load.now.running);
   if (cap || overlap) {
     const runAt = new Date(Date.now() + capDelayMs(task.cap_waits));
     await deferAtCap(db, task.id, runAt);
@@ -141,6 +150,7 @@ async function claimLocked(
     maxAttempts: config.limits.max_attempts,
     actor: runnerActor(ctx),
   });
+  load.now = withClaim(load.now, { key: task.key, agentType: task.agent_type, areas: task.payload.areas ?? [] });
   return agentRunId;
 }
 
