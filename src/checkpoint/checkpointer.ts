@@ -93,7 +93,14 @@ export class Checkpointer {
   }
 }
 
-/** How long after a write starts the next may: its local cost at most a tenth of the time, and the plan's floor. */
+/**
+ * The share's spacing is capped: on a loaded machine a small project's write takes seconds of
+ * wall time waiting for the CPU, not using it, and ten times that (30 s on CI) left a
+ * GitHub project's state ref behind its pull request for as long.
+ */
+const MAX_SHARE_SPACING_MS = 15_000;
+
+/** How long after a write starts the next may: its local cost at most a tenth of the time (capped), and the plan's floor. */
 function spacing(localMs: number, tasks: number): number {
-  return Math.max(localMs / MAX_SHARE, tasks * MS_PER_TASK);
+  return Math.max(Math.min(localMs / MAX_SHARE, MAX_SHARE_SPACING_MS), tasks * MS_PER_TASK);
 }

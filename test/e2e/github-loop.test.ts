@@ -169,10 +169,11 @@ describe('GitHub loop', () => {
           return false;
         }
       },
-      30_000,
+      // A state write at most every 15 s on a loaded machine (checkpointer.ts), then the push.
+      60_000,
     );
     expect(gh.git.refused).toEqual([]);
-  });
+  }, 150_000);
 
   it('sends a review comment back to the agent, which pushes a fix commit to the same branch', async () => {
     const t = (await task(DEV_TASK))!;

@@ -271,12 +271,21 @@ describe('runner + real Claude Code CLI', () => {
   });
 
   it('rate limit with a reset time: not failed, provider paused, requeued after the reset, then completes', async () => {
-    // Far enough ahead that a slow CLI start on a loaded machine still reports it before it passes.
-    const resetsAt = Math.ceil(Date.now() / 1000) + 8;
+    // Counted from the answer, not from the test's start: a CLI slow to start on a loaded machine
+    // (CI took 8 s once) would otherwise report a reset already past.
+    let resetsAt = 0;
     const s = await setup(
       {
         turns: [
-          { status: 429, retryAfterSeconds: 0, resetsAt, message: 'rate limited' },
+          {
+            status: 429,
+            retryAfterSeconds: 0,
+            resetsAt: () => {
+              resetsAt = Math.ceil(Date.now() / 1000) + 6;
+              return resetsAt;
+            },
+            message: 'rate limited',
+          },
           { toolUse: { name: 'Write', input: { file_path: 'ok.txt', content: 'ok\n' } } },
           { text: 'Done.' },
         ],

@@ -45,8 +45,8 @@ export type Turn =
       status: number;
       message?: string;
       retryAfterSeconds?: number;
-      /** Epoch seconds; sent as anthropic-ratelimit-unified-reset. */
-      resetsAt?: number;
+      /** Epoch seconds, or asked when the answer is sent; sent as anthropic-ratelimit-unified-reset. */
+      resetsAt?: number | (() => number);
       headers?: Record<string, string>;
     }
   | { hang: true }
@@ -221,12 +221,13 @@ export async function startMessagesServer(opts: { script: MessagesScript }): Pro
       if (turn.retryAfterSeconds !== undefined) headers['retry-after'] = String(turn.retryAfterSeconds);
       if (turn.status === 429) {
         headers['anthropic-ratelimit-unified-status'] = 'rejected';
-        if (turn.resetsAt !== undefined) {
-          headers['anthropic-ratelimit-unified-reset'] = String(turn.resetsAt);
+        const resetsAt = typeof turn.resetsAt === 'function' ? turn.resetsAt() : turn.resetsAt;
+        if (resetsAt !== undefined) {
+          headers['anthropic-ratelimit-unified-reset'] = String(resetsAt);
           headers['anthropic-ratelimit-unified-5h-status'] = 'rejected';
-          headers['anthropic-ratelimit-unified-5h-reset'] = String(turn.resetsAt);
+          headers['anthropic-ratelimit-unified-5h-reset'] = String(resetsAt);
           headers['anthropic-ratelimit-unified-representative-claim'] = 'five_hour';
-          headers['anthropic-ratelimit-requests-reset'] = new Date(turn.resetsAt * 1000).toISOString();
+          headers['anthropic-ratelimit-requests-reset'] = new Date(resetsAt * 1000).toISOString();
         }
       }
       if (turn.status === 529) headers['x-should-retry'] = 'true';
