@@ -180,18 +180,24 @@ const SpendRow = z.object({
 });
 export type SpendSoFar = z.output<typeof SpendRow>;
 
-export async function spendSoFar(db: Queryable, projectId: string, phase: string, taskId: string): Promise<SpendSoFar> {
+export async function spendSoFar(
+  db: Queryable,
+  projectId: string,
+  /** Null when no phase budget is set: the phase's sums (a pass over its tasks at every task start) are not read, and are 0. */
+  phase: string | null,
+  taskId: string,
+): Promise<SpendSoFar> {
   return one(
     db,
     SpendRow,
-    // The phase's two sums in one pass over its tasks (a 1,000-task phase is read at every task start).
+    // The phase's two sums in one pass over its tasks.
     sql`select p.cost_usd::float8 as "projectUsd",
                (p.input_tokens + p.output_tokens + p.cache_read_tokens + p.cache_write_tokens)::float8 as "projectTokens",
                ph.usd::float8 as "phaseUsd", ph.tokens::float8 as "phaseTokens",
                t.cost_usd::float8 as "taskUsd", t.tokens_used::float8 as "taskTokens"
           from projects p join tasks t on t.project_id = p.id
          cross join lateral (select coalesce(sum(x.cost_usd), 0) as usd, coalesce(sum(x.tokens_used), 0) as tokens
-                               from tasks x where x.project_id = p.id and x.phase = ${phase}) ph
+                               from tasks x where ${phase}::text is not null and x.project_id = p.id and x.phase = ${phase}) ph
          where p.id = ${projectId} and t.id = ${taskId}`,
   );
 }
@@ -276,7 +282,12 @@ const ProjectLoadRow = z.object({
  * see withClaim), not once per claim: that was a scan of every live run per
  * claim, quadratic over a 1,000-agent start.
  */
-export async function readProjectLoad(db: Queryable, projectId: string): Promise<ProjectLoad> {
+export async function readProjectLoad(
+  db: Queryable,
+  projectId: string,
+  /** False when no claim of the batch has areas: nothing can overlap, and the areas are not read (a row per live run). */
+  withAreas: boolean,
+): Promise<ProjectLoad> {
   const r = await one(
     db,
     ProjectLoadRow,
@@ -285,7 +296,7 @@ export async function readProjectLoad(db: Queryable, projectId: string): Promise
                    where project_id = ${projectId} and ended_at is null group by agent_type) c), '{}') as by_type,
                coalesce((select jsonb_agg(jsonb_build_object('key', r.key, 'areas', r.payload->'areas'))
                            from agent_runs a join tasks r on r.id = a.current_task_id
-                          where a.project_id = ${projectId} and a.ended_at is null
+                          where ${withAreas} and a.project_id = ${projectId} and a.ended_at is null
                             and jsonb_typeof(r.payload->'areas') = 'array'), '[]') as running`,
   );
   return { byType: r.by_type, running: r.running };

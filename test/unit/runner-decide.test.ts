@@ -8,6 +8,7 @@ import {
   budgetExceeded,
   budgetStop,
   cliBudgetSpent,
+  phaseBudgeted,
   remainingUsd,
   type Spend,
 } from '../../src/runner/decide/budget.js';
@@ -65,6 +66,12 @@ describe('budget', () => {
       },
     });
     expect(budgetStop(budget(), spend())).toBeNull();
+  });
+
+  it('reads the sums of a phase only when a phase budget is set', () => {
+    expect(phaseBudgeted(budget())).toBe(false);
+    expect(phaseBudgeted(budget({ phase: { usd: 5, tokens: null } }))).toBe(true);
+    expect(phaseBudgeted(budget({ phase: { usd: null, tokens: 1000 } }))).toBe(true);
   });
 
   it('says the CLI hit its own cap when no configured cap is spent yet', () => {

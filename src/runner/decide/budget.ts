@@ -80,3 +80,8 @@ export function budgetStop(budget: Budget, spend: Spend): Outcome | null {
 export function cliBudgetSpent(over: BudgetOverrun | null, maxBudgetUsd: number | undefined): Outcome {
   return budgetHold(over?.message ?? `the run hit --max-budget-usd ${maxBudgetUsd ?? ''}`.trim());
 }
+
+/** Whether a phase budget is set: only then are a phase's sums worth reading. */
+export function phaseBudgeted(budget: { phase: { usd: number | null; tokens: number | null } }): boolean {
+  return budget.phase.usd !== null || budget.phase.tokens !== null;
+}

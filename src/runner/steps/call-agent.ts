@@ -15,7 +15,7 @@ import { endStep, setAgentRunSession, startStepAt } from '../../store/agent-runs
 import { addUsage, spendSoFar } from '../../store/task-attempts.js';
 import type { AgentSettings } from '../agent-settings.js';
 import { decideAct } from '../decide/act.js';
-import { budgetExceeded, budgetStop, cliBudgetSpent, remainingUsd } from '../decide/budget.js';
+import { budgetExceeded, budgetStop, cliBudgetSpent, phaseBudgeted, remainingUsd } from '../decide/budget.js';
 import { type Next, stop } from '../decide/outcome.js';
 import { afterCall, gateBeforeCall, watchRetries } from '../provider.js';
 import { type Attempt, outsideGate, policyFor, type RarvState, retryDelayMs, type Workspace } from '../task-run.js';
@@ -36,7 +36,7 @@ export async function callAgent(
   stepInput: Record<string, unknown> = {},
 ): Promise<Called> {
   const { ctx, task, config, agentRunId } = a;
-  const spend = await spendSoFar(ctx.pool, task.project_id, task.phase, task.id);
+  const spend = await spendSoFar(ctx.pool, task.project_id, phaseBudgeted(config.budget) ? task.phase : null, task.id);
   const over = budgetStop(config.budget, spend);
   if (over) return { kind: 'stop', next: stop(over) };
   const maxBudgetUsd = remainingUsd(config.budget, spend);
@@ -116,7 +116,10 @@ export async function callAgent(
     now: new Date(),
   });
   if (decision.kind === 'budget_spent') {
-    const spent = budgetExceeded(config.budget, await spendSoFar(ctx.pool, task.project_id, task.phase, task.id));
+    const spent = budgetExceeded(
+      config.budget,
+      await spendSoFar(ctx.pool, task.project_id, phaseBudgeted(config.budget) ? task.phase : null, task.id),
+    );
     return { kind: 'stop', next: stop(cliBudgetSpent(spent, maxBudgetUsd)) };
   }
   if (decision.kind === 'stop') {

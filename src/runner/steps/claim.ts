@@ -98,7 +98,8 @@ async function claimBatch(pool: pg.Pool, batch: PendingClaim[]): Promise<void> {
   const projectId = batch[0]!.task.project_id;
   const ids = await withTransaction(pool, async (db) => {
     await lockProjectClaims(db, projectId);
-    const load = { now: await readProjectLoad(db, projectId) };
+    const withAreas = batch.some((c) => (c.task.payload.areas ?? []).length > 0);
+    const load = { now: await readProjectLoad(db, projectId, withAreas) };
     const out: Array<string | null> = [];
     for (const c of batch) out.push(await claimLocked(db, c.ctx, c.task, c.config, load));
     return out;
