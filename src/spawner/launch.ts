@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { logger } from '../log/logger.js';
-import { type Spawner, spawner } from './helper.js';
+import { type Spawner, SpawnerError, spawner } from './helper.js';
 import { OutputSockets } from './output-sockets.js';
 
 export interface LaunchSpec {
@@ -49,7 +49,7 @@ export interface Launched {
 /** Starts the child; never rejects (a child that could not start has `error`). */
 export async function launchDetached(spec: LaunchSpec): Promise<Launched> {
   const helper = spawner();
-  if (helper) {
+  if (helper && !socketless.has(helper)) {
     const viaHelper = await launchInHelper(helper, spec).catch((err: Error & { code?: string }) => {
       if (err.code === 'ENOENT' || err.code === 'EACCES') return notStarted(err);
       // The helper or the socket failed, not the child: start it here instead.
@@ -112,25 +112,46 @@ function launchInProcess(spec: LaunchSpec): Launched {
 
 let sockets: OutputSockets | null = null;
 let socketsOf: Spawner | null = null;
+/** Spawners whose output socket could not be made (a TMPDIR too long for a unix socket path): they start nothing. */
+const socketless = new WeakSet<Spawner>();
 
 /** The output socket of this spawner, made on its first launch and removed with it. */
 async function outputSockets(helper: Spawner): Promise<OutputSockets> {
-  if (!sockets || socketsOf !== helper) {
-    sockets?.close();
-    sockets = new OutputSockets();
-    socketsOf = helper;
-    const made = sockets;
-    helper.onClose(() => {
-      made.close();
-      if (sockets === made) sockets = null;
+  try {
+    if (!sockets || socketsOf !== helper) {
+      sockets?.close();
+      sockets = null;
+      const made = new OutputSockets();
+      sockets = made;
+      socketsOf = helper;
+      helper.onClose(() => {
+        made.close();
+        if (sockets === made) sockets = null;
+      });
+    }
+    const current = sockets;
+    await current.listening().catch((err: unknown) => {
+      current.close();
+      if (sockets === current) sockets = null;
+      throw err;
     });
+    return current;
+  } catch (err) {
+    if (!socketless.has(helper))
+      logger().warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        "no unix socket for agents' output (is TMPDIR too long or not writable?): the runner starts them itself",
+      );
+    socketless.add(helper);
+    throw err;
   }
-  await sockets.listening();
-  return sockets;
 }
 
 async function launchInHelper(helper: Spawner, spec: LaunchSpec): Promise<Launched> {
-  const out = await outputSockets(helper);
+  // Its errors are the socket's, never the child's: a missing TMPDIR is not a missing CLI (both ENOENT).
+  const out = await outputSockets(helper).catch((err: unknown) => {
+    throw new SpawnerError(`no output socket: ${err instanceof Error ? err.message : String(err)}`);
+  });
   const token = randomUUID();
   const streams = new Map<1 | 2, Socket>();
   const ended = new Set<1 | 2>();

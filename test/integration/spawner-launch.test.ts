@@ -112,6 +112,36 @@ describe('the Claude CLI through the spawner', () => {
     expect(r.outcome).toEqual({ kind: 'success', message: 'real' });
   });
 
+  it('no output socket can be made (TMPDIR missing): runs start in-process, and work', async () => {
+    release?.();
+    const missing = path.join(dir, 'no-such-dir');
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = missing;
+    try {
+      release = useSpawner();
+      const pidFile = path.join(dir, 'cli.pid');
+      const ac = new AbortController();
+      const hanging = run('long-tmp', [{ steps: [{ run: `echo $PPID > ${pidFile}` }, { hang: true }] }], ac.signal);
+      await waitFor('the CLI', async () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim());
+      const cli = Number(fs.readFileSync(pidFile, 'utf8'));
+      const parent = Number(
+        fs
+          .readFileSync(`/proc/${cli}/stat`, 'utf8')
+          .replace(/^.*\) /, '')
+          .split(' ')[1],
+      );
+      ac.abort();
+      expect((await hanging).outcome.kind).toBe('cancelled');
+      expect(parent).toBe(process.pid);
+      const again = await run('long-tmp-2', [{ steps: [{ result: { text: 'still fine' } }] }]);
+      expect(again.outcome).toEqual({ kind: 'success', message: 'still fine' });
+      expect(fs.existsSync(missing)).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+  });
+
   it('the output socket goes with the spawner', async () => {
     await run('once', [{ steps: [{ result: { text: 'ok' } }] }]);
     const mine = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`samgita-out-${process.pid}-`));
