@@ -1,7 +1,7 @@
 /** Whether a task's job may claim it: the concurrency caps and overlapping areas at claim time. Pure. */
 import type { ProjectStatus, TaskStatus } from '../../domain/states.js';
 import { areasOverlap } from '../../planner/locate.js';
-import type { ProjectLoad } from '../../store/task-attempts.js';
+import type { ProjectLoad } from '../../store/claim-reads.js';
 
 export type StartDecision =
   /** Nothing to do: the task ended or is not in the queue (a stale job). */

@@ -14,16 +14,10 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { SamgitaConfig } from '../../config/samgita-yaml/schema.js';
 import { addTaskJob, addTaskJobs, notifyNewJobs } from '../../queue/jobs.js';
+import { claimable, lockProjectClaims, type ProjectLoad, readProjectLoad } from '../../store/claim-reads.js';
 import { withTransaction } from '../../store/connection.js';
 import type { TaskRecord } from '../../store/task-attempts.js';
-import {
-  claimable,
-  claimTask,
-  deferAtCap,
-  lockProjectClaims,
-  type ProjectLoad,
-  readProjectLoad,
-} from '../../store/task-attempts.js';
+import { claimTask, deferAtCap } from '../../store/task-attempts.js';
 import { waitingTasks, wakeWaitingTasks } from '../../store/tasks.js';
 import { agentSettings } from '../agent-settings.js';
 import { areaConflict, capDelayMs, capReached, tasksToWake, withClaim } from '../decide/claim.js';
