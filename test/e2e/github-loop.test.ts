@@ -244,10 +244,16 @@ describe('GitHub loop', () => {
   });
 
   it('shows progress in GitHub: a check run per phase and the dashboard issue', async () => {
-    await waitFor('check runs', async () => {
+    // A sync writes the check runs, then the dashboard issue: the qa check run can be seen before the dashboard moves.
+    await waitFor('check runs and the dashboard at qa', async () => {
       await gh.github.idle();
       const dev = gh.api.state.checkRuns.find((c) => c.name === 'Samgita: development');
-      return dev?.conclusion === 'success' && gh.api.state.checkRuns.some((c) => c.name === 'Samgita: qa');
+      const board = gh.api.state.issues.find((i) => i.title === 'Samgita dashboard');
+      return (
+        dev?.conclusion === 'success' &&
+        gh.api.state.checkRuns.some((c) => c.name === 'Samgita: qa') &&
+        /Phase:\*\* qa/.test(board?.body ?? '')
+      );
     });
     const dashboards = gh.api.state.issues.filter((i) => i.title === 'Samgita dashboard');
     expect(dashboards).toHaveLength(1);
