@@ -78,6 +78,7 @@ export async function startWorkerPool(
     Object.entries(rest.taskList ?? {}).map(([name, handler]) => [name, handler && inHand.wrap(handler)]),
   );
   const events: WorkerEvents = rest.events ?? new EventEmitter();
+  inHand.watch(events);
   // graphile-worker 0.17 locks with the pool's id; the workers' ids too, for versions that lock per worker.
   const lockers = new Set<string>();
   events.on('pool:create', ({ workerPool }) => lockers.add(workerPool.id));

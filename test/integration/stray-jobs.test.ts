@@ -83,3 +83,64 @@ test('a stray lock of our own pool is released and its job runs; a job in hand k
   releaseLong();
   await waitFor('the long job done', async () => (await lockOf(longId)) === undefined);
 });
+
+test('a job waiting in the local queue is in hand, however long it waits there', async () => {
+  const ran: string[] = [];
+  let releaseFirst: () => void = () => {};
+  const first = new Promise<void>((r) => {
+    releaseFirst = r;
+  });
+  const unlocked: string[] = [];
+  let sweeps = 0;
+  // Queued before the pool starts, so one batch fetches both into the local queue.
+  const ids = (
+    await db.pool.query<{ id: string }>(
+      `select (graphile_worker.add_job('queued', json_build_object('name', n), priority => i)).id::text as id
+         from (values (1, 'first'), (2, 'second')) v(i, n) order by i`,
+    )
+  ).rows.map((r) => r.id);
+  const secondId = ids[1]!;
+  const queued = await startWorkerPool(db.pool, {
+    concurrency: 1,
+    pollInterval: 100,
+    preset: { worker: { localQueue: { size: 5, ttl: 600_000 } } },
+    taskList: {
+      queued: async (payload) => {
+        const name = (payload as { name: string }).name;
+        ran.push(name);
+        if (name === 'first') await first;
+      },
+    },
+    stray: {
+      everyMs: 100,
+      afterMs: 300,
+      onSweep: (jobs) => {
+        sweeps++;
+        unlocked.push(...jobs);
+      },
+    },
+  });
+  try {
+    await waitFor('the first job running', async () => ran.includes('first'));
+    // The second waits in the local queue behind the only worker; its lock ages past the sweep's 300 ms.
+    const lockedFor = async () =>
+      (
+        await db.pool.query<{ ms: number | null }>(
+          `select (extract(epoch from now() - locked_at) * 1000)::float8 as ms
+             from graphile_worker._private_jobs where id = $1`,
+          [secondId],
+        )
+      ).rows[0]?.ms ?? null;
+    await waitFor('the queued job locked past the sweep age', async () => ((await lockedFor()) ?? 0) > 600);
+    const after = sweeps;
+    await waitFor('two more sweeps', async () => sweeps >= after + 2);
+    expect(unlocked).not.toContain(secondId);
+    expect(await lockedFor()).not.toBeNull();
+    releaseFirst();
+    await waitFor('the queued job done', async () => ran.includes('second'));
+    expect(ran).toEqual(['first', 'second']);
+  } finally {
+    releaseFirst();
+    await queued.stop();
+  }
+});
