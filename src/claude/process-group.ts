@@ -9,7 +9,7 @@
  * descendants inherit; on Linux we also find and signal every process whose
  * /proc/<pid>/environ carries it.
  */
-import fs from 'node:fs';
+import { eachEnviron, pidsWithEnv, variableAt } from '../spawner/alive.js';
 
 export const RUN_MARKER_ENV = 'SAMGITA_CLAUDE_RUN_ID';
 
@@ -37,55 +37,20 @@ export function groupAlive(pgid: number): boolean {
 
 /** Pids (not ours) whose environment has `<RUN_MARKER_ENV>=<runId>`. Empty where /proc is missing. */
 export function findMarkedPids(runId: string): number[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const needle = Buffer.from(`${RUN_MARKER_ENV}=${runId}\0`);
-  const out: number[] = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
-    try {
-      const env = fs.readFileSync(`/proc/${name}/environ`);
-      if (env.includes(needle)) out.push(pid);
-    } catch {
-      /* gone, or not ours */
-    }
-  }
-  return out;
+  return pidsWithEnv(RUN_MARKER_ENV, runId);
 }
 
 /** Every process (not ours) carrying a run marker, with the run id it carries. One read per process. */
 export function findAllMarkedPids(): Array<{ pid: number; runId: string }> {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const needle = Buffer.from(`${RUN_MARKER_ENV}=`);
   const out: Array<{ pid: number; runId: string }> = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
-    try {
-      const env = fs.readFileSync(`/proc/${name}/environ`);
-      let at = env.indexOf(needle);
-      // Only a whole variable counts (start of the block or after a NUL).
-      while (at > 0 && env[at - 1] !== 0) at = env.indexOf(needle, at + 1);
-      if (at < 0) continue;
-      const start = at + needle.length;
-      const end = env.indexOf(0, start);
-      out.push({ pid, runId: env.toString('utf8', start, end < 0 ? env.length : end) });
-    } catch {
-      /* gone, or not ours */
-    }
-  }
+  eachEnviron((pid, env) => {
+    const at = variableAt(env, needle);
+    if (at < 0) return;
+    const start = at + needle.length;
+    const end = env.indexOf(0, start);
+    out.push({ pid, runId: env.toString('utf8', start, end < 0 ? env.length : end) });
+  });
   return out;
 }
 

@@ -9,12 +9,17 @@
  *
  * A child whose spawner dies while it runs cannot report its exit: it is
  * killed (SIGKILL to its group) and reported as killed, so the caller sees a
- * failed run and nothing of it runs on unwatched.
+ * failed run and nothing of it runs on unwatched. A spawner that dies (or
+ * stops answering) after forking but before naming the child's pid leaves a
+ * child nobody knows: each launch carries an id of its own in the child's
+ * environment, and every process carrying it is killed before the launch is
+ * retried in-process.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { logger } from '../log/logger.js';
+import { pidsWithEnv } from './alive.js';
 import { type Spawner, SpawnerError, spawner } from './helper.js';
 import { OutputSockets } from './output-sockets.js';
 
@@ -153,6 +158,8 @@ async function launchInHelper(helper: Spawner, spec: LaunchSpec): Promise<Launch
     throw new SpawnerError(`no output socket: ${err instanceof Error ? err.message : String(err)}`);
   });
   const token = randomUUID();
+  // Not the token: the child could read it, and the token is what the runner's socket trusts.
+  const launchId = randomUUID();
   const streams = new Map<1 | 2, Socket>();
   const ended = new Set<1 | 2>();
   let sinks: [(c: Buffer) => void, (c: Buffer) => void] | null = null;
@@ -193,7 +200,15 @@ async function launchInHelper(helper: Spawner, spec: LaunchSpec): Promise<Launch
   let pid: number | undefined;
   try {
     pid = await helper.launch(
-      { file: spec.file, args: spec.args, cwd: spec.cwd, env: spec.env, input: spec.input, socket: out.path, token },
+      {
+        file: spec.file,
+        args: spec.args,
+        cwd: spec.cwd,
+        env: { ...spec.env, [LAUNCH_ID_ENV]: launchId },
+        input: spec.input,
+        socket: out.path,
+        token,
+      },
       {
         exited(code, signal) {
           exit = { exitCode: code ?? undefined, signal: signal ?? undefined };
@@ -215,6 +230,8 @@ async function launchInHelper(helper: Spawner, spec: LaunchSpec): Promise<Launch
   } catch (err) {
     forget();
     for (const s of streams.values()) s.destroy();
+    // The spawner died or went silent: it may have forked the child before it could say so.
+    if (err instanceof SpawnerError) killUnnamed(launchId);
     throw err;
   }
   return {
@@ -228,6 +245,32 @@ async function launchInHelper(helper: Spawner, spec: LaunchSpec): Promise<Launch
     closed,
     via: 'spawner',
   };
+}
+
+/** Names each launch in its child's environment (inherited by everything the child starts). */
+export const LAUNCH_ID_ENV = 'SAMGITA_LAUNCH_ID';
+
+/**
+ * How long after the spawner's death a child it forked may still be between
+ * fork and exec, carrying the spawner's environment instead of its own.
+ */
+const UNNAMED_RECHECK_MS = 1_000;
+
+/** Kills whatever carries this launch's id, now and once more a moment later (see UNNAMED_RECHECK_MS). */
+function killUnnamed(launchId: string): void {
+  const sweep = () => {
+    for (const pid of pidsWithEnv(LAUNCH_ID_ENV, launchId)) {
+      logger().warn({ pid }, 'killing a process the spawner started but never named');
+      killGroup(pid);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  sweep();
+  setTimeout(sweep, UNNAMED_RECHECK_MS).unref();
 }
 
 function killGroup(pgid: number): void {

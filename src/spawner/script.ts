@@ -22,6 +22,10 @@
  * or the runner's death), so it never outlives the runner; SIGINT and SIGTERM
  * are left to the runner. A launched child is not killed with it: the runner
  * owns its process group and stops it itself.
+ *
+ * `SAMGITA_SPAWNER_FAILPOINT=exit-after-fork` in its environment makes it exit
+ * right after starting a launch and giving it its input, before naming the child: the one moment whose
+ * clean-up (launch.ts killUnnamed) a test cannot otherwise reach on purpose.
  */
 export const HELPER_SCRIPT = `'use strict';
 const { spawn } = require('node:child_process');
@@ -30,6 +34,7 @@ const MAX_OUTPUT = 100 * 1024 * 1024;
 const KILL_AFTER_MS = 5000;
 const STREAMS_GRACE_MS = 1000;
 const CONNECT_TIMEOUT_MS = 30000;
+const FAILPOINT = process.env.SAMGITA_SPAWNER_FAILPOINT;
 process.on('disconnect', () => process.exit(0));
 // Ctrl-C in a terminal and a service manager's SIGTERM reach the whole process group: the
 // runner decides when it stops (it drains first, and its drain runs git), then disconnects.
@@ -81,11 +86,12 @@ async function launch(id, l) {
     if (child.pid === undefined) send({ id, error: String(e && e.message), code: e && e.code });
   });
   if (child.pid === undefined) return;
-  send({ id, pid: child.pid });
-  child.on('exit', (code, signal) => send({ id, exit: { code, signal } }));
   // A CLI that exits before reading its input makes this write fail (EPIPE): its exit says why.
   child.stdin.on('error', () => {});
   child.stdin.end(l.input);
+  if (FAILPOINT === 'exit-after-fork') process.exit(70);
+  send({ id, pid: child.pid });
+  child.on('exit', (code, signal) => send({ id, exit: { code, signal } }));
 }
 
 function runGit(m) {

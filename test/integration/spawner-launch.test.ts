@@ -12,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runClaude } from '../../src/claude/run-claude.js';
+import { pidsWithEnv } from '../../src/spawner/alive.js';
 import { useSpawner } from '../../src/spawner/helper.js';
+import { launchDetached } from '../../src/spawner/launch.js';
 import { type FakeScenario, fakeClaudePath, writeFakeScript } from '../support/fake-claude/index.js';
 import { waitFor } from '../support/runner-harness.js';
 
@@ -98,6 +100,37 @@ describe('the Claude CLI through the spawner', () => {
     const next = await run('next', [{ steps: [{ result: { text: 'fine' } }] }]);
     expect(next.outcome).toEqual({ kind: 'success', message: 'fine' });
     expect(spawnerPid()).not.toBe(first);
+  });
+
+  it('a spawner that dies after starting a child, before naming it: that child is killed, the launch runs in-process', async () => {
+    release?.();
+    process.env.SAMGITA_SPAWNER_FAILPOINT = 'exit-after-fork';
+    const mark = `unnamed-${process.pid}-${Date.now()}`;
+    let launched: Awaited<ReturnType<typeof launchDetached>> | undefined;
+    try {
+      release = useSpawner();
+      // Writes nothing: it would outlive its closed output for as long as it sleeps.
+      launched = await launchDetached({
+        file: '/bin/sh',
+        args: ['-c', 'exec sleep 300'],
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TEST_MARK: mark },
+        input: '',
+      });
+    } finally {
+      delete process.env.SAMGITA_SPAWNER_FAILPOINT;
+    }
+    try {
+      expect(launched.via).toBe('in-process');
+      expect(launched.pid).toBeDefined();
+      expect(alive(launched.pid!)).toBe(true);
+      await waitFor('only the in-process child left', async () => {
+        const marked = pidsWithEnv('TEST_MARK', mark);
+        return marked.length === 1 && marked[0] === launched!.pid;
+      });
+    } finally {
+      for (const pid of pidsWithEnv('TEST_MARK', mark)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('a connection that does not name a launch is closed unread; runs go on', async () => {
