@@ -4,32 +4,71 @@
  * PostgreSQL itself releases if the runner dies.
  *
  * Waiters of one process line up here, in arrival order, and only the first
- * asks PostgreSQL, with a short backoff (the holder may be another runner).
- * Every waiter used to poll on its own: PostgreSQL's statement log of one
- * 1,000-task merge phase (bench/many-agents.ts) held 10,373
- * `pg_try_advisory_lock` tries, CPU the merges themselves needed. When a holder here releases, the next in line tries at
- * once, so the lock does not sit free while every waiter sleeps.
+ * asks PostgreSQL. Every waiter used to poll on its own: PostgreSQL's statement
+ * log of one 1,000-task merge phase (bench/many-agents.ts) held 10,373
+ * `pg_try_advisory_lock` tries, CPU the merges themselves needed.
  *
- * Waiting holds no pool connection (the pool is small and bounded); only the
- * holder keeps one, for its session lock.
+ * The first in line waits in PostgreSQL's own lock queue (a second at a time,
+ * waitAdvisoryLock), so across runners the lock goes in the order they asked,
+ * and at once. Polling with a backoff instead left the lock free until some
+ * runner's next try, and a runner whose holder released it handed it to its own
+ * next waiter first: one runner's whole line went before another's (p95 wait
+ * 25 s with 4 runners). A wait holds a pool connection, and the pool is small
+ * and bounded, so at most a quarter of it waits this way at once; beyond that,
+ * the first in line polls as before.
  */
 import type pg from 'pg';
-import { tryAdvisoryLock } from '../store/connection.js';
+import { type AdvisoryLock, tryAdvisoryLock, waitAdvisoryLock } from '../store/connection.js';
 import { outsideGate, type TaskRunContext } from './task-run.js';
 
 export interface MergeLock {
   release(): Promise<void>;
 }
 
-/** The longest the first in line sleeps between tries while another runner holds the lock. */
+/** The longest the first in line sleeps between tries while another runner holds the lock (when polling). */
 const MAX_WAIT_MS = 500;
+/** How long one wait in PostgreSQL's queue lasts before the waiter looks up (a drain, a stopped task). */
+const QUEUE_WAIT_MS = 1_000;
+
+/** Waits in PostgreSQL's queue now holding a connection of each pool. */
+const queueWaits = new WeakMap<pg.Pool, number>();
+
+/** A wait in PostgreSQL's queue, when this pool can spare the connection; else one try. */
+async function takeOrWait(
+  pool: pg.Pool,
+  key: string,
+  waitMs: number,
+): Promise<{ lock: AdvisoryLock | null; waited: boolean }> {
+  const waiting = queueWaits.get(pool) ?? 0;
+  if (waiting >= Math.max(1, Math.floor((pool.options.max ?? 10) / 4)))
+    return { lock: await tryAdvisoryLock(pool, key), waited: false };
+  queueWaits.set(pool, waiting + 1);
+  try {
+    return { lock: await waitAdvisoryLock(pool, key, waitMs), waited: true };
+  } finally {
+    queueWaits.set(pool, (queueWaits.get(pool) ?? 1) - 1);
+  }
+}
+
+/** A turn in a process's line: the lock still held by the one before (handed over), or null (ask PostgreSQL). */
+type Turn = { held: AdvisoryLock | null };
 
 interface Line {
   /** Turns of the waiters behind the first, in order. */
-  waiting: Array<() => void>;
+  waiting: Array<(turn: Turn) => void>;
   /** Someone is first (trying, or holding). */
   busy: boolean;
+  /** Holders in a row that got the lock handed over within this process. */
+  streak: number;
 }
+
+/**
+ * How many holders in a row one process may hand the lock to without letting
+ * it go. A handover costs no round trip and keeps the integration checkout of
+ * the same runner; letting go after a few puts the next of this line behind
+ * the other runners already waiting in PostgreSQL's queue.
+ */
+const HANDOVERS_MAX = 3;
 
 /**
  * The first in line, and the holder, take their gate permit back ahead of other tasks:
@@ -48,12 +87,14 @@ export function mergeLockKey(projectId: string): string {
 
 /**
  * The project's merge lock, or null once `signal` is aborted while waiting.
- * Waiting (in line, or between tries) gives the runner's gate permit back.
+ * Waiting in line gives the runner's gate permit back.
  */
 export async function acquireMergeLock(
   ctx: Pick<TaskRunContext, 'pool' | 'gate'>,
   projectId: string,
   signal: AbortSignal,
+  /** How long one wait in PostgreSQL's queue lasts (QUEUE_WAIT_MS). */
+  queueWaitMs = QUEUE_WAIT_MS,
 ): Promise<MergeLock | null> {
   const key = mergeLockKey(projectId);
   let byKey = lines.get(ctx.pool);
@@ -63,21 +104,39 @@ export async function acquireMergeLock(
   }
   let line = byKey.get(key);
   if (!line) {
-    line = { waiting: [], busy: false };
+    line = { waiting: [], busy: false, streak: 0 };
     byKey.set(key, line);
   }
   const here = line;
+  /** The next in line asks PostgreSQL; with nobody next, the line is done. */
   const pass = () => {
+    here.streak = 0;
     const next = here.waiting.shift();
-    if (next) next();
+    if (next) next({ held: null });
     else {
       here.busy = false;
       if (byKey.get(key) === here) byKey.delete(key);
     }
   };
+  const holding = (lock: AdvisoryLock): MergeLock => {
+    let released = false;
+    return {
+      async release() {
+        if (released) return;
+        released = true;
+        if (here.waiting.length > 0 && here.streak < HANDOVERS_MAX) {
+          here.streak++;
+          here.waiting.shift()!({ held: lock });
+          return;
+        }
+        await lock.release().finally(pass);
+      },
+    };
+  };
   if (here.busy) {
     const turn = await outsideGate(ctx, () => waitTurn(here, signal), MERGE_LOCK_FIRST);
     if (!turn) return null;
+    if (turn.held) return holding(turn.held);
   } else here.busy = true;
   // First in line: the lock is ours unless another runner holds it.
   try {
@@ -86,17 +145,11 @@ export async function acquireMergeLock(
         pass();
         return null;
       }
-      const lock = await tryAdvisoryLock(ctx.pool, key);
-      if (lock) {
-        // The advisory lock's release is idempotent already; the turn must pass on once only.
-        let passed = false;
-        const passOnce = () => {
-          if (!passed) pass();
-          passed = true;
-        };
-        return { release: () => lock.release().finally(passOnce) };
-      }
-      await outsideGate(ctx, () => sleep(wait * (0.5 + Math.random()), signal), MERGE_LOCK_FIRST);
+      // Keeps its gate permit while it waits in PostgreSQL's queue: it holds a pool connection.
+      const { lock, waited } = await takeOrWait(ctx.pool, key, queueWaitMs);
+      if (lock) return holding(lock);
+      // A wait in the queue that ran out goes straight back into it.
+      if (!waited) await outsideGate(ctx, () => sleep(wait * (0.5 + Math.random()), signal), MERGE_LOCK_FIRST);
     }
   } catch (err) {
     pass();
@@ -104,21 +157,21 @@ export async function acquireMergeLock(
   }
 }
 
-/** Resolves true when it is this waiter's turn, false if `signal` aborts first (it then leaves the line). */
-function waitTurn(line: Line, signal: AbortSignal): Promise<boolean> {
+/** Resolves with this waiter's turn, or null if `signal` aborts first (it then leaves the line). */
+function waitTurn(line: Line, signal: AbortSignal): Promise<Turn | null> {
   return new Promise((resolve) => {
     if (signal.aborted) {
-      resolve(false);
+      resolve(null);
       return;
     }
-    const turn = () => {
+    const turn = (t: Turn) => {
       signal.removeEventListener('abort', abort);
-      resolve(true);
+      resolve(t);
     };
     const abort = () => {
       const at = line.waiting.indexOf(turn);
       if (at >= 0) line.waiting.splice(at, 1);
-      resolve(false);
+      resolve(null);
     };
     line.waiting.push(turn);
     signal.addEventListener('abort', abort, { once: true });

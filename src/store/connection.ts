@@ -398,15 +398,33 @@ export async function startEmbeddedPostgres(home: string): Promise<EmbeddedDatab
   return { url: urlFor(port), stop: () => server.stop() };
 }
 
+export interface AdvisoryLock {
+  release(): Promise<void>;
+}
+
 /**
  * A session-level advisory lock on a connection of its own, or null when
  * another session holds it. PostgreSQL releases it with the connection, so a
  * process that dies mid-way never leaves it held.
  */
-export async function tryAdvisoryLock(pool: pg.Pool, key: string): Promise<{ release(): Promise<void> } | null> {
+export function tryAdvisoryLock(pool: pg.Pool, key: string): Promise<AdvisoryLock | null> {
+  return lockOnClient(pool, key, 'select pg_try_advisory_lock(hashtext($1)) as ok', [key]);
+}
+
+/**
+ * Like tryAdvisoryLock, but waits in PostgreSQL's queue for the lock, up to
+ * `waitMs` (migrations/0930_advisory_lock_wait.sql): waiters are served in
+ * order, and a released lock passes to the next at once. The connection is
+ * held while it waits.
+ */
+export function waitAdvisoryLock(pool: pg.Pool, key: string, waitMs: number): Promise<AdvisoryLock | null> {
+  return lockOnClient(pool, key, 'select samgita_wait_advisory_lock($1, $2) as ok', [key, Math.ceil(waitMs)]);
+}
+
+async function lockOnClient(pool: pg.Pool, key: string, take: string, values: unknown[]): Promise<AdvisoryLock | null> {
   const client = await pool.connect();
   try {
-    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [key]);
+    const { rows } = await client.query<{ ok: boolean }>(take, values);
     if (!rows[0]?.ok) {
       client.release();
       return null;

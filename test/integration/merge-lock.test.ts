@@ -1,8 +1,10 @@
 /**
  * The merge lock (src/runner/merge-lock.ts) on a real PostgreSQL: one holder
  * at a time, waiters of a process served in arrival order with only the first
- * of them asking PostgreSQL, another runner's hold respected, and a waiter
- * told to stop leaving the line without blocking the others.
+ * of them asking PostgreSQL, another runner's hold respected, runners served
+ * in turn (not one runner's whole line first), a wait in PostgreSQL's queue
+ * that times out as the lock comes free never leaves it held unseen, and a
+ * waiter told to stop leaving the line without blocking the others.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +70,71 @@ describe('merge lock', () => {
     expect(order).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(most).toBe(1);
     await pool.end();
+  });
+
+  it('two runners with five waiters each take turns: after four in a row the lock passes to the other runner', async () => {
+    const projectId = '00000000-0000-4000-8000-000000000003';
+    const other = await holdElsewhere(projectId);
+    const runners = [countingPool(), countingPool()];
+    const never = new AbortController().signal;
+    const order: string[] = [];
+    // Waits in PostgreSQL's queue that never run out here: the order is PostgreSQL's alone.
+    const waiters = runners.flatMap(({ pool }, r) =>
+      Array.from({ length: 5 }, () =>
+        acquireMergeLock({ pool }, projectId, never, 60_000).then(async (lock) => {
+          order.push('AB'[r]!);
+          await lock!.release();
+        }),
+      ),
+    );
+    const queued = async () =>
+      (
+        await db.pool.query<{ n: number }>(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted
+              and database = (select oid from pg_database where datname = current_database())`,
+        )
+      ).rows[0]!.n;
+    await waitFor("both runners' first in line waiting in PostgreSQL's queue", async () => (await queued()) === 2);
+    await other.end();
+    await Promise.all(waiters);
+    // Four in a row within a runner (the first, then three handovers), then the other runner's
+    // first, already queued in PostgreSQL, goes next. Polling, one runner's whole line went first:
+    // AAAAABBBBB.
+    expect(order.join('')).toMatch(/^(AAAABBBBAB|BBBBAAAABA)$/);
+    await Promise.all(runners.map(({ pool }) => pool.end()));
+  });
+
+  it('a wait that times out as the lock is released says whether it holds the lock, every time', async () => {
+    // PostgreSQL grants a lock that comes free just as lock_timeout fires, and keeps it for the
+    // session although the statement failed. Told "not yours", the caller would return the
+    // connection to its pool still holding the project's merge lock (a bench's queue stopped so).
+    const holder = new pg.Client({ connectionString: db.url });
+    const waiter = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await waiter.connect();
+    const key = 'samgita:merge:race';
+    const heldByWaiter = async () =>
+      (
+        await waiter.query<{ n: number }>(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid() and granted`,
+        )
+      ).rows[0]!.n > 0;
+    let said = { yes: 0, no: 0 };
+    for (let i = 0; i < 600; i++) {
+      await holder.query('select pg_advisory_lock(hashtext($1))', [key]);
+      const waitMs = 1 + (i % 4);
+      const wait = waiter.query<{ ok: boolean }>('select samgita_wait_advisory_lock($1, $2) as ok', [key, waitMs]);
+      await new Promise((r) => setTimeout(r, waitMs));
+      await holder.query('select pg_advisory_unlock(hashtext($1))', [key]);
+      const ok = (await wait).rows[0]!.ok;
+      expect(await heldByWaiter(), `call ${i}: said ${ok}`).toBe(ok);
+      if (ok) await waiter.query('select pg_advisory_unlock(hashtext($1))', [key]);
+      said = ok ? { ...said, yes: said.yes + 1 } : { ...said, no: said.no + 1 };
+    }
+    // The timeout path ran (how often it raced a release depends on the machine).
+    expect(said.no).toBeGreaterThan(0);
+    await holder.end();
+    await waiter.end();
   });
 
   it('a waiter told to stop leaves the line with null; the ones behind it still get the lock', async () => {
