@@ -44,6 +44,15 @@ export async function checkpointHere(
     if (held) deps.log.warn({ project: project.name, by: out.by }, 'project taken over by another deployment: paused');
     return null;
   }
-  if (out.kind === 'written') await deps.publisher?.pushState?.(projectId);
-  return out.kind === 'written' || out.kind === 'unchanged' ? out.sha : null;
+  if (out.kind !== 'written' && out.kind !== 'unchanged') return null;
+  // An unchanged state is pushed again when its push did not go through: a push that failed
+  // (GitHub down, a timeout) would otherwise leave GitHub behind until the state next changed.
+  if (deps.publisher?.pushState && (out.kind === 'written' || pushed.get(projectId) !== out.sha)) {
+    await deps.publisher.pushState(projectId);
+    pushed.set(projectId, out.sha);
+  }
+  return out.sha;
 }
+
+/** Project → the state commit this process last pushed to GitHub. */
+const pushed = new Map<string, string>();

@@ -24,6 +24,8 @@ const MAX_SHARE = 0.1;
  * allocates in proportion to the plan, so a thousand-task project is written every 20 s, not 5.
  */
 const MS_PER_TASK = 20;
+/** After a failed write or push, the next try. */
+const RETRY_AFTER_MS = 5_000;
 
 export class Checkpointer {
   /** Project → when it was last active here. */
@@ -86,6 +88,9 @@ export class Checkpointer {
         })
         .catch((err: unknown) => {
           this.deps.log.warn({ project: id, err: errorMessage(err) }, 'could not write the state ref');
+          // Tried again (a failed push is pushed even if nothing changed), after a pause.
+          this.dirty.add(id);
+          this.notBefore.set(id, this.now() + RETRY_AFTER_MS);
         })
         .finally(() => this.writing.delete(id));
       this.writing.set(id, w);

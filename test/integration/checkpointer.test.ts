@@ -50,3 +50,38 @@ test('a slow push to GitHub does not hold back the next state commit', async () 
     fs.rmSync(repo, { recursive: true, force: true });
   }
 });
+
+test('a push that failed is tried again, though the state has not changed since', async () => {
+  const { projectId, repo } = await seedProject(db.pool);
+  await seedTasks(db.pool, projectId, [{ key: 'a' }]);
+  let clock = 0;
+  let calls = 0;
+  const pushed: string[] = [];
+  const publisher: TaskPublisher = {
+    publish: async () => null,
+    pushState: async () => {
+      calls++;
+      if (calls === 1) throw new Error('GitHub answered 502');
+      pushed.push((await stateHead(repo)) ?? '');
+    },
+  };
+  const checkpointer = new Checkpointer(
+    { pool: db.pool, publisher, actor: { type: 'runner', id: 'test' }, log: quietLog },
+    () => {
+      // The retry waits a few seconds of the checkpointer's clock: a second passes every tick.
+      if (calls > 0) clock += 1_000;
+      return [projectId];
+    },
+    20,
+    () => Date.now() + clock,
+  );
+  try {
+    await waitFor('the state pushed after the failed push', async () => pushed.length >= 1, 30_000);
+    // Nothing changed in between: the same commit went to GitHub.
+    expect(pushed[0]).toBe(await stateHead(repo));
+    expect(calls).toBe(2);
+  } finally {
+    await checkpointer.flush();
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+});

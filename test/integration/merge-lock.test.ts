@@ -1,8 +1,8 @@
 /**
  * The merge lock (src/runner/merge-lock.ts) on a real PostgreSQL: one holder
  * at a time, waiters of a process served in arrival order with only the first
- * of them asking PostgreSQL, another runner's hold respected, runners served
- * in turn (not one runner's whole line first), a wait in PostgreSQL's queue
+ * of them asking PostgreSQL, another runner's hold respected, a runner
+ * already queued served after another runner's few in a row (not after its whole line), a wait in PostgreSQL's queue
  * that times out as the lock comes free never leaves it held unseen, and a
  * waiter told to stop leaving the line without blocking the others.
  */
@@ -72,21 +72,18 @@ describe('merge lock', () => {
     await pool.end();
   });
 
-  it('two runners with five waiters each take turns: after four in a row the lock passes to the other runner', async () => {
+  it('a runner queued in PostgreSQL goes next after another runner has held the lock four times in a row', async () => {
     const projectId = '00000000-0000-4000-8000-000000000003';
     const other = await holdElsewhere(projectId);
-    const runners = [countingPool(), countingPool()];
+    const [a, b] = [countingPool(), countingPool()];
     const never = new AbortController().signal;
     const order: string[] = [];
-    // Waits in PostgreSQL's queue that never run out here: the order is PostgreSQL's alone.
-    const waiters = runners.flatMap(({ pool }, r) =>
-      Array.from({ length: 5 }, () =>
-        acquireMergeLock({ pool }, projectId, never, 60_000).then(async (lock) => {
-          order.push('AB'[r]!);
-          await lock!.release();
-        }),
-      ),
-    );
+    // Waits in PostgreSQL's queue that never run out here: the order is PostgreSQL's and the lines'.
+    const take = (pool: pg.Pool, name: string) =>
+      acquireMergeLock({ pool }, projectId, never, 60_000).then(async (lock) => {
+        order.push(name);
+        await lock!.release();
+      });
     const queued = async () =>
       (
         await db.pool.query<{ n: number }>(
@@ -94,14 +91,17 @@ describe('merge lock', () => {
               and database = (select oid from pg_database where datname = current_database())`,
         )
       ).rows[0]!.n;
-    await waitFor("both runners' first in line waiting in PostgreSQL's queue", async () => (await queued()) === 2);
+    // Runner A's first asks PostgreSQL first, its other four wait in A's line; then runner B's one.
+    const fromA = Array.from({ length: 5 }, () => take(a!.pool, 'A'));
+    await waitFor("runner A's first in line waiting in PostgreSQL's queue", async () => (await queued()) === 1);
+    const fromB = take(b!.pool, 'B');
+    await waitFor("runner B's waiting behind it", async () => (await queued()) === 2);
     await other.end();
-    await Promise.all(waiters);
-    // Four in a row within a runner (the first, then three handovers), then the other runner's
-    // first, already queued in PostgreSQL, goes next. Polling, one runner's whole line went first:
-    // AAAAABBBBB.
-    expect(order.join('')).toMatch(/^(AAAABBBBAB|BBBBAAAABA)$/);
-    await Promise.all(runners.map(({ pool }) => pool.end()));
+    await Promise.all([...fromA, fromB]);
+    // A's first, three handovers within A, then B (queued all along), then A's last, which asked
+    // PostgreSQL again only when A let go. Polling, or handing over without limit: AAAAAB.
+    expect(order.join('')).toBe('AAAABA');
+    await Promise.all([a!.pool.end(), b!.pool.end()]);
   });
 
   it('a wait that times out as the lock is released says whether it holds the lock, every time', async () => {
