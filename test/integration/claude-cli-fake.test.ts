@@ -7,6 +7,7 @@ import { runClaude } from '../../src/claude/run-claude.js';
 import { isSamgitaError } from '../../src/errors.js';
 import { useSpawner } from '../../src/spawner/helper.js';
 import { type FakeScenario, fakeClaudePath, readFakeLog, writeFakeScript } from '../support/fake-claude/index.js';
+import { parentPid } from '../support/processes.js';
 
 let dir: string;
 let cwd: string;
@@ -188,12 +189,7 @@ describe.each(['in-process', 'through the spawner'])('runClaude with the fake CL
     const ac = new AbortController();
     const p = run('go', [{ steps: [{ run: `echo $PPID > ${pidFile}` }, { hang: true }] }], { signal: ac.signal });
     const cliPid = Number(await waitForFile(pidFile));
-    const parent = Number(
-      fs
-        .readFileSync(`/proc/${cliPid}/stat`, 'utf8')
-        .replace(/^.*\) /, '')
-        .split(' ')[1],
-    );
+    const parent = parentPid(cliPid);
     ac.abort();
     expect((await p).outcome.kind).toBe('cancelled');
     if (way === 'in-process') expect(parent).toBe(process.pid);

@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runClaude } from '../../src/claude/run-claude.js';
-import { pidsWithEnv } from '../../src/spawner/alive.js';
 import { useSpawner } from '../../src/spawner/helper.js';
 import { launchDetached } from '../../src/spawner/launch.js';
 import { type FakeScenario, fakeClaudePath, writeFakeScript } from '../support/fake-claude/index.js';
+import { parentPid, processesWithEnv } from '../support/processes.js';
 import { waitFor } from '../support/runner-harness.js';
 
 let dir: string;
@@ -125,11 +125,11 @@ describe('the Claude CLI through the spawner', () => {
       expect(launched.pid).toBeDefined();
       expect(alive(launched.pid!)).toBe(true);
       await waitFor('only the in-process child left', async () => {
-        const marked = pidsWithEnv('TEST_MARK', mark);
+        const marked = processesWithEnv(`TEST_MARK=${mark}`);
         return marked.length === 1 && marked[0] === launched!.pid;
       });
     } finally {
-      for (const pid of pidsWithEnv('TEST_MARK', mark)) process.kill(pid, 'SIGKILL');
+      for (const pid of processesWithEnv(`TEST_MARK=${mark}`)) process.kill(pid, 'SIGKILL');
     }
   });
 
@@ -157,12 +157,7 @@ describe('the Claude CLI through the spawner', () => {
       const hanging = run('long-tmp', [{ steps: [{ run: `echo $PPID > ${pidFile}` }, { hang: true }] }], ac.signal);
       await waitFor('the CLI', async () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim());
       const cli = Number(fs.readFileSync(pidFile, 'utf8'));
-      const parent = Number(
-        fs
-          .readFileSync(`/proc/${cli}/stat`, 'utf8')
-          .replace(/^.*\) /, '')
-          .split(' ')[1],
-      );
+      const parent = parentPid(cli);
       ac.abort();
       expect((await hanging).outcome.kind).toBe('cancelled');
       expect(parent).toBe(process.pid);

@@ -23,3 +23,13 @@ export function processesWithEnv(entry: string): number[] {
   }
   return out;
 }
+
+/** A process's parent pid, from /proc/<pid>/stat (its 4th field, after the command in parentheses). */
+export function parentPid(pid: number): number {
+  return Number(
+    fs
+      .readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ')[1],
+  );
+}

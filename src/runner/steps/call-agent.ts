@@ -36,7 +36,9 @@ export async function callAgent(
   stepInput: Record<string, unknown> = {},
 ): Promise<Called> {
   const { ctx, task, config, agentRunId } = a;
-  const spend = await spendSoFar(ctx.pool, task.project_id, phaseBudgeted(config.budget) ? task.phase : null, task.id);
+  const readSpend = () =>
+    spendSoFar(ctx.pool, task.project_id, phaseBudgeted(config.budget) ? task.phase : null, task.id);
+  const spend = await readSpend();
   const over = budgetStop(config.budget, spend);
   if (over) return { kind: 'stop', next: stop(over) };
   const maxBudgetUsd = remainingUsd(config.budget, spend);
@@ -116,10 +118,7 @@ export async function callAgent(
     now: new Date(),
   });
   if (decision.kind === 'budget_spent') {
-    const spent = budgetExceeded(
-      config.budget,
-      await spendSoFar(ctx.pool, task.project_id, phaseBudgeted(config.budget) ? task.phase : null, task.id),
-    );
+    const spent = budgetExceeded(config.budget, await readSpend());
     return { kind: 'stop', next: stop(cliBudgetSpent(spent, maxBudgetUsd)) };
   }
   if (decision.kind === 'stop') {
