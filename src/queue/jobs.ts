@@ -227,26 +227,37 @@ export async function jobLockHolders(db: Queryable, taskIdentifiers: readonly st
 
 /**
  * Unlocks the jobs these pools hold (graphile-worker's locked_by) that were
- * locked more than `lockedForMs` ago and are not in `keep` (the jobs the pools
- * are running or just ended): a fetch whose answer a PostgreSQL restart lost
- * leaves a job locked by a live pool that never got it, which graphile-worker
- * would free only after 4 hours. Returns the unlocked jobs' ids.
+ * locked more than `lockedForMs` ago and are not in hand: a fetch whose answer
+ * a PostgreSQL restart lost leaves a job locked by a live pool that never got
+ * it, which graphile-worker would free only after 4 hours. `inHand` (the jobs
+ * the pools are running, have queued or just ended) is asked only after the
+ * old locks are read, so a job whose handler started while the read waited
+ * for a connection counts as in hand; and a lock is removed only if it is the
+ * one that was read. Returns the unlocked jobs' ids.
  */
 export async function unlockStrayJobs(
   db: Queryable,
   lockers: readonly string[],
-  keep: readonly string[],
+  inHand: () => readonly string[],
   lockedForMs: number,
 ): Promise<string[]> {
   if (lockers.length === 0) return [];
+  const { rows: old } = await db.query<{ id: string; locked_at: string }>(
+    `select id::text, locked_at::text from graphile_worker._private_jobs
+      where locked_by = any($1::text[]) and locked_at < now() - make_interval(secs => $2::float8 / 1000)`,
+    [[...lockers], lockedForMs],
+  );
+  if (old.length === 0) return [];
+  const held = new Set(inHand());
+  const stray = old.filter((r) => !held.has(r.id));
+  if (stray.length === 0) return [];
   const { rows } = await db.query<{ id: string }>(
-    `update graphile_worker._private_jobs
+    `update graphile_worker._private_jobs j
         set locked_at = null, locked_by = null
-      where locked_by = any($1::text[])
-        and locked_at < now() - make_interval(secs => $2::float8 / 1000)
-        and not (id = any($3::bigint[]))
-      returning id::text`,
-    [[...lockers], lockedForMs, [...keep]],
+       from unnest($1::bigint[], $2::timestamptz[]) as s(id, locked_at)
+      where j.id = s.id and j.locked_at = s.locked_at and j.locked_by = any($3::text[])
+      returning j.id::text`,
+    [stray.map((r) => r.id), stray.map((r) => r.locked_at), [...lockers]],
   );
   return rows.map((r) => r.id);
 }

@@ -23,7 +23,8 @@ export class JobsInHand {
   /** The handler, counting its jobs in hand while they run. */
   wrap(handler: Task): Task {
     return async (payload, helpers) => {
-      const id = helpers.job.id;
+      // graphile-worker types ids as strings, but our INT8 parser (store/connection.ts) makes them numbers.
+      const id = String(helpers.job.id);
       this.running.set(id, (this.running.get(id) ?? 0) + 1);
       try {
         return await handler(payload, helpers);
@@ -47,7 +48,7 @@ export class JobsInHand {
   ids(): string[] {
     const cutoff = this.now() - ENDED_KEPT_MS;
     for (const [id, at] of this.ended) if (at < cutoff) this.ended.delete(id);
-    const queued = [...this.queues].flatMap((q) => q.jobQueue.map((j) => j.id));
+    const queued = [...this.queues].flatMap((q) => q.jobQueue.map((j) => String(j.id)));
     return [...new Set([...this.running.keys(), ...this.ended.keys(), ...queued])];
   }
 }

@@ -93,16 +93,24 @@ export async function startWorkerPool(
   });
   const log = logger().child({ component: 'queue' });
   const sweep = async () => {
-    const unlocked = await unlockStrayJobs(pool, [...lockers], inHand.ids(), stray?.afterMs ?? STRAY_AFTER_MS);
+    const unlocked = await unlockStrayJobs(pool, [...lockers], () => inHand.ids(), stray?.afterMs ?? STRAY_AFTER_MS);
     if (unlocked.length) {
       log.warn({ jobs: unlocked }, 'unlocked jobs this worker pool held without running them');
       await notifyNewJobs(pool, unlocked.length);
     }
     stray?.onSweep?.(unlocked);
   };
+  // One sweep at a time: on a slow database they would otherwise pile up in the pool's queue.
+  let sweeping = false;
   const timer = setInterval(() => {
-    // PostgreSQL down: the next sweep tries again.
-    sweep().catch((err: unknown) => log.debug({ err: String(err) }, 'stray job sweep failed'));
+    if (sweeping) return;
+    sweeping = true;
+    sweep()
+      // PostgreSQL down: the next sweep tries again.
+      .catch((err: unknown) => log.debug({ err: String(err) }, 'stray job sweep failed'))
+      .finally(() => {
+        sweeping = false;
+      });
   }, stray?.everyMs ?? STRAY_SWEEP_MS);
   timer.unref();
   void runner.promise.finally(() => clearInterval(timer)).catch(() => {});

@@ -6,7 +6,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { unlockStrayJobs } from '../../src/queue/jobs.js';
 import { startWorkerPool, type WorkerEvents, type WorkerRunner } from '../../src/queue/worker.js';
+import { createPool } from '../../src/store/connection.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/runner-harness.js';
 
@@ -60,28 +62,33 @@ test('a stray lock of our own pool is released and its job runs; a job in hand k
       )
     ).rows[0]?.locked_by;
 
-  // In hand: running, its lock pushed an hour back.
-  const longId = await add('long');
-  await waitFor('the long job running', async () => ran.includes('long'));
-  await db.pool.query(`update graphile_worker._private_jobs set locked_at = now() - interval '1 hour' where id = $1`, [
-    longId,
-  ]);
+  try {
+    // In hand: running, its lock pushed an hour back.
+    const longId = await add('long');
+    await waitFor('the long job running', async () => ran.includes('long'));
+    await db.pool.query(
+      `update graphile_worker._private_jobs set locked_at = now() - interval '1 hour' where id = $1`,
+      [longId],
+    );
 
-  // Stray: due, but locked a minute ago by our pool as if its fetch had been lost.
-  const strayId = await add('stray', `now() + interval '1 hour'`);
-  await db.pool.query(
-    `update graphile_worker._private_jobs
-        set locked_by = $2, locked_at = now() - interval '1 minute', run_at = now() where id = $1`,
-    [strayId, poolId],
-  );
-  await waitFor('the stray job run', async () => ran.includes('stray'));
+    // Stray: due, but locked a minute ago by our pool as if its fetch had been lost.
+    const strayId = await add('stray', `now() + interval '1 hour'`);
+    await db.pool.query(
+      `update graphile_worker._private_jobs
+          set locked_by = $2, locked_at = now() - interval '1 minute', run_at = now() where id = $1`,
+      [strayId, poolId],
+    );
+    await waitFor('the stray job run', async () => ran.includes('stray'));
 
-  const after = sweeps;
-  await waitFor('two more sweeps', async () => sweeps >= after + 2);
-  expect(await lockOf(longId)).toBe(poolId);
-  expect(ran.filter((n) => n === 'long')).toHaveLength(1);
-  releaseLong();
-  await waitFor('the long job done', async () => (await lockOf(longId)) === undefined);
+    const after = sweeps;
+    await waitFor('two more sweeps', async () => sweeps >= after + 2);
+    expect(await lockOf(longId)).toBe(poolId);
+    expect(ran.filter((n) => n === 'long')).toHaveLength(1);
+    releaseLong();
+    await waitFor('the long job done', async () => (await lockOf(longId)) === undefined);
+  } finally {
+    releaseLong();
+  }
 });
 
 test('a job waiting in the local queue is in hand, however long it waits there', async () => {
@@ -142,5 +149,43 @@ test('a job waiting in the local queue is in hand, however long it waits there',
   } finally {
     releaseFirst();
     await queued.stop();
+  }
+});
+
+test('a job whose handler starts while the sweep waits for a connection is in hand', async () => {
+  // The sweep's one connection is busy, so its read of old locks waits; meanwhile the job's
+  // handler starts. The sweep must ask what is in hand after that read, not before it.
+  const sweepPool = createPool(db.url, { max: 1 });
+  const busy = await sweepPool.connect();
+  let released = false;
+  try {
+    const { rows } = await db.pool.query<{ id: string }>(
+      `select (graphile_worker.add_job('probe', '{}'::json, run_at => now() + interval '1 hour')).id::text as id`,
+    );
+    const id = rows[0]!.id;
+    await db.pool.query(
+      `update graphile_worker._private_jobs
+          set locked_by = 'pool-x', locked_at = now() - interval '1 minute', run_at = now() where id = $1`,
+      [id],
+    );
+    const inHand: string[] = [];
+    const sweeping = unlockStrayJobs(sweepPool, ['pool-x'], () => inHand, 30_000);
+    await waitFor('the sweep waiting for a connection', async () => sweepPool.waitingCount === 1);
+    inHand.push(id);
+    busy.release();
+    released = true;
+    expect(await sweeping).toEqual([]);
+    const { rows: after } = await db.pool.query<{ locked_by: string | null }>(
+      'select locked_by from graphile_worker._private_jobs where id = $1',
+      [id],
+    );
+    expect(after[0]?.locked_by).toBe('pool-x');
+    // Once it is no longer in hand, the same sweep frees it.
+    inHand.length = 0;
+    expect(await unlockStrayJobs(sweepPool, ['pool-x'], () => inHand, 30_000)).toEqual([id]);
+    await db.pool.query('delete from graphile_worker._private_jobs where id = $1', [id]);
+  } finally {
+    if (!released) busy.release(true);
+    await sweepPool.end();
   }
 });
