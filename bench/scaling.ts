@@ -12,7 +12,7 @@
  * (tasks / time from enqueue to the last completion), settle rate (completions per
  * second between the first and the last one), p50/p95 enqueue→start (queued_at to the
  * agent run's start), and CPU seconds of the runner processes, of what they spawn
- * (git, the stand-in: their reaped children's cutime+cstime), and of the PostgreSQL
+ * (git, the spawner and the stand-in CLIs: every descendant, live or reaped), and of the PostgreSQL
  * backends serving this database (sampled from /proc), each as cores busy on average.
  * Finally it measures the settle path alone (bench/settle-burst.ts: <tasks> running
  * tasks settled as completed from 4 pools × 16).
@@ -52,16 +52,49 @@ process.on('exit', () => {
   for (const c of spawned) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-/** utime+stime (and, with `children`, cutime+cstime) of a process, in seconds; 0 once it is gone. */
-function cpuOf(pid: number, children = false): number {
+/** A process's /proc stat fields after the command name (field 3 is f[0]); null once it is gone. */
+function statOf(pid: number): string[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const own = Number(f[11]) + Number(f[12]);
-    return (children ? Number(f[13]) + Number(f[14]) : own) / CLK_TCK;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** utime+stime of a process, in seconds; 0 once it is gone. */
+function cpuOf(pid: number): number {
+  const f = statOf(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : 0;
+}
+
+/**
+ * CPU seconds of everything a process started (git, the spawner, the stand-in
+ * CLIs the spawner starts): each live descendant's own time, plus the reaped
+ * children's time (cutime+cstime) of the process and of each live descendant.
+ * A descendant that ends moves its time into its parent's reaped count, so a
+ * difference of two readings counts it once. The runner's own CLIs are the
+ * spawner's children, reaped by the spawner, not by the runner.
+ */
+function descendantsCpu(root: number): number {
+  const byParent = new Map<number, number[]>();
+  for (const name of fs.readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const f = statOf(pid);
+    if (!f) continue;
+    const ppid = Number(f[1]);
+    byParent.set(ppid, [...(byParent.get(ppid) ?? []), pid]);
+  }
+  let total = 0;
+  const visit = (pid: number, own: boolean) => {
+    const f = statOf(pid);
+    if (!f) return;
+    total += (Number(f[13]) + Number(f[14]) + (own ? Number(f[11]) + Number(f[12]) : 0)) / CLK_TCK;
+    for (const child of byParent.get(pid) ?? []) visit(child, true);
+  };
+  visit(root, false);
+  return total;
 }
 
 /** PostgreSQL backends whose command line names `dbName` (other databases on the server are not counted). */
@@ -191,7 +224,7 @@ async function run(runners: number): Promise<Row> {
   };
   samplePg();
   const cpu0 = pids.map((p) => cpuOf(p));
-  const child0 = pids.map((p) => cpuOf(p, true));
+  const child0 = pids.map((p) => descendantsCpu(p));
   const t0 = Date.now();
   for (const id of projectIds) await advanceProject(db.pool, id);
   let done = 0;
@@ -215,7 +248,7 @@ async function run(runners: number): Promise<Row> {
   const wall = (Date.now() - t0) / 1000;
   samplePg();
   const cpuRunners = pids.reduce((n, p, i) => n + cpuOf(p) - cpu0[i]!, 0);
-  const cpuChildren = pids.reduce((n, p, i) => n + cpuOf(p, true) - child0[i]!, 0);
+  const cpuChildren = pids.reduce((n, p, i) => n + descendantsCpu(p) - child0[i]!, 0);
   const cpuPostgres = [...pgCpu.values()].reduce((n, v) => n + v.last - v.first, 0);
   const load = os.loadavg()[0]!.toFixed(2);
 

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { formatSamgitaYamlIssues } from '../config/samgita-yaml/index.js';
 import { exitCodeFor, isSamgitaError, outcomeForError } from '../errors.js';
 import { flushLogs, logger } from '../log/logger.js';
+import { VERSION } from '../version.js';
 import { registerCommands } from './commands/index.js';
 import { EXIT_CODES } from './outcome.js';
 
@@ -11,7 +12,7 @@ program
   .description(
     'GitOps controller for AI software delivery: turns PRD.md into branches and pull requests with Claude Code agents.',
   )
-  .version(process.env.npm_package_version ?? '0.1.0', '-v, --version')
+  .version(VERSION, '-v, --version')
   .showHelpAfterError('(run with --help for usage)')
   .configureHelp({ showGlobalOptions: true })
   .exitOverride()

@@ -136,7 +136,15 @@ export async function acquireMergeLock(
   if (here.busy) {
     const turn = await outsideGate(ctx, () => waitTurn(here, signal), MERGE_LOCK_FIRST);
     if (!turn) return null;
-    if (turn.held) return holding(turn.held);
+    if (turn.held) {
+      const lock = holding(turn.held);
+      // Stopped while it took its gate permit back, after the lock was handed over: pass it on.
+      if (signal.aborted) {
+        await lock.release();
+        return null;
+      }
+      return lock;
+    }
   } else here.busy = true;
   // First in line: the lock is ours unless another runner holds it.
   try {

@@ -31,6 +31,7 @@ import {
   registerRunner,
   setRunnerWorkers,
 } from '../store/runners.js';
+import { VERSION } from '../version.js';
 import { isInfrastructureError } from './decide/failure.js';
 import { Gate } from './gate.js';
 import { verifyIntegration } from './integration-check.js';
@@ -139,7 +140,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunningRunner> {
     host,
     pid: process.pid,
     capacity: opts.concurrency,
-    version: process.env.npm_package_version ?? null,
+    version: VERSION,
     sandbox,
   });
   await recordEvent(opts.pool, {

@@ -3,11 +3,13 @@
  * at a time, waiters of a process served in arrival order with only the first
  * of them asking PostgreSQL, another runner's hold respected, a runner
  * already queued served after another runner's few in a row (not after its whole line), a wait in PostgreSQL's queue
- * that times out as the lock comes free never leaves it held unseen, and a
- * waiter told to stop leaving the line without blocking the others.
+ * that times out as the lock comes free never leaves it held unseen, a
+ * waiter told to stop leaving the line without blocking the others, and one
+ * told to stop just after the lock was handed to it passing it on.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Gate } from '../../src/runner/gate.js';
 import { acquireMergeLock, type MergeLock, mergeLockKey } from '../../src/runner/merge-lock.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { waitFor } from '../support/runner-harness.js';
@@ -162,6 +164,30 @@ describe('merge lock', () => {
       mergeLockKey(projectId),
     ]);
     expect(again.rows[0]!.ok).toBe(true);
+    await probe.end();
+    await pool.end();
+  });
+
+  it('a waiter stopped after the lock was handed to it, while it takes its gate permit back, passes the lock on', async () => {
+    const projectId = '00000000-0000-4000-8000-000000000004';
+    const { pool } = countingPool();
+    const never = new AbortController().signal;
+    const first = (await acquireMergeLock({ pool }, projectId, never)) as MergeLock;
+    const gate = new Gate(1);
+    await gate.acquire(); // the waiting task's permit, given back while it waits in line
+    const stop = new AbortController();
+    const stopped = acquireMergeLock({ pool, gate }, projectId, stop.signal);
+    await gate.acquire(); // another task takes the permit, so the waiter cannot have it back yet
+    await first.release(); // handed over to the waiter, still held
+    stop.abort();
+    gate.release();
+    expect(await stopped).toBeNull();
+    const probe = new pg.Client({ connectionString: db.url });
+    await probe.connect();
+    const { rows } = await probe.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [
+      mergeLockKey(projectId),
+    ]);
+    expect(rows[0]!.ok).toBe(true);
     await probe.end();
     await pool.end();
   });

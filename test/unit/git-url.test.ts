@@ -160,11 +160,9 @@ describe('cloneAtomically', () => {
     const port = (server.address() as net.AddressInfo).port;
     const parent = path.join(tmp, 'hang');
     try {
-      const started = Date.now();
       await expect(
         cloneAtomically(`git://127.0.0.1:${port}/x`, path.join(parent, 'x'), { timeoutMs: 700 }),
-      ).rejects.toThrow(/timed out after 700 ms/);
-      expect(Date.now() - started).toBeLessThan(2500); // the child's own timeout, not the backstop
+      ).rejects.toThrow(/timed out after 700 ms/); // the child's own timeout, not the test's
       expect(sockets.length).toBe(1);
       expect(readdirSync(parent)).toEqual([]);
     } finally {

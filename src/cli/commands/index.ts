@@ -4,7 +4,8 @@ import type { Command } from 'commander';
  * Every subcommand, each in its own module, imported only when asked for: the
  * `serve` command alone brings the web server, the GitHub App and the queue,
  * and `samgita status` should not wait for them (1.1 s from source instead of
- * 2.0 s here). `--help` and anything unknown import them all.
+ * 2.0 s here). `--version` alone imports none; `--help` and anything unknown
+ * import them all.
  */
 const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   run: async () => (await import('./run.js')).registerRunCommand,
@@ -28,8 +29,14 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
 
 /** Registers the subcommand `argv` names, or every subcommand when it names none of them. */
 export async function registerCommands(program: Command, argv: readonly string[]): Promise<void> {
-  const named = argv.slice(2).find((a) => !a.startsWith('-'));
+  const args = argv.slice(2);
+  const named = args.find((a) => !a.startsWith('-'));
+  if (named === undefined && args.some((a) => a === '--version' || a === '-v') && !args.some(isHelp)) return;
   const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
   const registers = await Promise.all(wanted.map((name) => COMMANDS[name]!()));
   for (const register of registers) register(program);
+}
+
+function isHelp(arg: string): boolean {
+  return arg === '--help' || arg === '-h';
 }
