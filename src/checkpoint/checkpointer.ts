@@ -2,7 +2,8 @@
  * When a runner writes state commits: while it works on a project, at most
  * every `intervalMs` (5 s) and only if something changed (an unchanged state
  * writes no commit), plus soon after any event of a project it works on (a
- * phase change, a pause) and once more when it stops. In-process rather than a
+ * phase change, a pause), after its last task here ends, and once more when it
+ * stops. In-process rather than a
  * queued job: a runner whose every slot is busy with long tasks still records
  * where they stand. Another runner of the same project writes too; the ref
  * moves by compare-and-swap and both derive the same state from PostgreSQL.
@@ -37,6 +38,8 @@ export class Checkpointer {
   private readonly memo: CheckpointMemo = new Map();
   /** Project → not written again before (its last write's cost, see MAX_SHARE). */
   private readonly notBefore = new Map<string, number>();
+  /** The projects in flight at the last tick. */
+  private lastInFlight = new Set<string>();
 
   constructor(
     private readonly deps: CheckpointDeps,
@@ -71,7 +74,12 @@ export class Checkpointer {
   }
 
   private tick(): void {
-    for (const id of this.inFlight()) this.touch(id);
+    const inFlight = new Set(this.inFlight());
+    // A task that ended since the last tick (parked, completed) may have ended after a write that
+    // read the project began: written once more, with or without an event that says so.
+    for (const id of this.lastInFlight) if (!inFlight.has(id)) this.dirty.add(id);
+    for (const id of inFlight) this.touch(id);
+    this.lastInFlight = inFlight;
     const now = this.now();
     for (const [id, at] of this.active) {
       // A project with a task in flight changes all the time: due every tick; an idle one only when marked.

@@ -85,3 +85,44 @@ test('a push that failed is tried again, though the state has not changed since'
     fs.rmSync(repo, { recursive: true, force: true });
   }
 });
+
+test('a task that ends while a write is under way is written once more, with no event to say so', async () => {
+  const { projectId, repo } = await seedProject(db.pool);
+  await seedTasks(db.pool, projectId, [{ key: 'a' }]);
+  let ticks = 0;
+  let releasePush: () => void = () => {};
+  const pushed: string[] = [];
+  const publisher: TaskPublisher = {
+    publish: async () => null,
+    pushState: async () => {
+      pushed.push((await stateHead(repo)) ?? '');
+      if (pushed.length > 1) return;
+      // The first state commit was read while the task ran; the task has ended since (as a task
+      // parks on its pull request just after a write began) and records no event of its own.
+      await db.pool.query(`update tasks set status = 'completed', updated_at = now() where project_id = $1`, [
+        projectId,
+      ]);
+      await new Promise<void>((r) => {
+        releasePush = r;
+      });
+    },
+  };
+  const checkpointer = new Checkpointer(
+    { pool: db.pool, publisher, actor: { type: 'runner', id: 'test' }, log: quietLog },
+    // In flight at the first tick only: the write that tick begins is the last one it causes.
+    () => (ticks++ === 0 ? [projectId] : []),
+    20,
+  );
+  try {
+    await waitFor('the first push under way', async () => pushed.length === 1, 30_000);
+    const state = await stateHead(repo);
+    await waitFor('ticks after the task ended', async () => ticks > 3);
+    releasePush();
+    await waitFor('the ended task written and pushed', async () => pushed.length >= 2, 30_000);
+    expect(pushed[1]).not.toBe(state);
+  } finally {
+    releasePush();
+    await checkpointer.flush();
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+});
