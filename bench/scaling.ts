@@ -77,18 +77,20 @@ function cpuOf(pid: number): number {
  * spawner's children, reaped by the spawner, not by the runner.
  */
 function descendantsCpu(root: number): number {
+  const stats = new Map<number, string[]>();
   const byParent = new Map<number, number[]>();
   for (const name of fs.readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
     const f = statOf(pid);
     if (!f) continue;
+    stats.set(pid, f);
     const ppid = Number(f[1]);
     byParent.set(ppid, [...(byParent.get(ppid) ?? []), pid]);
   }
   let total = 0;
   const visit = (pid: number, own: boolean) => {
-    const f = statOf(pid);
+    const f = stats.get(pid);
     if (!f) return;
     total += (Number(f[13]) + Number(f[14]) + (own ? Number(f[11]) + Number(f[12]) : 0)) / CLK_TCK;
     for (const child of byParent.get(pid) ?? []) visit(child, true);

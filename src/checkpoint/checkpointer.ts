@@ -3,9 +3,8 @@
  * every `intervalMs` (5 s) and only if something changed (an unchanged state
  * writes no commit), plus soon after any event of a project it works on (a
  * phase change, a pause), after its last task here ends, and once more when it
- * stops. In-process rather than a
- * queued job: a runner whose every slot is busy with long tasks still records
- * where they stand. Another runner of the same project writes too; the ref
+ * stops. In-process rather than a queued job: a runner whose every slot is busy
+ * with long tasks still records where they stand. Another runner of the same project writes too; the ref
  * moves by compare-and-swap and both derive the same state from PostgreSQL.
  */
 import { errorMessage } from '../errors.js';

@@ -20,23 +20,29 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** A checkpointer ticking every 20 ms whose state pushes go to `pushState` (the GitHub side). */
+function startCheckpointer(pushState: () => Promise<void>, inFlight: () => string[], now?: () => number): Checkpointer {
+  const publisher: TaskPublisher = { publish: async () => null, pushState };
+  return new Checkpointer(
+    { pool: db.pool, publisher, actor: { type: 'runner', id: 'test' }, log: quietLog },
+    inFlight,
+    20,
+    now,
+  );
+}
+
 test('a slow push to GitHub does not hold back the next state commit', async () => {
   const { projectId, repo } = await seedProject(db.pool);
   await seedTasks(db.pool, projectId, [{ key: 'a' }]);
   // The checkpointer's clock: real time plus the time its pushes "took".
   let pushTime = 0;
   const pushed: string[] = [];
-  const publisher: TaskPublisher = {
-    publish: async () => null,
-    pushState: async () => {
+  const checkpointer = startCheckpointer(
+    async () => {
       pushTime += 600_000;
       pushed.push((await stateHead(repo)) ?? '');
     },
-  };
-  const checkpointer = new Checkpointer(
-    { pool: db.pool, publisher, actor: { type: 'runner', id: 'test' }, log: quietLog },
     () => [projectId],
-    20,
     () => Date.now() + pushTime,
   );
   try {
@@ -57,22 +63,17 @@ test('a push that failed is tried again, though the state has not changed since'
   let clock = 0;
   let calls = 0;
   const pushed: string[] = [];
-  const publisher: TaskPublisher = {
-    publish: async () => null,
-    pushState: async () => {
+  const checkpointer = startCheckpointer(
+    async () => {
       calls++;
       if (calls === 1) throw new Error('GitHub answered 502');
       pushed.push((await stateHead(repo)) ?? '');
     },
-  };
-  const checkpointer = new Checkpointer(
-    { pool: db.pool, publisher, actor: { type: 'runner', id: 'test' }, log: quietLog },
     () => {
       // The retry waits a few seconds of the checkpointer's clock: a second passes every tick.
       if (calls > 0) clock += 1_000;
       return [projectId];
     },
-    20,
     () => Date.now() + clock,
   );
   try {
@@ -92,9 +93,8 @@ test('a task that ends while a write is under way is written once more, with no 
   let ticks = 0;
   let releasePush: () => void = () => {};
   const pushed: string[] = [];
-  const publisher: TaskPublisher = {
-    publish: async () => null,
-    pushState: async () => {
+  const checkpointer = startCheckpointer(
+    async () => {
       pushed.push((await stateHead(repo)) ?? '');
       if (pushed.length > 1) return;
       // The first state commit was read while the task ran; the task has ended since (as a task
@@ -106,12 +106,8 @@ test('a task that ends while a write is under way is written once more, with no 
         releasePush = r;
       });
     },
-  };
-  const checkpointer = new Checkpointer(
-    { pool: db.pool, publisher, actor: { type: 'runner', id: 'test' }, log: quietLog },
     // In flight at the first tick only: the write that tick begins is the last one it causes.
     () => (ticks++ === 0 ? [projectId] : []),
-    20,
   );
   try {
     await waitFor('the first push under way', async () => pushed.length === 1, 30_000);

@@ -2,10 +2,11 @@
  * The merge lock (src/runner/merge-lock.ts) on a real PostgreSQL: one holder
  * at a time, waiters of a process served in arrival order with only the first
  * of them asking PostgreSQL, another runner's hold respected, a runner
- * already queued served after another runner's few in a row (not after its whole line), a wait in PostgreSQL's queue
- * that times out as the lock comes free never leaves it held unseen, a
- * waiter told to stop leaving the line without blocking the others, and one
- * told to stop just after the lock was handed to it passing it on.
+ * already queued served after another runner's few in a row (not after its
+ * whole line), a wait in PostgreSQL's queue that times out as the lock comes
+ * free never leaves it held unseen, a waiter told to stop leaving the line
+ * without blocking the others, and one told to stop just after the lock was
+ * handed to it passing it on.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
